@@ -1,0 +1,3 @@
+module github.com/mmplugin/mmplugin
+
+go 1.26.7
