@@ -1,0 +1,3 @@
+"""mmplugin: Mattermost server plugins in Python."""
+
+__version__ = "0.1.0"
