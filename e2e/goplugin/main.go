@@ -1,0 +1,64 @@
+// Command goplugin is an ordinary Mattermost server plugin written in Go.
+//
+// mmplugin's end-to-end tests install it on a real server next to Python
+// plugins, so that a behaviour seen through the Python SDK can be compared
+// with what a stock Go plugin sees on the same server.
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
+)
+
+// Trigger is the slash command this plugin registers.
+const Trigger = "gopong"
+
+// Plugin answers GET /ping over ServeHTTP and the /gopong slash command.
+type Plugin struct {
+	plugin.MattermostPlugin
+}
+
+// OnActivate registers the slash command.
+func (p *Plugin) OnActivate() error {
+	return p.API.RegisterCommand(&model.Command{
+		Trigger:          Trigger,
+		AutoComplete:     true,
+		AutoCompleteDesc: "Answers pong (mmplugin e2e Go plugin)",
+		DisplayName:      "gopong",
+	})
+}
+
+// ServeHTTP answers GET /ping with "pong" and echoes the user id that the
+// server authenticated (the server sets Mattermost-User-Id; it is empty for
+// anonymous requests).
+func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/ping" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Mattermost-User-Id", r.Header.Get("Mattermost-User-Id"))
+	fmt.Fprintf(w, `{"pong":true,"user_id":%q}`, r.Header.Get("Mattermost-User-Id"))
+}
+
+// ExecuteCommand answers /gopong [text] with an ephemeral "pong" naming the caller.
+func (p *Plugin) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
+	text := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(args.Command), "/"+Trigger))
+	return &model.CommandResponse{
+		ResponseType: model.CommandResponseTypeEphemeral,
+		Text:         fmt.Sprintf("pong from Go for %s: %s", args.UserId, text),
+	}, nil
+}
+
+func main() {
+	plugin.ClientMain(&Plugin{})
+}
