@@ -103,8 +103,10 @@ type HandshakeResponse struct {
 	Sdk string `protobuf:"bytes,2,opt,name=sdk,proto3" json:"sdk,omitempty"`
 	// Go names of the hooks the plugin implements (as plugin.Hooks.Implemented reports them).
 	ImplementedHooks []string `protobuf:"bytes,3,rep,name=implemented_hooks,json=implementedHooks,proto3" json:"implemented_hooks,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Version of the interpreter running the plugin, e.g. "CPython 3.11.7" (for the host's logs).
+	RuntimeVersion string `protobuf:"bytes,4,opt,name=runtime_version,json=runtimeVersion,proto3" json:"runtime_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *HandshakeResponse) Reset() {
@@ -158,9 +160,17 @@ func (x *HandshakeResponse) GetImplementedHooks() []string {
 	return nil
 }
 
+func (x *HandshakeResponse) GetRuntimeVersion() string {
+	if x != nil {
+		return x.RuntimeVersion
+	}
+	return ""
+}
+
 type ShutdownRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// How long the plugin may take to finish in-flight hooks, in milliseconds.
+	// How long the plugin may take to finish in-flight hooks, in milliseconds. The host kills the
+	// process if it has not exited shortly after this.
 	GracePeriodMs uint32 `protobuf:"varint,1,opt,name=grace_period_ms,json=gracePeriodMs,proto3" json:"grace_period_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -248,11 +258,12 @@ const file_mmplugin_v1_runtime_proto_rawDesc = "" +
 	"\x11protocol_versions\x18\x01 \x03(\rR\x10protocolVersions\x12!\n" +
 	"\fhost_version\x18\x02 \x01(\tR\vhostVersion\x12\x1b\n" +
 	"\tplugin_id\x18\x03 \x01(\tR\bpluginId\x12%\n" +
-	"\x0eserver_version\x18\x04 \x01(\tR\rserverVersion\"}\n" +
+	"\x0eserver_version\x18\x04 \x01(\tR\rserverVersion\"\xa6\x01\n" +
 	"\x11HandshakeResponse\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x10\n" +
 	"\x03sdk\x18\x02 \x01(\tR\x03sdk\x12+\n" +
-	"\x11implemented_hooks\x18\x03 \x03(\tR\x10implementedHooks\"9\n" +
+	"\x11implemented_hooks\x18\x03 \x03(\tR\x10implementedHooks\x12'\n" +
+	"\x0fruntime_version\x18\x04 \x01(\tR\x0eruntimeVersion\"9\n" +
 	"\x0fShutdownRequest\x12&\n" +
 	"\x0fgrace_period_ms\x18\x01 \x01(\rR\rgracePeriodMs\"\x12\n" +
 	"\x10ShutdownResponse2\xa5\x01\n" +

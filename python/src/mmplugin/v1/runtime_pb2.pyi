@@ -59,10 +59,13 @@ class HandshakeResponse(_message.Message):
     PROTOCOL_VERSION_FIELD_NUMBER: _builtins.int
     SDK_FIELD_NUMBER: _builtins.int
     IMPLEMENTED_HOOKS_FIELD_NUMBER: _builtins.int
+    RUNTIME_VERSION_FIELD_NUMBER: _builtins.int
     protocol_version: _builtins.int
     """The protocol version chosen by the plugin process, one of HandshakeRequest.protocol_versions."""
     sdk: _builtins.str
     """SDK name and version, e.g. "mmplugin-python 0.1.0"."""
+    runtime_version: _builtins.str
+    """Version of the interpreter running the plugin, e.g. "CPython 3.11.7" (for the host's logs)."""
     @_builtins.property
     def implemented_hooks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Go names of the hooks the plugin implements (as plugin.Hooks.Implemented reports them)."""
@@ -73,10 +76,11 @@ class HandshakeResponse(_message.Message):
         protocol_version: _builtins.int = ...,
         sdk: _builtins.str = ...,
         implemented_hooks: _abc.Iterable[_builtins.str] | None = ...,
+        runtime_version: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["implemented_hooks", b"implemented_hooks", "protocol_version", b"protocol_version", "sdk", b"sdk"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["implemented_hooks", b"implemented_hooks", "protocol_version", b"protocol_version", "runtime_version", b"runtime_version", "sdk", b"sdk"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -88,7 +92,9 @@ class ShutdownRequest(_message.Message):
 
     GRACE_PERIOD_MS_FIELD_NUMBER: _builtins.int
     grace_period_ms: _builtins.int
-    """How long the plugin may take to finish in-flight hooks, in milliseconds."""
+    """How long the plugin may take to finish in-flight hooks, in milliseconds. The host kills the
+    process if it has not exited shortly after this.
+    """
     def __init__(
         self,
         *,
