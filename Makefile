@@ -23,6 +23,7 @@ bin/protoc-gen-go bin/protoc-gen-go-grpc: go.mod
 	GOBIN=$(CURDIR)/bin go install tool
 
 generate: setup ## regenerate every generated file (proto, Go, Python)
+	go run ./cmd/mmplugin-gen
 	$(PY) scripts/compile_protos.py
 
 check-generated: generate ## fail if generated files differ from the committed ones
