@@ -1,0 +1,199 @@
+"""Command line: ``python -m mmtest build|up|down|test`` (run from ``e2e/``).
+
+build  build and cache the Mattermost server (no-op when cached; --force rebuilds)
+up     start PostgreSQL + the server, print URL, admin credentials and the local-mode
+       socket, and keep it running until Ctrl-C or ``python -m mmtest down``
+down   stop the server started by ``up``
+test   install what is missing (PostgreSQL via apt-get, e2e/requirements.txt via pip),
+       build/cache the server, run the end-to-end pytest suite (extra args go to pytest)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from mmtest import build
+from mmtest.errors import MMTestError, SetupError
+
+if TYPE_CHECKING:
+    from mmtest.server import MattermostServer
+
+REQUIREMENTS = build.E2E_DIR / "requirements.txt"
+STATE_FILE_NAME = "up.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mmtest", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    build_cmd = commands.add_parser("build", help="build and cache the Mattermost server")
+    build_cmd.add_argument("--force", action="store_true", help="rebuild even if cached")
+    up_cmd = commands.add_parser("up", help="start a server and keep it running")
+    up_cmd.add_argument("--keep", action="store_true", help="keep its files after it stops")
+    commands.add_parser("down", help="stop the server started by `up`")
+    test_cmd = commands.add_parser("test", help="install, build and run the e2e suite")
+    test_cmd.add_argument("--no-install", action="store_true", help="skip apt-get/pip")
+    test_cmd.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            return _build(force=args.force)
+        if args.command == "up":
+            return _up(keep=args.keep)
+        if args.command == "down":
+            return _down()
+        return _test(install=not args.no_install, pytest_args=args.pytest_args)
+    except MMTestError as exc:
+        print(f"mmtest: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _build(*, force: bool) -> int:
+    install = build.ensure_server(force=force)
+    print(f"server:  {install.binary}")
+    for key, value in install.info.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def _state_file() -> Path:
+    return build.cache_root() / STATE_FILE_NAME
+
+
+def _up(*, keep: bool) -> int:
+    from mmtest.server import MattermostServer  # needs httpx: imported only when used
+
+    state_file = _state_file()
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        if _alive(state["pid"]):
+            raise SetupError(
+                f"a server is already up (pid {state['pid']}, {state['url']}): "
+                "run `python -m mmtest down` first"
+            )
+    _interrupt_once_on(signal.SIGINT, signal.SIGTERM)
+    with contextlib.suppress(KeyboardInterrupt):
+        _serve(MattermostServer(keep_files=keep), state_file, keep=keep)
+    return 0
+
+
+def _serve(server: MattermostServer, state_file: Path, *, keep: bool) -> None:
+    with server:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        state_file.write_text(json.dumps({"pid": os.getpid(), "url": server.url}) + "\n")
+        try:
+            admin = server.admin
+            info = server.install.info if server.install else {}
+            print(
+                f"Mattermost {info.get('mattermost_version', '?')} "
+                f"(server/v8 {info.get('server_v8_version', '?')}) is up.\n"
+                f"  URL:               {server.url}\n"
+                f"  WebSocket:         {server.ws_url}/api/v4/websocket\n"
+                f"  admin username:    {admin.username}\n"
+                f"  admin password:    {admin.password}\n"
+                f"  admin token:       {admin.token}\n"
+                f"  local-mode socket: {server.local_socket}\n"
+                f"  server log:        {server.log_path}\n"
+                f"  files:             {server.workdir}{' (kept)' if keep else ''}\n"
+                "Ctrl-C or `python -m mmtest down` stops it.",
+                flush=True,
+            )
+            while server.running:
+                time.sleep(0.5)
+            print(f"mmtest: the server exited; see {server.log_path}", file=sys.stderr)
+        finally:
+            state_file.unlink(missing_ok=True)
+            print("mmtest: stopping", file=sys.stderr, flush=True)
+
+
+def _down() -> int:
+    state_file = _state_file()
+    if not state_file.exists():
+        print("mmtest: no server is up", file=sys.stderr)
+        return 0
+    pid = int(json.loads(state_file.read_text())["pid"])
+    if not _alive(pid):
+        state_file.unlink(missing_ok=True)
+        print("mmtest: the recorded server is already gone", file=sys.stderr)
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 90
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            raise SetupError(f"`up` (pid {pid}) did not stop within 90s; kill it with `kill {pid}`")
+        time.sleep(0.25)
+    print("mmtest: stopped")
+    return 0
+
+
+def _test(*, install: bool, pytest_args: list[str]) -> int:
+    if install:
+        install_requirements()
+    build.ensure_server()
+    args = pytest_args[1:] if pytest_args[:1] == ["--"] else pytest_args
+    return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=build.E2E_DIR)
+
+
+def install_requirements() -> None:
+    """PostgreSQL from Debian's packages if missing, then e2e/requirements.txt via pip."""
+    from mmtest.postgres import find_bindir
+
+    build.go_binary()
+    try:
+        find_bindir()
+    except SetupError:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            raise
+        print("mmtest: installing PostgreSQL (apt-get)", file=sys.stderr, flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (
+            ["apt-get", "update"],
+            ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"],
+        ):
+            if subprocess.call(command, env=env, stdout=subprocess.DEVNULL) != 0:
+                raise SetupError(f"`{' '.join(command)}` failed") from None
+        find_bindir()
+    print(f"mmtest: pip install -r {REQUIREMENTS}", file=sys.stderr, flush=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    if subprocess.call([*pip, "-r", str(REQUIREMENTS)]) != 0:
+        raise SetupError(
+            f"pip could not install {REQUIREMENTS} into {sys.prefix}: run mmtest from a "
+            "virtualenv (python3 -m venv .venv && . .venv/bin/activate)"
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _interrupt_once_on(*signums: signal.Signals) -> None:
+    """The first of these signals raises KeyboardInterrupt (so cleanup runs); later ones are
+    ignored, so they cannot cut the (bounded) cleanup short."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        for each in signums:
+            signal.signal(each, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for signum in signums:
+        signal.signal(signum, handle)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Build the real Mattermost server once and cache it, keyed by its version.
+
+The server is compiled from the ``server/v8`` Go module pinned in ``e2e/mmserver/go.mod``
+(a module of its own, so the server's dependencies never reach the main module). The binary
+and the runtime assets the server looks up next to its executable (``i18n``, ``templates``,
+``fonts``) are copied out of the Go module cache into::
+
+    ${MMPLUGIN_CACHE:-~/.cache/mmplugin}/mattermost-server/<server/v8 version>/
+        bin/mattermost  i18n/  templates/  fonts/  build-info.json
+
+A cache entry is complete once ``build-info.json`` exists; a half-built entry is never used.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmtest.errors import SetupError
+
+E2E_DIR = Path(__file__).resolve().parent.parent
+MMSERVER_MODULE_DIR = E2E_DIR / "mmserver"
+SERVER_MODULE = "github.com/mattermost/mattermost/server/v8"
+PUBLIC_MODULE = "github.com/mattermost/mattermost/server/public"
+SERVER_PACKAGE = SERVER_MODULE + "/cmd/mattermost"
+RUNTIME_ASSETS = ("i18n", "templates", "fonts")
+BUILD_INFO = "build-info.json"
+# A cold build (empty Go caches, modules downloaded) takes about 6 minutes on 2 cores.
+BUILD_TIMEOUT_SECONDS = 45 * 60
+
+
+@dataclass(frozen=True)
+class ServerInstall:
+    """A complete, cached Mattermost server build."""
+
+    root: Path
+    version: str
+
+    @property
+    def binary(self) -> Path:
+        return self.root / "bin" / "mattermost"
+
+    @property
+    def info(self) -> dict[str, object]:
+        info: dict[str, object] = json.loads((self.root / BUILD_INFO).read_text())
+        return info
+
+
+def cache_root() -> Path:
+    """``$MMPLUGIN_CACHE``, else ``~/.cache/mmplugin``."""
+    configured = os.environ.get("MMPLUGIN_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "mmplugin"
+
+
+def pinned_version(module: str = SERVER_MODULE) -> str:
+    """The version of ``module`` required by ``e2e/mmserver/go.mod``."""
+    go_mod = (MMSERVER_MODULE_DIR / "go.mod").read_text()
+    match = re.search(rf"^\s*{re.escape(module)}\s+(v\S+)", go_mod, re.MULTILINE)
+    if match is None:
+        raise SetupError(f"{module} is not required in {MMSERVER_MODULE_DIR / 'go.mod'}")
+    return match.group(1)
+
+
+def install_dir(version: str | None = None) -> Path:
+    return cache_root() / "mattermost-server" / (version or pinned_version())
+
+
+def cached_server(version: str | None = None) -> ServerInstall | None:
+    """The cached build of ``version`` (default: the pinned one), or None if there is none."""
+    version = version or pinned_version()
+    install = ServerInstall(install_dir(version), version)
+    if (install.root / BUILD_INFO).is_file() and os.access(install.binary, os.X_OK):
+        return install
+    return None
+
+
+def ensure_server(*, force: bool = False, log: bool = True) -> ServerInstall:
+    """Return the cached server build, building it first if it is missing (or ``force``)."""
+    version = pinned_version()
+    if not force and (install := cached_server(version)) is not None:
+        return install
+    root = install_dir(version)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(root.parent / f".{version}.lock"):
+        # Another process may have finished the build while this one waited for the lock.
+        if not force and (install := cached_server(version)) is not None:
+            return install
+        return _build(root, version, log=log)
+
+
+def go_binary() -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise SetupError(
+            "the Go toolchain is needed to build the Mattermost server: install Go "
+            "(the version in e2e/mmserver/go.mod or newer) and put `go` on PATH"
+        )
+    return go
+
+
+def _build(root: Path, version: str, *, log: bool) -> ServerInstall:
+    if platform.system() != "Linux":
+        raise SetupError("the end-to-end server build is only supported on Linux")
+    go = go_binary()
+    staging = root.with_name(f".{root.name}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "bin").mkdir(parents=True)
+    if log:
+        print(
+            f"mmtest: building Mattermost server {version} into {root} "
+            "(first time only; a cold build takes several minutes)",
+            file=sys.stderr,
+            flush=True,
+        )
+    started = time.monotonic()
+    commit = version.rsplit("-", 1)[-1]
+    ldflags = " ".join(
+        f"-X {PUBLIC_MODULE}/model.{name}={value}"
+        for name, value in (
+            ("BuildNumber", f"{version}-mmplugin-e2e"),
+            ("BuildHash", commit),
+            ("BuildDate", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+            ("BuildEnterpriseReady", "false"),
+        )
+    )
+    env = {**os.environ, "CGO_ENABLED": os.environ.get("CGO_ENABLED", "0")}
+    try:
+        _run(
+            [go, "build", "-buildvcs=false", "-trimpath", "-ldflags", ldflags,
+             "-o", str(staging / "bin" / "mattermost"), SERVER_PACKAGE],
+            cwd=MMSERVER_MODULE_DIR, env=env, timeout=BUILD_TIMEOUT_SECONDS,
+        )  # fmt: skip
+        module_dir = Path(
+            _run([go, "list", "-m", "-f", "{{.Dir}}", SERVER_MODULE],
+                 cwd=MMSERVER_MODULE_DIR, env=env, timeout=300).strip()
+        )  # fmt: skip
+        for asset in RUNTIME_ASSETS:
+            shutil.copytree(module_dir / asset, staging / asset)
+            # The Go module cache is read-only; the copies need not be.
+            for path in [staging / asset, *(staging / asset).rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
+        public_dir = Path(
+            _run([go, "list", "-m", "-f", "{{.Dir}}", PUBLIC_MODULE],
+                 cwd=MMSERVER_MODULE_DIR, env=env, timeout=300).strip()
+        )  # fmt: skip
+        go_version = _run([go, "env", "GOVERSION"], cwd=MMSERVER_MODULE_DIR, env=env, timeout=60)
+        seconds = round(time.monotonic() - started, 1)
+        info = {
+            "mattermost_version": _current_version(public_dir / "model" / "version.go"),
+            "server_v8_version": version,
+            "server_public_version": pinned_version(PUBLIC_MODULE),
+            "commit": commit,
+            "go": go_version.strip(),
+            "build_seconds": seconds,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        (staging / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
+        shutil.rmtree(root, ignore_errors=True)
+        staging.rename(root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if log:
+        print(f"mmtest: built Mattermost server in {seconds:.0f}s", file=sys.stderr, flush=True)
+    return ServerInstall(root, version)
+
+
+def _current_version(version_go: Path) -> str:
+    """``model.CurrentVersion``: the first entry of ``versions`` in model/version.go."""
+    match = re.search(r"var versions = \[\]string\{\s*\"([^\"]+)\"", version_go.read_text())
+    return match.group(1) if match else "unknown"
+
+
+def _run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> str:
+    try:
+        done = subprocess.run(
+            args, cwd=cwd, env=env, timeout=timeout, capture_output=True, text=True, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SetupError(f"`{' '.join(args[:2])}` took longer than {timeout:.0f}s") from exc
+    if done.returncode != 0:
+        raise SetupError(
+            f"`{' '.join(args[:2])}` failed in {cwd} (exit {done.returncode}):\n"
+            f"{done.stderr[-4000:]}"
+        )
+    return done.stdout
+
+
+@contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
