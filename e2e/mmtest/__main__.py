@@ -90,7 +90,14 @@ def _up(*, keep: bool) -> int:
 def _serve(server: MattermostServer, state_file: Path, *, keep: bool) -> None:
     with server:
         state_file.parent.mkdir(parents=True, exist_ok=True)
-        state_file.write_text(json.dumps({"pid": os.getpid(), "url": server.url}) + "\n")
+        state = {
+            "pid": os.getpid(),
+            "url": server.url,
+            "server_pid": server.pid,
+            "workdir": str(server.workdir),
+            "keep": keep,
+        }
+        state_file.write_text(json.dumps(state) + "\n")
         try:
             admin = server.admin
             info = server.install.info if server.install else {}
@@ -117,21 +124,26 @@ def _serve(server: MattermostServer, state_file: Path, *, keep: bool) -> None:
 
 
 def _down() -> int:
+    from mmtest.server import remove_leftover
+
     state_file = _state_file()
     if not state_file.exists():
         print("mmtest: no server is up", file=sys.stderr)
         return 0
-    pid = int(json.loads(state_file.read_text())["pid"])
-    if not _alive(pid):
-        state_file.unlink(missing_ok=True)
-        print("mmtest: the recorded server is already gone", file=sys.stderr)
-        return 0
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 90
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            raise SetupError(f"`up` (pid {pid}) did not stop within 90s; kill it with `kill {pid}`")
-        time.sleep(0.25)
+    state = json.loads(state_file.read_text())
+    pid = int(state["pid"])
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 90
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                raise SetupError(f"`up` (pid {pid}) did not stop within 90s: `kill {pid}`")
+            time.sleep(0.25)
+    # If `up` died without cleaning up (SIGKILL), stop what it left running.
+    remove_leftover(
+        Path(state["workdir"]), state.get("server_pid"), delete_files=not state.get("keep")
+    )
+    state_file.unlink(missing_ok=True)
     print("mmtest: stopped")
     return 0
 
@@ -173,13 +185,12 @@ def install_requirements() -> None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _interrupt_once_on(*signums: signal.Signals) -> None:

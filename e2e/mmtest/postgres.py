@@ -150,6 +150,13 @@ class PostgresCluster:
             self._started = False
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
+    @classmethod
+    def remove_leftover(cls, base_dir: Path) -> None:
+        """Stop and delete a cluster whose owner died without cleaning up."""
+        cluster = cls(base_dir)
+        cluster._started = (cluster.data_dir / "postmaster.pid").exists()
+        cluster.stop()
+
     def _pg(self, program: str, *args: str) -> None:
         kwargs: dict[str, Any] = {}
         if self._run_as is not None:

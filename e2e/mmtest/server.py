@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,10 @@ class MattermostServer:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
 
     def api(self, token: str | None = None) -> MattermostAPI:
         """A new REST session (anonymous without ``token``); close it when done."""
@@ -276,6 +281,32 @@ class MattermostServer:
             token, _ = anonymous.login(username, password)
         self._admin = Credentials(user["id"], username, email, password, token)
         self._admin_api = self.api(token)
+
+
+def remove_leftover(workdir: Path, server_pid: int | None, *, delete_files: bool = True) -> None:
+    """Stop (and delete) what a MattermostServer whose owner died left in ``workdir``.
+
+    The process is only signalled if its command line names ``workdir`` (its config file is
+    there), so a recycled pid is never hit.
+    """
+    if server_pid is not None and _runs_in(server_pid, workdir):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(server_pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while _runs_in(server_pid, workdir) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        _kill_group(server_pid)
+    PostgresCluster.remove_leftover(workdir / "postgres")
+    if delete_files:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _runs_in(pid: int, workdir: Path) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return str(workdir).encode() in cmdline
 
 
 def _terminate(process: subprocess.Popen[bytes], grace: float) -> None:
