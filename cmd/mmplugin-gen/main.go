@@ -19,6 +19,7 @@ import (
 
 	"github.com/mmplugin/mmplugin/internal/gen/ir"
 	"github.com/mmplugin/mmplugin/internal/gen/protogen"
+	"github.com/mmplugin/mmplugin/internal/gen/recordergen"
 )
 
 // emitter produces generated files from the IR.
@@ -30,6 +31,7 @@ type emitter struct {
 // emitters is the generator pipeline. Add yours with one line.
 var emitters = []emitter{
 	{"proto", protogen.Generate},
+	{"harness", recordergen.Generate},
 	{"fieldnumbers", fieldNumbers},
 }
 
