@@ -43,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop the server started by `up`")
     test_cmd = commands.add_parser("test", help="install, build and run the e2e suite")
     test_cmd.add_argument("--no-install", action="store_true", help="skip apt-get/pip")
-    test_cmd.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
-    args = parser.parse_args(argv)
+    # Anything test does not know (e.g. `-k websocket -x`) goes to pytest.
+    args, pytest_args = parser.parse_known_args(argv)
+    if pytest_args and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
     try:
         if args.command == "build":
             return _build(force=args.force)
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             return _up(keep=args.keep)
         if args.command == "down":
             return _down()
-        return _test(install=not args.no_install, pytest_args=args.pytest_args)
+        return _test(install=not args.no_install, pytest_args=pytest_args)
     except MMTestError as exc:
         print(f"mmtest: error: {exc}", file=sys.stderr)
         return 1

@@ -36,7 +36,7 @@ PUBLIC_MODULE = "github.com/mattermost/mattermost/server/public"
 SERVER_PACKAGE = SERVER_MODULE + "/cmd/mattermost"
 RUNTIME_ASSETS = ("i18n", "templates", "fonts")
 BUILD_INFO = "build-info.json"
-# A cold build (empty Go caches, modules downloaded) takes about 6 minutes on 2 cores.
+# A cold build (empty Go caches, modules downloaded) takes 2.5-5 minutes on 2 cores.
 BUILD_TIMEOUT_SECONDS = 45 * 60
 
 
