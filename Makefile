@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help setup tools venv generate proto check-generated lint test test-go test-py parity
+.PHONY: help setup tools venv generate proto proto-breaking check-generated lint test test-go test-py parity
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,6 +25,9 @@ bin/protoc-gen-go bin/protoc-gen-go-grpc: go.mod
 generate: setup ## regenerate every generated file (proto, Go, Python)
 	go run ./cmd/mmplugin-gen
 	$(PY) scripts/compile_protos.py
+
+proto-breaking: setup ## fail if proto/ changed incompatibly against the protocol last committed on main (buf breaking)
+	cd proto && ../$(VENV)/bin/buf breaking --against '../.git#branch=main,subdir=proto'
 
 check-generated: generate ## fail if generated files differ from the committed ones
 	@git add -N . && git diff --exit-code --stat || (echo "generated files are stale: run 'make generate' and commit" >&2; exit 1)

@@ -17,7 +17,9 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/mmplugin/mmplugin/internal/gen/convgen"
 	"github.com/mmplugin/mmplugin/internal/gen/ir"
+	"github.com/mmplugin/mmplugin/internal/gen/netrpcgen"
 	"github.com/mmplugin/mmplugin/internal/gen/protogen"
 	"github.com/mmplugin/mmplugin/internal/gen/recordergen"
 )
@@ -31,6 +33,8 @@ type emitter struct {
 // emitters is the generator pipeline. Add yours with one line.
 var emitters = []emitter{
 	{"proto", protogen.Generate},
+	{"convert", convgen.Generate},
+	{"netrpc", netrpcgen.Generate},
 	{"harness", recordergen.Generate},
 	{"fieldnumbers", fieldNumbers},
 }
