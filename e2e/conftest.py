@@ -21,6 +21,7 @@ import pytest
 from mmtest.api import JSON, MattermostAPI
 from mmtest.build import ensure_server
 from mmtest.bundle import build_go_plugin
+from mmtest.errors import MMTestError
 from mmtest.net import tail
 from mmtest.server import Credentials, MattermostServer, NewUser
 
@@ -30,7 +31,10 @@ _running: list[MattermostServer] = []
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Build (or find cached) before any test runs, outside the per-test timeout.
     if not session.config.option.collectonly:
-        ensure_server()
+        try:
+            ensure_server()
+        except MMTestError as exc:
+            pytest.exit(f"mmtest: {exc}", returncode=pytest.ExitCode.INTERNAL_ERROR)
 
 
 @pytest.hookimpl(wrapper=True)

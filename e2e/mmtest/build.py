@@ -14,6 +14,7 @@ A cache entry is complete once ``build-info.json`` exists; a half-built entry is
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import platform
@@ -77,12 +78,26 @@ def install_dir(version: str | None = None) -> Path:
 
 
 def cached_server(version: str | None = None) -> ServerInstall | None:
-    """The cached build of ``version`` (default: the pinned one), or None if there is none."""
-    version = version or pinned_version()
+    """The cached build of ``version`` (default: the pinned one), or None if there is none.
+
+    A build of the pinned version made from a different ``mmserver/go.mod``/``go.sum`` (say,
+    another dependency substitution) does not count.
+    """
+    pinned = pinned_version()
+    version = version or pinned
     install = ServerInstall(install_dir(version), version)
-    if (install.root / BUILD_INFO).is_file() and os.access(install.binary, os.X_OK):
-        return install
-    return None
+    if not (install.root / BUILD_INFO).is_file() or not os.access(install.binary, os.X_OK):
+        return None
+    if version == pinned and install.info.get("inputs_sha256") != _inputs_sha256():
+        return None
+    return install
+
+
+def _inputs_sha256() -> str:
+    digest = hashlib.sha256()
+    for name in ("go.mod", "go.sum"):
+        digest.update((MMSERVER_MODULE_DIR / name).read_bytes())
+    return digest.hexdigest()
 
 
 def ensure_server(*, force: bool = False, log: bool = True) -> ServerInstall:
@@ -161,6 +176,7 @@ def _build(root: Path, version: str, *, log: bool) -> ServerInstall:
             "server_v8_version": version,
             "server_public_version": pinned_version(PUBLIC_MODULE),
             "commit": commit,
+            "inputs_sha256": _inputs_sha256(),
             "go": go_version.strip(),
             "build_seconds": seconds,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
