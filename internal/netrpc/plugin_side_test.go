@@ -38,6 +38,9 @@ type pluginSpec struct {
 	ImplementedError string `json:"implemented_error,omitempty"`
 	// ActivateError makes Config.OnActivate fail with this message.
 	ActivateError string `json:"activate_error,omitempty"`
+	// ClientMain serves goTwin with Mattermost's own plugin.ClientMain instead of netrpc,
+	// as the baseline for the benchmarks.
+	ClientMain bool `json:"client_main,omitempty"`
 }
 
 const specFile = "testplugin.json"
@@ -54,8 +57,20 @@ func runAsPlugin() {
 		fmt.Fprintln(os.Stderr, "test plugin: parsing its spec:", err)
 		os.Exit(2)
 	}
-	h := &testHooks{}
-	err = netrpc.Serve(netrpc.Config{
+	if spec.ClientMain {
+		plugin.ClientMain(&goTwin{h: &testHooks{}})
+		os.Exit(0)
+	}
+	if err := netrpc.Serve(pluginConfig(spec, &testHooks{})); err != nil {
+		fmt.Fprintln(os.Stderr, "test plugin:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// pluginConfig is the netrpc configuration of a test plugin serving h.
+func pluginConfig(spec pluginSpec, h *testHooks) netrpc.Config {
+	return netrpc.Config{
 		Hooks: h,
 		Implemented: func(context.Context) ([]string, error) {
 			if spec.ImplementedError != "" {
@@ -70,12 +85,7 @@ func runAsPlugin() {
 			h.setClients(api, driver)
 			return nil
 		},
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "test plugin:", err)
-		os.Exit(1)
 	}
-	os.Exit(0)
 }
 
 // testHooks is a Go plugin.Hooks implementation standing in for the host's gRPC hooks client.
@@ -185,6 +195,31 @@ func (h *testHooks) FileWillBeUploaded(_ *plugin.Context, info *model.FileInfo, 
 func (h *testHooks) ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request) {
 	h.record("ServeHTTP")
 	switch r.URL.Path {
+	case "/hijack":
+		// Take the connection over, as a websocket upgrade would, and echo one line.
+		conn, rw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer func() { _ = conn.Close() }()
+		line, err := rw.ReadString('\n')
+		if err != nil {
+			return
+		}
+		// Write on the connection itself: the server-side bufio.Writer behind rw has no remote
+		// Flush in Mattermost's protocol.
+		_, _ = fmt.Fprintf(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhijacked:%s", line)
+	case "/download":
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		chunk := make([]byte, 32*1024)
+		for n > 0 {
+			k := min(n, len(chunk))
+			if _, err := w.Write(chunk[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
 	case "/duplex":
 		// Echo each line as soon as it arrives: only works if both bodies stream.
 		scanner := bufio.NewScanner(r.Body)
@@ -330,4 +365,24 @@ func driverScenario(db plugin.Driver) string {
 	r.StmtNumInputs = db.StmtNumInput("st-1")
 	out, _ := json.Marshal(r)
 	return string(out)
+}
+
+// goTwin is a plain Go plugin with the hooks the benchmarks use, served by plugin.ClientMain:
+// the reference the netrpc path is measured against.
+type goTwin struct {
+	plugin.MattermostPlugin
+	h *testHooks
+}
+
+func (g *goTwin) MessageWillBePosted(c *plugin.Context, post *model.Post) (*model.Post, string) {
+	return g.h.MessageWillBePosted(c, post)
+}
+
+func (g *goTwin) ServeHTTP(c *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	g.h.ServeHTTP(c, w, r)
+}
+
+func (g *goTwin) ExecuteCommand(c *plugin.Context, args *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
+	g.h.setClients(g.API, g.Driver)
+	return g.h.ExecuteCommand(c, args)
 }

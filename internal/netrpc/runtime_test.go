@@ -1,23 +1,30 @@
 package netrpc_test
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
+
+	"github.com/mmplugin/mmplugin/internal/netrpc"
 )
 
 // allHooks is what the main test plugin declares. It also defines UserHasBeenCreated, which it
@@ -343,4 +350,81 @@ func TestActivationFailures(t *testing.T) {
 			t.Error("the plugin is active after a failed activation")
 		}
 	})
+}
+
+// TestServeHTTPHijack takes a real HTTP connection over from inside the plugin, as a
+// websocket upgrade does, through Mattermost's hijack RPCs.
+func TestServeHTTPHijack(t *testing.T) {
+	_, hooks := activate(t, allHooks)
+	sock := filepath.Join(t.TempDir(), "http.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hooks.ServeHTTP(&plugin.Context{}, w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	// The line after the request head is already buffered by the server when the plugin
+	// hijacks: it must come through the hijacked reader.
+	if _, err := io.WriteString(conn, "GET /hijack HTTP/1.1\r\nHost: plugin\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nping\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("Upgrade") != "echo" {
+		t.Fatalf("response %d %v", resp.StatusCode, resp.Header)
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil || string(rest) != "hijacked:ping\n" {
+		t.Fatalf("after the upgrade: %q, %v", rest, err)
+	}
+}
+
+// TestReattachInProcess serves in go-plugin's test mode and attaches the server with
+// Environment.Reattach: the in-process variant for tests that need no executable.
+func TestReattachInProcess(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	reattach := make(chan *goplugin.ReattachConfig, 1)
+	closed := make(chan struct{})
+	cfg := pluginConfig(allHooks, &testHooks{})
+	cfg.Test = &goplugin.ServeTestConfig{Context: ctx, ReattachConfigCh: reattach, CloseCh: closed}
+	go func() {
+		if err := netrpc.Serve(cfg); err != nil {
+			t.Error(err)
+		}
+	}()
+	var rc *goplugin.ReattachConfig
+	select {
+	case rc = <-reattach:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reattach config from the in-process plugin")
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-closed
+	})
+
+	s := newTestServer(t)
+	if err := s.env.Reattach(testManifest(), model.NewPluginReattachConfig(rc)); err != nil || !s.env.IsActive(s.id) {
+		t.Fatalf("Reattach: %v, active=%v", err, s.env.IsActive(s.id))
+	}
+	hooks, err := s.env.HooksForPlugin(s.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := command(t, hooks, "/getuser u9"); got != "user-u9" {
+		t.Errorf("GetUser through a reattached plugin: %q", got)
+	}
 }

@@ -183,80 +183,98 @@ func (d *fakeDriver) TxRollback(string) error        { return nil }
 func (d *fakeDriver) StmtClose(string) error         { return nil }
 func (d *fakeDriver) RowsNextResultSet(string) error { return io.EOF }
 
-// testServer is one plugin.Environment with one installed test plugin.
+// testServer is one plugin.Environment with the fakes behind it.
 type testServer struct {
-	env *plugin.Environment
-	api *fakeAPI
-	db  *fakeDriver
-	id  string
+	env  *plugin.Environment
+	api  *fakeAPI
+	db   *fakeDriver
+	id   string
+	root string
 }
 
 const testPluginID = "com.mmplugin.netrpc-test"
 
-// install writes a plugin directory whose executable is this test binary (symlinked), and
-// returns an Environment over it.
-func install(t *testing.T, spec pluginSpec) *testServer {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+// newTestServer returns an Environment over an empty plugin directory.
+func newTestServer(tb testing.TB) *testServer {
+	tb.Helper()
+	s := &testServer{api: newFakeAPI(), db: &fakeDriver{}, id: testPluginID, root: tb.TempDir()}
+	var logger *mlog.Logger
+	if t, ok := tb.(*testing.T); ok {
+		logger = mlog.CreateTestLogger(t) // server log in the test output on failure
+	} else {
+		var err error
+		if logger, err = mlog.NewLogger(); err != nil { // no targets: silent, for benchmarks
+			tb.Fatal(err)
+		}
 	}
-	root := t.TempDir()
-	pluginDir := filepath.Join(root, "plugins", testPluginID)
-	if err := os.MkdirAll(pluginDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	manifest := model.Manifest{Id: testPluginID, Version: "0.1.0", Server: &model.ManifestServer{Executable: "plugin-exe"}}
-	writeJSON(t, filepath.Join(pluginDir, "plugin.json"), manifest)
-	writeJSON(t, filepath.Join(pluginDir, specFile), spec)
-	if err := os.Symlink(exe, filepath.Join(pluginDir, "plugin-exe")); err != nil {
-		t.Fatal(err)
-	}
-
-	s := &testServer{api: newFakeAPI(), db: &fakeDriver{}, id: testPluginID}
-	logger := mlog.CreateTestLogger(t)
+	var err error
 	s.env, err = plugin.NewEnvironment(func(*model.Manifest) plugin.API { return s.api }, s.db,
-		filepath.Join(root, "plugins"), filepath.Join(root, "webapp"), logger, nil)
+		filepath.Join(s.root, "plugins"), filepath.Join(s.root, "webapp"), logger, nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(s.env.Shutdown)
+	tb.Cleanup(s.env.Shutdown)
 	return s
 }
 
-func writeJSON(t *testing.T, path string, v any) {
-	t.Helper()
+// install writes a plugin directory whose executable is this test binary (symlinked), and
+// returns an Environment over it.
+func install(tb testing.TB, spec pluginSpec) *testServer {
+	tb.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := newTestServer(tb)
+	pluginDir := filepath.Join(s.root, "plugins", testPluginID)
+	if err := os.MkdirAll(pluginDir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	writeJSON(tb, filepath.Join(pluginDir, "plugin.json"), testManifest())
+	writeJSON(tb, filepath.Join(pluginDir, specFile), spec)
+	if err := os.Symlink(exe, filepath.Join(pluginDir, "plugin-exe")); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func testManifest() *model.Manifest {
+	return &model.Manifest{Id: testPluginID, Version: "0.1.0", Server: &model.ManifestServer{Executable: "plugin-exe"}}
+}
+
+func writeJSON(tb testing.TB, path string, v any) {
+	tb.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
 // activate installs and activates a plugin that must start.
-func activate(t *testing.T, spec pluginSpec) (*testServer, plugin.Hooks) {
-	t.Helper()
-	s := install(t, spec)
+func activate(tb testing.TB, spec pluginSpec) (*testServer, plugin.Hooks) {
+	tb.Helper()
+	s := install(tb, spec)
 	if _, _, err := s.env.Activate(s.id); err != nil {
-		t.Fatalf("activating the test plugin: %v", err)
+		tb.Fatalf("activating the test plugin: %v", err)
 	}
 	hooks, err := s.env.HooksForPlugin(s.id)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return s, hooks
 }
 
-func command(t *testing.T, hooks plugin.Hooks, cmd string) string {
-	t.Helper()
+func command(tb testing.TB, hooks plugin.Hooks, cmd string) string {
+	tb.Helper()
 	resp, appErr := hooks.ExecuteCommand(&plugin.Context{}, &model.CommandArgs{Command: cmd})
 	if appErr != nil {
-		t.Fatalf("%s: unexpected AppError %v", cmd, appErr)
+		tb.Fatalf("%s: unexpected AppError %v", cmd, appErr)
 	}
 	if resp == nil {
-		t.Fatalf("%s: nil response", cmd)
+		tb.Fatalf("%s: nil response", cmd)
 	}
 	return resp.Text
 }
