@@ -44,4 +44,7 @@ test-go: ## Go unit, protocol and runtime tests
 test-py: setup ## Python unit tests
 	cd python && ../$(PY) -m pytest -q
 
-test: check-generated lint test-go test-py ## everything CI runs
+e2e: setup ## end-to-end tests on a real Mattermost server built from its Go module (PostgreSQL via apt)
+	cd e2e && ../$(PY) -m mmtest test
+
+test: check-generated lint test-go test-py e2e ## everything CI runs
