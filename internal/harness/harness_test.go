@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { harness.Main(m) }
 const goPluginID = "com.mmplugin.harness-goplugin"
 
 // startGoPlugin installs and activates the Go test plugin in a fresh harness.
-func startGoPlugin(t *testing.T, opts ...harness.Option) *harness.Harness {
+func startGoPlugin(t testing.TB, opts ...harness.Option) *harness.Harness {
 	t.Helper()
 	h := harness.New(t, opts...)
 	manifest, _, err := model.FindManifest("testdata/goplugin")
@@ -43,7 +43,7 @@ type world struct {
 	channel *model.Channel
 }
 
-func newWorld(t *testing.T, h *harness.Harness) world {
+func newWorld(t testing.TB, h *harness.Harness) world {
 	t.Helper()
 	api := h.API()
 	user, appErr := api.CreateUser(&model.User{Username: "alice", Email: "alice@example.com", Password: "Secret-123"})
@@ -350,5 +350,32 @@ func TestExercisedFileMerges(t *testing.T) {
 	}
 	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
 		t.Errorf("temporary file left behind: %v", err)
+	}
+}
+
+// BenchmarkCreatePost measures a post through the real runtime: MessageWillBePosted in the
+// plugin process and back, then MessageHasBeenPosted in the background.
+func BenchmarkCreatePost(b *testing.B) {
+	h := startGoPlugin(b)
+	w := newWorld(b, h)
+	api := h.API()
+	for b.Loop() {
+		if _, appErr := api.CreatePost(&model.Post{UserId: w.user.Id, ChannelId: w.channel.Id, Message: "shout: benchmark"}); appErr != nil {
+			b.Fatal(appErr)
+		}
+	}
+	b.StopTimer()
+	h.WaitAsync()
+}
+
+// BenchmarkServeHTTP measures a plugin HTTP request whose handler makes one KV call.
+func BenchmarkServeHTTP(b *testing.B) {
+	h := startGoPlugin(b)
+	h.ServeHTTP(goPluginID, httptest.NewRequest(http.MethodPost, "/kv/bench", strings.NewReader("value")))
+	for b.Loop() {
+		resp := h.ServeHTTP(goPluginID, httptest.NewRequest(http.MethodGet, "/kv/bench", nil))
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package memapi
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/mattermost/mattermost/server/public/model"
@@ -15,11 +17,36 @@ func (s *Server) configSnapshot() *model.Config {
 	return s.cfg.Clone()
 }
 
-// GetConfig returns the configuration without secrets, as plugins get it.
+// GetConfig returns the configuration without secrets, as plugins get it: passwords and keys
+// are masked, plugin settings marked secret are masked, and settings of plugins that are not
+// installed are left out.
 func (a *API) GetConfig() *model.Config {
 	cfg := a.s.configSnapshot()
-	cfg.Sanitize(nil, nil)
+	manifests := a.s.installedManifests()
+	if a.manifest != nil {
+		manifests = append(manifests, a.manifest)
+	}
+	cfg.Sanitize(manifests, nil)
 	return cfg
+}
+
+// installedManifests reads the manifests of the bundles in the plugin directory, as the
+// server's sanitizer gets them from the plugin environment.
+func (s *Server) installedManifests() []*model.Manifest {
+	entries, err := os.ReadDir(s.pluginDir)
+	if err != nil {
+		return nil
+	}
+	var out []*model.Manifest
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if info := model.BundleInfoForPath(filepath.Join(s.pluginDir, e.Name())); info.Manifest != nil {
+			out = append(out, info.Manifest)
+		}
+	}
+	return out
 }
 
 // GetUnsanitizedConfig returns the configuration with secrets.
