@@ -1,0 +1,241 @@
+package pyenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// PythonEnvVar names the variable an admin sets to choose the Python (shared with the supervisor).
+const PythonEnvVar = "MMPLUGIN_PYTHON"
+
+// base is a Python found on the server, able to create the venv.
+type base struct {
+	path    string // as run (absolute)
+	real    string // symlinks resolved: identifies the interpreter in the venv key
+	source  string // where it was found, for messages
+	version string // "3.11.7"
+	minor   string // "3.11"
+}
+
+const probeTimeout = 20 * time.Second
+
+// probeScript prints the version and implementation, then checks the venv module.
+const probeScript = `import sys
+print("%d.%d.%d" % tuple(sys.version_info[:3]))
+print(sys.implementation.name)
+import venv
+print("venv-ok")
+`
+
+func probe(ctx context.Context, path, source string, env []string) (base, error) {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-I", "-c", probeScript)
+	cmd.Env = env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	lines := strings.Fields(string(out))
+	if len(lines) < 2 {
+		detail := strings.TrimSpace(stderr.String())
+		if detail == "" && err != nil {
+			detail = err.Error()
+		}
+		return base{}, fmt.Errorf("cannot run the Python at %s (%s): %s", path, source, tail(detail, 3))
+	}
+	b := base{path: path, source: source, version: lines[0]}
+	if parts := strings.Split(b.version, "."); len(parts) >= 2 {
+		b.minor = parts[0] + "." + parts[1]
+	}
+	if lines[1] != "cpython" {
+		return base{}, fmt.Errorf("the Python at %s (%s) is %s, not CPython: the bundle's wheels "+
+			"are built for CPython; point %s at a CPython", path, source, lines[1], PythonEnvVar)
+	}
+	if len(lines) < 3 || lines[2] != "venv-ok" {
+		return base{}, fmt.Errorf("the Python %s at %s (%s) has no venv module: install it "+
+			"(Debian/Ubuntu: apt install python%s-venv) or point %s at another Python",
+			b.version, path, source, b.minor, PythonEnvVar)
+	}
+	if b.real, err = filepath.EvalSymlinks(path); err != nil {
+		b.real = path
+	}
+	return b, nil
+}
+
+// pickInterpreter finds the Python to build the venv with and the target it fits.
+//
+// An interpreter named explicitly (Options.Python, props.python.interpreter, $MMPLUGIN_PYTHON)
+// must fit a bundled target: skipping it silently would hide the admin's or author's choice.
+// Otherwise PATH is searched for python3.X of each bundled version, newest first, then python3.
+func pickInterpreter(ctx context.Context, o *Options, targets []Target) (base, Target, error) {
+	byMinor := map[string]Target{}
+	var minors []string
+	for _, t := range targets {
+		if t.Platform == o.Platform {
+			byMinor[t.Python] = t
+			minors = append(minors, t.Python)
+		}
+	}
+	slices.SortFunc(minors, compareMinor)
+	slices.Reverse(minors)
+
+	explicit := []struct{ path, source string }{}
+	if o.Python != "" {
+		explicit = append(explicit, struct{ path, source string }{o.Python, "the host's setting"})
+	}
+	if o.Settings.Interpreter != "" {
+		p := o.Settings.Interpreter
+		if !filepath.IsAbs(p) && strings.ContainsRune(p, filepath.Separator) {
+			p = filepath.Join(o.PluginDir, p)
+		}
+		explicit = append(explicit, struct{ path, source string }{p, "props.python.interpreter"})
+	}
+	if v, ok := lookupEnv(o.Env, PythonEnvVar); ok && v != "" {
+		explicit = append(explicit, struct{ path, source string }{v, "$" + PythonEnvVar})
+	}
+	pathEnv, _ := lookupEnv(o.Env, "PATH")
+	if len(explicit) > 0 {
+		c := explicit[0]
+		path, err := resolve(c.path, pathEnv)
+		if err != nil {
+			return base{}, Target{}, fmt.Errorf("the Python set by %s (%s) cannot be used: %w", c.source, c.path, err)
+		}
+		b, err := probe(ctx, path, c.source, o.childEnv())
+		if err != nil {
+			return base{}, Target{}, err
+		}
+		if t, ok := byMinor[b.minor]; ok {
+			return b, t, nil
+		}
+		return base{}, Target{}, mismatch(targets, o.Platform, []base{b})
+	}
+
+	var found []base
+	var problems []string
+	seen := map[string]bool{}
+	names := make([]string, 0, len(minors)+1)
+	for _, m := range minors {
+		names = append(names, "python"+m)
+	}
+	names = append(names, "python3")
+	for _, name := range names {
+		path, err := resolve(name, pathEnv)
+		if err != nil {
+			continue
+		}
+		b, err := probe(ctx, path, "PATH", o.childEnv())
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		if seen[b.real] {
+			continue
+		}
+		seen[b.real] = true
+		if t, ok := byMinor[b.minor]; ok {
+			return b, t, nil
+		}
+		found = append(found, b)
+	}
+	if len(found) == 0 {
+		why := ""
+		if len(problems) > 0 {
+			why = " (" + strings.Join(problems, "; ") + ")"
+		}
+		return base{}, Target{}, fmt.Errorf("no usable Python found on PATH (%s) for the bundle's "+
+			"targets %s%s: install one of them or set %s", pathEnv, describeTargets(targets), why, PythonEnvVar)
+	}
+	return base{}, Target{}, mismatch(targets, o.Platform, found)
+}
+
+// mismatch explains that no Python on the server fits the bundle, and how to rebuild it.
+func mismatch(targets []Target, platform string, found []base) error {
+	var have []string
+	for _, b := range found {
+		have = append(have, fmt.Sprintf("Python %s (%s)", b.version, b.path))
+	}
+	minor := found[0].minor
+	return fmt.Errorf("this bundle contains wheels for %s; the server has %s on %s; rebuild it "+
+		"with 'mmplugin bundle --python %s --platform %s' (keep the other --python/--platform "+
+		"values you need), or point %s at a bundled Python version",
+		describeTargets(targets), strings.Join(have, ", "), platform, minor, platform, PythonEnvVar)
+}
+
+func describeTargets(targets []Target) string {
+	parts := make([]string, len(targets))
+	for i, t := range targets {
+		parts[i] = "cp" + strings.ReplaceAll(t.Python, ".", "") + " " + t.Platform
+	}
+	return strings.Join(parts, ", ")
+}
+
+func compareMinor(a, b string) int {
+	var am, an, bm, bn int
+	fmt.Sscanf(a, "%d.%d", &am, &an)
+	fmt.Sscanf(b, "%d.%d", &bm, &bn)
+	if am != bm {
+		return am - bm
+	}
+	return an - bn
+}
+
+// resolve finds name (a path, or a bare name searched in pathEnv's absolute entries).
+func resolve(name, pathEnv string) (string, error) {
+	if strings.ContainsRune(name, filepath.Separator) {
+		if err := isExecutable(name); err != nil {
+			return "", err
+		}
+		return filepath.Abs(name)
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue // never resolve relative to the working directory
+		}
+		p := filepath.Join(dir, name)
+		if isExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found on PATH", name)
+}
+
+func isExecutable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", path)
+	}
+	return nil
+}
+
+func lookupEnv(env []string, name string) (string, bool) {
+	for _, kv := range slices.Backward(env) {
+		if n, v, ok := strings.Cut(kv, "="); ok && n == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// tail returns the last n non-empty lines of s.
+func tail(s string, n int) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimRight(l, " \r\t"); strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,109 @@
+"""Writing the bundle: a reproducible ``.tar.gz`` with one top-level ``<plugin id>/`` directory.
+
+Mattermost unpacks a bundle whose root holds exactly one directory into that directory (like the
+starter template's bundles) and keeps each regular file's mode, so executables must be 0755 in
+the archive. Entries are sorted, owned by root and dated SOURCE_DATE_EPOCH (or 1980-01-01), so
+the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import BundleError
+
+# model.MaximumPluginFileSize / the upload handler's multipart limit.
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+_DEFAULT_MTIME = 315532800  # 1980-01-01T00:00:00Z
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A file of the bundle: its path below the top directory and its content."""
+
+    path: str  # posix, relative, e.g. "server/dist/mmplugin-host-linux-amd64"
+    source: Path | bytes
+    executable: bool = False
+
+    def size(self) -> int:
+        return len(self.source) if isinstance(self.source, bytes) else self.source.stat().st_size
+
+
+def _mtime() -> int:
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    try:
+        return int(value) if value else _DEFAULT_MTIME
+    except ValueError:
+        raise BundleError(f"SOURCE_DATE_EPOCH={value!r} is not a number of seconds") from None
+
+
+def _check_path(path: str) -> PurePosixPath:
+    p = PurePosixPath(path)
+    if p.is_absolute() or ".." in p.parts or not p.parts or str(p) != path:
+        raise BundleError(f"bundle path {path!r} must be a clean relative path")
+    return p
+
+
+def write_tarball(out: Path, top: str, entries: Iterable[Entry]) -> int:
+    """Write the bundle and return its size in bytes."""
+    mtime = _mtime()
+    files: dict[str, Entry] = {}
+    for e in entries:
+        _check_path(e.path)
+        if e.path in files:
+            raise BundleError(f"two files would be written to {top}/{e.path}")
+        files[e.path] = e
+    dirs = {top}
+    for path in files:
+        parents = PurePosixPath(path).parents
+        dirs.update(f"{top}/{d}" for d in parents if str(d) != ".")
+
+    def header(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.mode, ti.size, ti.mtime = kind, mode, size, mtime
+        ti.uid = ti.gid = 0
+        ti.uname = ti.gname = ""
+        return ti
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    # filename="" and mtime=0 keep the gzip header free of build details.
+    with (
+        tmp.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for d in sorted(dirs):
+            tar.addfile(header(d + "/", tarfile.DIRTYPE, 0o755))
+        for path in sorted(files):
+            e = files[path]
+            mode = 0o755 if e.executable else 0o644
+            ti = header(f"{top}/{path}", tarfile.REGTYPE, mode, e.size())
+            if isinstance(e.source, bytes):
+                tar.addfile(ti, io.BytesIO(e.source))
+            else:
+                with e.source.open("rb") as f:
+                    tar.addfile(ti, f)
+    tmp.replace(out)
+    return out.stat().st_size
+
+
+def size_warning(size: int, targets: int, platforms: int) -> str | None:
+    """The warning to print when the bundle is over Mattermost's upload limit, else None."""
+    if size <= MAX_UPLOAD_BYTES:
+        return None
+    return (
+        f"warning: the bundle is {size / 2**20:.1f} MiB, over Mattermost's 50 MiB plugin upload "
+        "limit: the server will refuse it over the REST API and the System Console. It carries "
+        f"wheels for {targets} Pythonxplatform target(s) (grpcio alone is ~7 MiB each) and "
+        f"{platforms} host binar{'y' if platforms == 1 else 'ies'}. Bundle fewer: pass only the "
+        "--platform and --python values your servers use (e.g. --platform linux-amd64 "
+        "--python 3.11), or build one bundle per server type."
+    )
