@@ -18,6 +18,7 @@ import (
 	"sort"
 
 	"github.com/mmplugin/mmplugin/internal/gen/convgen"
+	"github.com/mmplugin/mmplugin/internal/gen/gogluegen"
 	"github.com/mmplugin/mmplugin/internal/gen/ir"
 	"github.com/mmplugin/mmplugin/internal/gen/netrpcgen"
 	"github.com/mmplugin/mmplugin/internal/gen/protogen"
@@ -36,6 +37,7 @@ var emitters = []emitter{
 	{"convert", convgen.Generate},
 	{"netrpc", netrpcgen.Generate},
 	{"harness", recordergen.Generate},
+	{"goglue", gogluegen.Generate},
 	{"fieldnumbers", fieldNumbers},
 }
 
