@@ -379,3 +379,29 @@ func BenchmarkServeHTTP(b *testing.B) {
 		}
 	}
 }
+
+func TestPluginStderrAndCrash(t *testing.T) {
+	h := harness.New(t)
+	h.Install(harness.Bundle{
+		Manifest:   &model.Manifest{Id: "crash", Name: "crash", Version: "0.0.1"},
+		Executable: harness.BuildBinary(t, "./testdata/crashplugin"),
+	})
+	if err := h.Activate("crash"); err != nil {
+		t.Fatal(err)
+	}
+	// A Go plugin's stderr travels over go-plugin's stdio stream and is logged by the
+	// supervisor at info level with source=plugin_stderr.
+	h.Log().Wait(t, harness.LogQuery{Level: "info", Message: "crashplugin: hello from stderr",
+		Fields: map[string]string{"plugin_id": "crash", "source": "plugin_stderr"}}, 5*time.Second)
+
+	// The request kills the plugin process; the server side sees a broken connection.
+	h.ServeHTTP("crash", httptest.NewRequest(http.MethodGet, "/crash", nil))
+	deadline := time.Now().Add(5 * time.Second)
+	for h.HealthCheck("crash") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("health check still passes after the plugin process exited")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.Log().Wait(t, harness.LogQuery{Message: "plugin process exited", Fields: map[string]string{"plugin_id": "crash"}}, 5*time.Second)
+}

@@ -110,15 +110,18 @@ func (s *Server) createPost(post *model.Post) (*model.Post, *model.AppError) {
 		return nil, rejection
 	}
 
+	s.mu.Lock()
 	if post.CreateAt == 0 {
-		post.CreateAt = s.nowMillis()
+		// Unique, increasing creation times keep "newest first" deterministic for posts made
+		// within the same millisecond (a database would order them arbitrarily).
+		post.CreateAt = max(s.nowMillis(), s.lastPostAt+1)
+		s.lastPostAt = post.CreateAt
 	}
 	post.PreSave()
 	if appErr := post.IsValid(maxPostSize); appErr != nil {
+		s.mu.Unlock()
 		return nil, appErr
 	}
-
-	s.mu.Lock()
 	if _, exists := s.posts[post.Id]; exists {
 		s.mu.Unlock()
 		return nil, badRequest("CreatePost", "app.post.save.existing.app_error", "id="+post.Id)

@@ -69,6 +69,7 @@ type Server struct {
 	channels       map[string]*model.Channel                  // channel id -> channel
 	channelMembers map[string]map[string]*model.ChannelMember // channel id -> user id -> member
 	posts          map[string]*model.Post
+	lastPostAt     int64                        // CreateAt of the newest post, to keep creation times unique
 	reactions      map[string][]*model.Reaction // post id -> reactions
 	bots           map[string]*model.Bot        // bot user id -> bot
 	kv             map[string]map[string]kvEntry
