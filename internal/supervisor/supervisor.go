@@ -46,7 +46,9 @@ type Config struct {
 
 	HostVersion   string // sent in Handshake
 	ServerVersion string // sent in Handshake, when known
-	LogLevel      string // trace, debug, info (default), warn or error: the Python root logger's level
+	// LogLevel is the Python root logger's level: trace, debug, info, warn or error. Default:
+	// Logger's level, so Python does not format records the host would drop.
+	LogLevel string
 
 	// Environ is the server's environment (default os.Environ()); the process gets only the
 	// variables childEnv lets through, plus ExtraEnv ("NAME=value").
@@ -93,7 +95,7 @@ func (c *Config) setDefaults() error {
 		c.Environ = os.Environ()
 	}
 	if c.LogLevel == "" {
-		c.LogLevel = "info"
+		c.LogLevel = levelName(c.Logger.GetLevel())
 	}
 	setDur := func(d *time.Duration, def time.Duration) {
 		if *d <= 0 {
@@ -111,6 +113,22 @@ func (c *Config) setDefaults() error {
 		c.Restart.MaxFailures = 5
 	}
 	return nil
+}
+
+// levelName is the runtime's name for an hclog level ("info" when the logger has none).
+func levelName(l hclog.Level) string {
+	switch l {
+	case hclog.Trace:
+		return "trace"
+	case hclog.Debug:
+		return "debug"
+	case hclog.Warn:
+		return "warn"
+	case hclog.Error, hclog.Off:
+		return "error"
+	default:
+		return "info"
+	}
 }
 
 // State is where the supervisor is in its life.
@@ -152,6 +170,7 @@ type Supervisor struct {
 	restarts  int
 	// firstHooks is what the first process implemented: what the host told Mattermost.
 	firstHooks []string
+	info       HandshakeInfo // of the current or last process
 
 	done        chan struct{} // closed when the supervisor gave up or stopped
 	monitorDone chan struct{}
@@ -213,7 +232,7 @@ func (s *Supervisor) Start(ctx context.Context) (err error) {
 		p.kill()
 		return fmt.Errorf("plugin %q: stopped while starting", s.cfg.PluginID)
 	}
-	s.proc, s.state, s.firstHooks = p, StateRunning, p.info.ImplementedHooks
+	s.proc, s.state, s.firstHooks, s.info = p, StateRunning, p.info.ImplementedHooks, p.info
 	s.mu.Unlock()
 	s.cfg.Logger.Info("Python process started", "pid", p.pid(), "python", s.python.Path,
 		"python_version", p.info.RuntimeVersion, "sdk", p.info.SDK,
@@ -315,14 +334,11 @@ func (s *Supervisor) CurrentConn() *grpc.ClientConn {
 	return s.proc.conn
 }
 
-// Handshake is what the current (or last) process said at handshake.
+// Handshake is what the current process (or, while restarting, the last one) said at handshake.
 func (s *Supervisor) Handshake() HandshakeInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.proc == nil {
-		return HandshakeInfo{}
-	}
-	return s.proc.info
+	return s.info
 }
 
 // ImplementedHooks are the Go names of the hooks the Python plugin implements.
@@ -551,7 +567,7 @@ func (s *Supervisor) replay(np *process) error {
 		s.cfg.Logger.Warn("the restarted Python process implements different hooks; Mattermost keeps the first list until the plugin is restarted",
 			"before", prev, "now", np.info.ImplementedHooks)
 	}
-	s.proc, s.state, s.lastExit = np, StateRunning, ""
+	s.proc, s.state, s.lastExit, s.info = np, StateRunning, "", np.info
 	s.restarts++
 	s.cfg.Logger.Info("Python process restarted", "pid", np.pid(), "restarts", s.restarts)
 	return nil
@@ -599,7 +615,12 @@ func (s *Supervisor) stop(ctx context.Context) error {
 	if p != nil {
 		s.stopProcess(ctx, p)
 	}
-	<-s.monitorDone
+	// The monitor ends promptly once s.ctx is cancelled, unless OnRestart ignores its context.
+	select {
+	case <-s.monitorDone:
+	case <-ctx.Done():
+		s.cfg.Logger.Warn("Stop did not wait for a restart in progress", "error", ctx.Err().Error())
+	}
 	s.cleanup()
 	s.closeDone()
 	return nil

@@ -2,9 +2,12 @@ package supervisor
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/mattermost/mattermost/server/public/model"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -201,5 +204,39 @@ func TestPythonSettingsFromManifest(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
+	}
+}
+
+func TestConfigDefaultsAndValidation(t *testing.T) {
+	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: io.Discard})
+	s, err := New(Config{PluginID: "p", PluginDir: "/plugins/p", Logger: logger,
+		Python: PythonSettings{EntryPoint: "a:B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.cfg
+	if c.LogLevel != "warn" || c.HandshakeTimeout != 30*time.Second || c.StopGrace != time.Second ||
+		c.TermGrace != 500*time.Millisecond || c.Restart.InitialBackoff != 500*time.Millisecond ||
+		c.Restart.MaxBackoff != 30*time.Second || c.Restart.MaxFailures != 5 || c.Restart.Window != 10*time.Minute ||
+		strings.Join(c.Python.Path, ",") != "." || c.Environ == nil {
+		t.Errorf("defaults: %+v", c)
+	}
+	for name, cfg := range map[string]Config{
+		"no id":           {PluginDir: "/p", Logger: logger, Python: PythonSettings{EntryPoint: "a:B"}},
+		"relative dir":    {PluginID: "p", PluginDir: "p", Logger: logger, Python: PythonSettings{EntryPoint: "a:B"}},
+		"no logger":       {PluginID: "p", PluginDir: "/p", Python: PythonSettings{EntryPoint: "a:B"}},
+		"no entry point":  {PluginID: "p", PluginDir: "/p", Logger: logger},
+		"bad entry point": {PluginID: "p", PluginDir: "/p", Logger: logger, Python: PythonSettings{EntryPoint: "a.B"}},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// Stop before Start is harmless and Start afterwards refuses.
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err == nil || !strings.Contains(err.Error(), "state stopped") {
+		t.Errorf("Start after Stop: %v", err)
 	}
 }

@@ -45,6 +45,11 @@ async def _echo(request: bytes, context: aio.ServicerContext[bytes, bytes]) -> b
     return request
 
 
+async def _slow(request: bytes, context: aio.ServicerContext[bytes, bytes]) -> bytes:
+    await asyncio.sleep(0.3)
+    return b"finished"
+
+
 async def _count(
     request: bytes, context: aio.ServicerContext[bytes, bytes]
 ) -> AsyncIterator[bytes]:
@@ -70,6 +75,7 @@ def _register(server: aio.Server) -> None:
         "t.Test",
         {
             "Echo": grpc.unary_unary_rpc_method_handler(_echo),
+            "Slow": grpc.unary_unary_rpc_method_handler(_slow),
             "Count": grpc.unary_stream_rpc_method_handler(_count),
             "Join": grpc.stream_unary_rpc_method_handler(_join),
             "Pipe": grpc.stream_stream_rpc_method_handler(_pipe),
@@ -171,9 +177,12 @@ async def test_with_the_secret_everything_answers(running: Running) -> None:
 async def test_shutdown_waits_for_calls_in_flight(running: Running) -> None:
     interceptors = auth.client_secret_interceptors(SECRET)
     async with aio.insecure_channel(running.socket, interceptors=interceptors) as ch:
+        slow = asyncio.ensure_future(_uu(ch, "/t.Test/Slow")(b""))
+        await asyncio.sleep(0.05)  # the slow call is in flight
         runtime = runtime_pb2_grpc.RuntimeServiceStub(ch)
         await runtime.Shutdown(runtime_pb2.ShutdownRequest(grace_period_ms=2000))
         assert running.stop.is_set()
+        assert await slow == b"finished"  # finished within the grace period
         assert running.stop.grace == 2.0
         stopped = await asyncio.wait_for(running.task, 5)
         assert stopped.reason == "the host asked the plugin to stop"
