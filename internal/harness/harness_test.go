@@ -405,3 +405,43 @@ func TestPluginStderrAndCrash(t *testing.T) {
 	}
 	h.Log().Wait(t, harness.LogQuery{Message: "plugin process exited", Fields: map[string]string{"plugin_id": "crash"}}, 5*time.Second)
 }
+
+func TestHooksChainAcrossPlugins(t *testing.T) {
+	h := harness.New(t)
+	bin := harness.BuildBinary(t, "./testdata/goplugin")
+	for _, id := range []string{"twin.a", "twin.b"} {
+		manifest, _, err := model.FindManifest("testdata/goplugin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		manifest.Id = id
+		h.Install(harness.Bundle{Manifest: manifest, Executable: bin})
+		if err := h.Activate(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(h.Env().Active()); n != 2 {
+		t.Fatalf("%d active plugins, want 2", n)
+	}
+	w := newWorld(t, h)
+
+	// The first plugin rewrites the post; the second sees the rewritten post, as the app layer
+	// passes each replacement on to the next plugin.
+	post, appErr := h.API().CreatePost(&model.Post{UserId: w.user.Id, ChannelId: w.channel.Id, Message: "shout: twice"})
+	if appErr != nil || post.Message != "TWICE" {
+		t.Fatalf("post = %+v, %v", post, appErr)
+	}
+	_, hooks := h.Exercised()
+	if hooks["MessageWillBePosted"] != 2 {
+		t.Errorf("MessageWillBePosted ran %d times, want once per plugin", hooks["MessageWillBePosted"])
+	}
+
+	// A rejection stops the chain.
+	if _, appErr := h.API().CreatePost(&model.Post{UserId: w.user.Id, ChannelId: w.channel.Id, Message: "forbidden"}); appErr == nil {
+		t.Fatal("rejected post was stored")
+	}
+	_, hooks = h.Exercised()
+	if hooks["MessageWillBePosted"] != 3 {
+		t.Errorf("MessageWillBePosted ran %d times in total, want 3 (the rejection stops the chain)", hooks["MessageWillBePosted"])
+	}
+}

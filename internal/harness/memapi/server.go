@@ -11,9 +11,23 @@
 // "has been" hooks asynchronously afterwards. That is what makes re-entrancy tests real: a
 // plugin that creates a post from inside a hook gets its own MessageWillBePosted called again.
 //
+// Hooks the server fires, all through Plugins.RunMultiPluginHook unless noted:
+//
+//   - synchronously, with the app layer's replace/reject handling: MessageWillBePosted,
+//     MessageWillBeUpdated, ChannelMemberWillBeAdded, TeamMemberWillBeAdded,
+//     ChannelWillBeArchived, MessagesWillBeConsumed(+WithContext) on every post read, and
+//     OnConfigurationChange on every configuration save;
+//   - asynchronously (wait with Server.WaitAsync): MessageHasBeenPosted, MessageHasBeenUpdated,
+//     MessageHasBeenDeleted, ReactionHasBeenAdded/Removed, UserHasBeenCreated,
+//     UserHasBeenDeactivated, UserHasJoined/LeftChannel, UserHasJoined/LeftTeam,
+//     ChannelHasBeenCreated, and OnPluginClusterEvent of the publishing plugin;
+//   - on one plugin through Plugins.HooksForPlugin: ExecuteCommand (ExecuteSlashCommand) and
+//     ServeHTTP (PluginHTTP).
+//
 // Methods outside that core domain return a *model.AppError with status 501 and id
-// "harness.memapi.not_supported" naming the method (or the plain-error equivalent); they never
-// panic. See notsupported_gen.go.
+// "harness.memapi.not_supported" naming the method (or the same AppError as a plain error);
+// methods without an error result return zero values. None panics, and every such call is
+// logged as a warning naming the method. See notsupported_gen.go.
 package memapi
 
 import (
