@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -319,6 +320,15 @@ func (h *testHooks) ExecuteCommand(_ *plugin.Context, args *model.CommandArgs) (
 		return text("%s", manifest.Id)
 	case "/driver":
 		return text("%s", driverScenario(db))
+	case "/sweep":
+		out, err := json.Marshal(map[string]map[string]string{
+			"API":    sweep(api, reflect.TypeFor[plugin.API]()),
+			"Driver": sweep(db, reflect.TypeFor[plugin.Driver]()),
+		})
+		if err != nil {
+			return text("marshal: %v", err)
+		}
+		return text("%s", out)
 	}
 	return nil, model.NewAppError("ExecuteCommand", "netrpc_test.unknown_command", nil, args.Command, http.StatusBadRequest)
 }

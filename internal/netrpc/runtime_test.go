@@ -395,10 +395,22 @@ func TestServeHTTPHijack(t *testing.T) {
 // TestReattachInProcess serves in go-plugin's test mode and attaches the server with
 // Environment.Reattach: the in-process variant for tests that need no executable.
 func TestReattachInProcess(t *testing.T) {
+	s := reattach(t, pluginConfig(allHooks, &testHooks{}))
+	hooks, err := s.env.HooksForPlugin(s.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := command(t, hooks, "/getuser u9"); got != "user-u9" {
+		t.Errorf("GetUser through a reattached plugin: %q", got)
+	}
+}
+
+// reattach serves cfg in this process and attaches a new test server to it.
+func reattach(t *testing.T, cfg netrpc.Config) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	reattach := make(chan *goplugin.ReattachConfig, 1)
 	closed := make(chan struct{})
-	cfg := pluginConfig(allHooks, &testHooks{})
 	cfg.Test = &goplugin.ServeTestConfig{Context: ctx, ReattachConfigCh: reattach, CloseCh: closed}
 	go func() {
 		if err := netrpc.Serve(cfg); err != nil {
@@ -415,16 +427,9 @@ func TestReattachInProcess(t *testing.T) {
 		cancel()
 		<-closed
 	})
-
 	s := newTestServer(t)
 	if err := s.env.Reattach(testManifest(), model.NewPluginReattachConfig(rc)); err != nil || !s.env.IsActive(s.id) {
 		t.Fatalf("Reattach: %v, active=%v", err, s.env.IsActive(s.id))
 	}
-	hooks, err := s.env.HooksForPlugin(s.id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := command(t, hooks, "/getuser u9"); got != "user-u9" {
-		t.Errorf("GetUser through a reattached plugin: %q", got)
-	}
+	return s
 }

@@ -194,10 +194,16 @@ type testServer struct {
 
 const testPluginID = "com.mmplugin.netrpc-test"
 
-// newTestServer returns an Environment over an empty plugin directory.
+// newTestServer returns an Environment over an empty plugin directory, with the fakes.
 func newTestServer(tb testing.TB) *testServer {
+	s := &testServer{api: newFakeAPI(), db: &fakeDriver{}}
+	return s.start(tb, s.api, s.db)
+}
+
+// start creates the Environment with the given server-side API and driver.
+func (s *testServer) start(tb testing.TB, api plugin.API, db plugin.AppDriver) *testServer {
 	tb.Helper()
-	s := &testServer{api: newFakeAPI(), db: &fakeDriver{}, id: testPluginID, root: tb.TempDir()}
+	s.id, s.root = testPluginID, tb.TempDir()
 	var logger *mlog.Logger
 	if t, ok := tb.(*testing.T); ok {
 		logger = mlog.CreateTestLogger(t) // server log in the test output on failure
@@ -208,7 +214,7 @@ func newTestServer(tb testing.TB) *testServer {
 		}
 	}
 	var err error
-	s.env, err = plugin.NewEnvironment(func(*model.Manifest) plugin.API { return s.api }, s.db,
+	s.env, err = plugin.NewEnvironment(func(*model.Manifest) plugin.API { return api }, db,
 		filepath.Join(s.root, "plugins"), filepath.Join(s.root, "webapp"), logger, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -221,11 +227,16 @@ func newTestServer(tb testing.TB) *testServer {
 // returns an Environment over it.
 func install(tb testing.TB, spec pluginSpec) *testServer {
 	tb.Helper()
+	return installIn(tb, newTestServer(tb), spec)
+}
+
+// installIn installs the test plugin into s's plugin directory.
+func installIn(tb testing.TB, s *testServer, spec pluginSpec) *testServer {
+	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := newTestServer(tb)
 	pluginDir := filepath.Join(s.root, "plugins", testPluginID)
 	if err := os.MkdirAll(pluginDir, 0o700); err != nil {
 		tb.Fatal(err)
