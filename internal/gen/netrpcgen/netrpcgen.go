@@ -11,7 +11,8 @@
 // (server/public/plugin/client_rpc_generated.go), positional fields A, B, C…, so the gob
 // encoding on the wire is byte-for-byte what a Go plugin sends. Methods whose wire shape is not
 // the positional one, or whose client does more than a call (streams, JSON configuration,
-// stringified logging), are listed in HandWritten and written by hand in internal/netrpc.
+// stringified logging), are listed in HandWrittenHooks / HandWrittenAPI and written by hand in
+// internal/netrpc.
 package netrpcgen
 
 import (
