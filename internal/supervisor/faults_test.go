@@ -348,3 +348,32 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func TestPingFailsWhenTheEventLoopIsBlocked(t *testing.T) {
+	dir := writePlugin(t, map[string]string{"plug.py": `
+import asyncio, time
+from mmplugin._runtime import Binding, register_binder
+
+class Plugin:
+    pass
+
+def bind(plugin, ctx):
+    asyncio.get_running_loop().call_later(0.3, time.sleep, 30)
+    return Binding()
+
+register_binder(bind)
+`})
+	cfg, _ := testConfig(t, dir)
+	cfg.StopGrace, cfg.TermGrace = 100*time.Millisecond, 100*time.Millisecond
+	s := startSupervisor(t, cfg)
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping before the loop blocks: %v", err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	err := s.Ping(ctx)
+	if err == nil || !strings.Contains(err.Error(), "did not answer its health check") || !strings.Contains(err.Error(), "blocking the event loop") {
+		t.Errorf("Ping with a blocked loop: %v", err)
+	}
+}

@@ -68,8 +68,7 @@ type process struct {
 	info    HandshakeInfo
 	started time.Time
 
-	exited     chan struct{} // closed when the process has been reaped
-	waitErr    error         // cmd.Wait's result, valid after exited
+	exited     chan struct{} // closed when the process has been reaped (ProcessState is set)
 	stderrDone chan struct{} // closed when stderr reached EOF
 	closeOnce  sync.Once
 }
@@ -156,7 +155,7 @@ func launch(ctx context.Context, spec launchSpec, secret string) (*process, erro
 			return
 		}
 		started <- nil
-		p.waitErr = p.cmd.Wait()
+		_ = p.cmd.Wait() // the exit status is read from ProcessState
 		close(p.exited)
 	}()
 	if err := <-started; err != nil {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -17,8 +15,6 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
-
-	"github.com/mmplugin/mmplugin/internal/pb/mmpluginv1"
 )
 
 // ProtocolVersions are the mmplugin.v1 protocol versions this host speaks, newest last.
@@ -241,59 +237,6 @@ func (s *Supervisor) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// openSockets makes the private 0700 directory and serves the API socket in it.
-func (s *Supervisor) openSockets() error {
-	dir, err := os.MkdirTemp(s.cfg.SocketDirParent, "mmplugin-")
-	if err != nil {
-		return fmt.Errorf("cannot create the socket directory: %w", err)
-	}
-	s.socketDir = dir
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("cannot restrict the socket directory: %w", err)
-	}
-	s.pluginSocket = filepath.Join(dir, "plugin.sock")
-	s.apiSocket = filepath.Join(dir, "api.sock")
-	if len(s.pluginSocket) > maxSocketPath {
-		return fmt.Errorf("the socket path %s is longer than %d bytes: set TMPDIR to a shorter directory", s.pluginSocket, maxSocketPath)
-	}
-	lis, err := net.Listen("unix", s.apiSocket)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w", s.apiSocket, err)
-	}
-	if err := os.Chmod(s.apiSocket, 0o600); err != nil {
-		_ = lis.Close()
-		return fmt.Errorf("cannot restrict %s: %w", s.apiSocket, err)
-	}
-	s.api = grpc.NewServer(
-		grpc.ChainUnaryInterceptor(s.guard.unary),
-		grpc.ChainStreamInterceptor(s.guard.stream),
-		grpc.UnknownServiceHandler(s.unknownMethod),
-		grpc.MaxRecvMsgSize(maxMessageBytes),
-		grpc.MaxSendMsgSize(maxMessageBytes),
-	)
-	if s.cfg.RegisterAPI != nil {
-		s.cfg.RegisterAPI(s.api)
-	}
-	s.apiServed = make(chan struct{})
-	go func() {
-		defer close(s.apiServed)
-		if err := s.api.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			s.cfg.Logger.Error("the API socket stopped serving", "error", err)
-		}
-	}()
-	return nil
-}
-
-// unknownMethod answers calls to services the host does not register: after the secret check,
-// with a message that points at the likely cause (an SDK newer than the host).
-func (s *Supervisor) unknownMethod(_ any, stream grpc.ServerStream) error {
-	if err := s.guard.check(stream.Context()); err != nil {
-		return err
-	}
-	method, _ := grpc.MethodFromServerStream(stream)
-	return status.Errorf(codes.Unimplemented, "mmplugin-host %s does not serve %s: the plugin's mmplugin SDK is newer than the host; upgrade mmplugin-host", s.cfg.HostVersion, method)
-}
-
 func (s *Supervisor) launchOne(ctx context.Context) (*process, error) {
 	secret, err := newSecret()
 	if err != nil {
@@ -399,15 +342,25 @@ func (s *Supervisor) Ping(ctx context.Context) error {
 	case p == nil:
 		return fmt.Errorf("the Python process of plugin %q is not running (%s)", s.cfg.PluginID, state)
 	}
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
 	resp, err := healthpb.NewHealthClient(p.conn).Check(ctx, &healthpb.HealthCheckRequest{Service: HealthService})
 	if err != nil {
-		return s.explain(ctx, p, err)
+		if p.hasExited() {
+			return s.explain(ctx, p, err)
+		}
+		return fmt.Errorf("the Python process of plugin %q did not answer its health check (%s): is plugin code blocking the event loop?",
+			s.cfg.PluginID, status.Convert(err).Message())
 	}
 	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		return fmt.Errorf("the Python process of plugin %q reports %s", s.cfg.PluginID, resp.GetStatus())
 	}
 	return nil
 }
+
+// pingTimeout bounds Ping when the caller's context has a later deadline or none: a process that
+// cannot answer a health check in this time is not healthy.
+const pingTimeout = 5 * time.Second
 
 // replayKey marks the context given to OnRestart: calls made with it reach the new process.
 type replayKey struct{}
@@ -454,238 +407,5 @@ func (s *Supervisor) afterExit() string {
 		return fmt.Sprintf("it will not be restarted: %v", s.finalErr)
 	default:
 		return "mmplugin-host is restarting it"
-	}
-}
-
-// monitor watches the current process and restarts it when it dies, until Stop or give-up.
-func (s *Supervisor) monitor(p *process) {
-	defer close(s.monitorDone)
-	pol := s.cfg.Restart
-	backoff := pol.InitialBackoff
-	var failures []time.Time
-	for {
-		select {
-		case <-p.exited:
-		case <-s.ctx.Done():
-			return // Stop owns the process now
-		}
-		if s.ctx.Err() != nil {
-			return
-		}
-		ran := time.Since(p.started)
-		why := p.exitDescription()
-		s.mu.Lock()
-		if s.proc == p {
-			s.proc = nil
-		}
-		s.state, s.lastExit = StateRestarting, why
-		s.mu.Unlock()
-		p.waitStderr()
-		p.release()
-		if r := p.logs.fatalReason(); r != "" {
-			why += ": " + r
-			s.mu.Lock()
-			s.lastExit = why
-			s.mu.Unlock()
-		}
-		s.cfg.Logger.Error("the Python process exited unexpectedly", "pid", p.pid(), "exit", why,
-			"ran_for", ran.Round(time.Millisecond).String(), "last_stderr", p.tail())
-		if ran >= pol.StableAfter {
-			backoff = pol.InitialBackoff
-		}
-		lastErr := fmt.Errorf("the Python process exited (%s)", why)
-
-		for {
-			now := time.Now()
-			failures = append(failures, now)
-			failures = slices.DeleteFunc(failures, func(t time.Time) bool { return now.Sub(t) > pol.Window })
-			if len(failures) >= pol.MaxFailures {
-				s.giveUp(len(failures), lastErr)
-				return
-			}
-			s.cfg.Logger.Warn("restarting the Python process", "in", backoff.String(),
-				"failures_in_window", len(failures), "max_failures", pol.MaxFailures)
-			select {
-			case <-time.After(backoff):
-			case <-s.ctx.Done():
-				return
-			}
-			backoff = min(backoff*2, pol.MaxBackoff)
-
-			np, err := s.launchOne(s.ctx)
-			if err != nil {
-				if s.ctx.Err() != nil {
-					return
-				}
-				s.cfg.Logger.Error("restarting the Python process failed", "error", err.Error())
-				lastErr = err
-				continue
-			}
-			if err := s.replay(np); err != nil {
-				np.kill()
-				if s.ctx.Err() != nil {
-					return
-				}
-				s.cfg.Logger.Error("the restarted Python process failed OnRestart", "error", err.Error())
-				lastErr = err
-				continue
-			}
-			p = np
-			break
-		}
-	}
-}
-
-// replay makes np current after OnRestart succeeds; calls made with OnRestart's context reach
-// np before that.
-func (s *Supervisor) replay(np *process) error {
-	s.mu.Lock()
-	if s.ctx.Err() != nil {
-		s.mu.Unlock()
-		return s.ctx.Err()
-	}
-	s.replaying = np
-	s.mu.Unlock()
-	var err error
-	if s.cfg.OnRestart != nil {
-		ctx := context.WithValue(s.ctx, replayKey{}, np)
-		err = s.cfg.OnRestart(ctx)
-		if err != nil {
-			err = fmt.Errorf("OnRestart after restarting the Python process: %w", err)
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.replaying = nil
-	if err == nil && s.ctx.Err() != nil {
-		err = s.ctx.Err()
-	}
-	if err != nil {
-		return err
-	}
-	if prev := s.firstHooks; !slices.Equal(prev, np.info.ImplementedHooks) {
-		s.cfg.Logger.Warn("the restarted Python process implements different hooks; Mattermost keeps the first list until the plugin is restarted",
-			"before", prev, "now", np.info.ImplementedHooks)
-	}
-	s.proc, s.state, s.lastExit, s.info = np, StateRunning, "", np.info
-	s.restarts++
-	s.cfg.Logger.Info("Python process restarted", "pid", np.pid(), "restarts", s.restarts)
-	return nil
-}
-
-func (s *Supervisor) giveUp(n int, last error) {
-	err := fmt.Errorf("the Python process of plugin %q failed %d times within %s and will not be restarted; last failure: %w",
-		s.cfg.PluginID, n, s.cfg.Restart.Window, last)
-	s.mu.Lock()
-	s.state, s.finalErr = StateFailed, err
-	s.mu.Unlock()
-	s.cfg.Logger.Error("giving up on the Python process", "error", err.Error())
-	s.closeDone()
-}
-
-func (s *Supervisor) closeDone() {
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-}
-
-// Stop stops the process in order: RuntimeService.Shutdown with StopGrace, wait for it to exit,
-// SIGTERM, then SIGKILL after TermGrace (at once if ctx ends first), then closes the API socket
-// and removes the socket directory. The host forwards OnDeactivate itself before calling Stop.
-// Stop is idempotent and safe in any state.
-func (s *Supervisor) Stop(ctx context.Context) error {
-	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
-	return s.stopErr
-}
-
-func (s *Supervisor) stop(ctx context.Context) error {
-	s.mu.Lock()
-	started := s.state != StateNew
-	s.cancel()
-	p := s.proc
-	s.proc = nil
-	s.state = StateStopped
-	s.mu.Unlock()
-	if !started {
-		s.closeDone()
-		return nil
-	}
-	if p != nil {
-		s.stopProcess(ctx, p)
-	}
-	// The monitor ends promptly once s.ctx is cancelled, unless OnRestart ignores its context.
-	select {
-	case <-s.monitorDone:
-	case <-ctx.Done():
-		s.cfg.Logger.Warn("Stop did not wait for a restart in progress", "error", ctx.Err().Error())
-	}
-	s.cleanup()
-	s.closeDone()
-	return nil
-}
-
-// stopProcess escalates from a polite request to SIGKILL.
-func (s *Supervisor) stopProcess(ctx context.Context, p *process) {
-	log := s.cfg.Logger
-	defer p.release()
-	if p.hasExited() {
-		return
-	}
-	grace := s.cfg.StopGrace
-	rctx, cancel := context.WithTimeout(ctx, grace)
-	_, err := mmpluginv1.NewRuntimeServiceClient(p.conn).Shutdown(rctx,
-		&mmpluginv1.ShutdownRequest{GracePeriodMs: uint32(grace / time.Millisecond)})
-	cancel()
-	if err != nil {
-		log.Debug("RuntimeService.Shutdown failed", "error", status.Convert(err).Message())
-	}
-	// The process waits up to grace for calls in flight, then exits; allow for its exit itself.
-	if waitExit(ctx, p, grace+grace/2) {
-		log.Debug("Python process stopped", "pid", p.pid(), "exit", p.exitDescription())
-		return
-	}
-	if ctx.Err() == nil {
-		log.Warn("the Python process did not exit after Shutdown; sending SIGTERM", "pid", p.pid(), "grace", grace.String())
-		p.signal(syscall.SIGTERM)
-		if waitExit(ctx, p, s.cfg.TermGrace) {
-			return
-		}
-	}
-	log.Warn("the Python process did not exit; sending SIGKILL", "pid", p.pid())
-	p.signal(os.Kill)
-	<-p.exited
-}
-
-// waitExit waits up to d (or until ctx ends) for p to exit and reports whether it did.
-func waitExit(ctx context.Context, p *process, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-p.exited:
-		return true
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	return p.hasExited()
-}
-
-// cleanup stops the API server and removes the socket directory.
-func (s *Supervisor) cleanup() {
-	if s.api != nil {
-		stopped := make(chan struct{})
-		go func() { s.api.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-time.After(time.Second):
-			s.api.Stop()
-		}
-		<-s.apiServed
-	}
-	if s.socketDir != "" {
-		if err := os.RemoveAll(s.socketDir); err != nil {
-			s.cfg.Logger.Warn("cannot remove the socket directory", "dir", s.socketDir, "error", err.Error())
-		}
 	}
 }
