@@ -7,10 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/rpc"
 
 	"github.com/hashicorp/go-hclog"
-	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/mattermost/mattermost/server/public/plugin"
 	"github.com/mattermost/mattermost/server/public/shared/mlog"
@@ -29,16 +27,11 @@ import (
 //   - plain errors from the server are decoded to their sentinel (io.EOF, sql.ErrNoRows, …),
 //     as Mattermost only does for the Driver.
 type apiClient struct {
-	client *rpc.Client
-	broker *goplugin.MuxBroker
+	client *backchannel
 	log    hclog.Logger
 }
 
 var _ plugin.API = (*apiClient)(nil)
-
-func newAPIClient(client *rpc.Client, broker *goplugin.MuxBroker, log hclog.Logger) *apiClient {
-	return &apiClient{client: client, broker: broker, log: log}
-}
 
 // logCallFailed reports a failed call of a method that has no error result to return it in.
 func (api *apiClient) logCallFailed(method string, err error) {
@@ -136,10 +129,17 @@ func gobSafeMap(m map[string]any) map[string]any {
 // protocol once the server dials it. The stream is served in the background; if the server
 // never dials (the call failed first), Accept times out after 5 seconds and the goroutine
 // ends.
+//
+// Before activation there is no broker: it returns 0 and the call itself then fails with the
+// back-channel's "not available yet" error.
 func (api *apiClient) serveReaderStream(method string, r io.Reader) uint32 {
-	id := api.broker.NextId()
+	broker, err := api.client.broker()
+	if err != nil {
+		return 0
+	}
+	id := broker.NextId()
 	go func() {
-		conn, err := api.broker.Accept(id)
+		conn, err := broker.Accept(id)
 		if err != nil {
 			api.log.Debug("the server did not open the stream for a reader argument", "method", method, "error", err)
 			return
@@ -221,10 +221,14 @@ func (api *apiClient) pluginHTTPStream(request *http.Request) (resp *http.Respon
 	// The server dials the response stream and copies the response body onto it raw, then
 	// closes it. (Mattermost's client wraps it in the remote-reader protocol; the server never
 	// reads those requests, so plain reads are equivalent.)
-	respID := api.broker.NextId()
+	broker, err := api.client.broker()
+	if err != nil {
+		return nil, false, err
+	}
+	respID := broker.NextId()
 	respConn := make(chan net.Conn, 1)
 	go func() {
-		conn, err := api.broker.Accept(respID)
+		conn, err := broker.Accept(respID)
 		if err != nil {
 			api.log.Debug("the server did not open the PluginHTTP response stream", "error", err)
 			respConn <- nil

@@ -4,7 +4,6 @@ import (
 	"database/sql/driver"
 	"encoding/gob"
 	"fmt"
-	"net/rpc"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -29,15 +28,11 @@ func init() {
 // of rows, …) restored. A failed call is returned as an error where the method has one (never
 // as a silent success, as in Mattermost's client) and logged otherwise.
 type driverClient struct {
-	client *rpc.Client
+	client *backchannel
 	log    hclog.Logger
 }
 
 var _ plugin.Driver = (*driverClient)(nil)
-
-func newDriverClient(client *rpc.Client, log hclog.Logger) *driverClient {
-	return &driverClient{client: client, log: log}
-}
 
 // call performs one RPC and turns a transport failure into an error naming the method.
 func (d *driverClient) call(method string, args, reply any) error {

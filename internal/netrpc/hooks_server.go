@@ -123,11 +123,14 @@ func (s *hooksServer) activate(args *plugin.Z_OnActivateArgs) error {
 		_ = apiConn.Close()
 		return fmt.Errorf("netrpc: cannot connect to the server's database driver stream: %w", err)
 	}
-	api := newAPIClient(rpc.NewClient(apiConn), s.broker, s.log)
-	driver := newDriverClient(rpc.NewClient(driverConn), s.log)
+	back := s.cfg.Backchannels
+	if back == nil {
+		back = NewBackchannels(s.log)
+	}
+	back.connect(rpc.NewClient(apiConn), rpc.NewClient(driverConn), s.broker)
 
 	if s.cfg.OnActivate != nil {
-		if err := s.cfg.OnActivate(api, driver); err != nil {
+		if err := s.cfg.OnActivate(back.API, back.Driver); err != nil {
 			return err
 		}
 	}

@@ -51,6 +51,11 @@ type Config struct {
 	// Optional.
 	OnActivate func(api plugin.API, driver plugin.Driver) error
 
+	// Backchannels, when set, are the API and Driver clients connected at activation; the host
+	// creates them up front (NewBackchannels) to wrap them in its gRPC services before the
+	// server activates the plugin. Default: fresh clients made at activation.
+	Backchannels *Backchannels
+
 	// Logger receives this package's own diagnostics (failed streams, failed API calls).
 	// Defaults to JSON lines on the process's stderr, which the server's go-plugin client
 	// parses into its log at the right level.
