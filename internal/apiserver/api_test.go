@@ -187,4 +187,3 @@ func paramIndex(m *ir.Method, goName string) int {
 	}
 	panic("no parameter " + goName + " in " + m.Name)
 }
-
