@@ -42,7 +42,9 @@ func BuildBinary(t testing.TB, pkg string) string {
 
 func buildBinary(pkg string) (string, error) {
 	key := pkg
-	if filepath.IsLocal(pkg) || filepath.IsAbs(pkg) {
+	// Only "./x", "../x" and absolute paths are directories; "github.com/…" is an import path
+	// even though filepath.IsLocal would accept it.
+	if strings.HasPrefix(pkg, "./") || strings.HasPrefix(pkg, "../") || filepath.IsAbs(pkg) {
 		abs, err := filepath.Abs(pkg)
 		if err != nil {
 			return "", err
