@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help setup tools venv generate proto proto-breaking check-generated lint test test-go test-py parity
+.PHONY: help setup tools venv generate proto proto-breaking check-generated lint test test-go test-py parity host-wheels
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -46,5 +46,20 @@ test-py: setup ## Python unit tests
 
 e2e: setup ## end-to-end tests on a real Mattermost server built from its Go module (PostgreSQL via apt)
 	cd e2e && ../$(PY) -m mmtest test
+
+# The host binaries an author's `mmplugin bundle` puts into a plugin, as pip-installable platform
+# wheels (mmplugin_host-<version>-py3-none-<platform>.whl): static, so one per OS/arch fits every
+# Linux. Authors then need no Go: `mmplugin bundle --find-links dist/host-wheels`.
+HOST_PLATFORMS ?= linux-amd64 linux-arm64
+host-wheels: venv ## mmplugin-host platform wheels in dist/host-wheels (HOST_PLATFORMS="linux-amd64 linux-arm64")
+	@mkdir -p build/host dist/host-wheels
+	@for p in $(HOST_PLATFORMS); do \
+		echo "go build mmplugin-host for $$p"; \
+		CGO_ENABLED=0 GOOS=$${p%-*} GOARCH=$${p#*-} go build -trimpath -ldflags="-s -w" \
+			-o build/host/mmplugin-host-$$p ./cmd/mmplugin-host || exit 1; \
+	done
+	$(PY) -m mmplugin.bundle.hostwheel --out dist/host-wheels \
+		--version "$$($(PY) -c 'import mmplugin; print(mmplugin.__version__)')" \
+		$(foreach p,$(HOST_PLATFORMS),$(p)=build/host/mmplugin-host-$(p))
 
 test: check-generated lint test-go test-py e2e ## everything CI runs
