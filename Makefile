@@ -44,6 +44,9 @@ test-go: ## Go unit, protocol and runtime tests
 test-py: setup ## Python unit tests
 	cd python && ../$(PY) -m pytest -q
 
+parity: setup ## parity report: RPC, Go glue and Python method of every API method, hook and Driver call (PARITY_FLAGS=-strict to fail on gaps)
+	go run ./cmd/mmplugin-parity $(PARITY_FLAGS)
+
 e2e: setup ## end-to-end tests on a real Mattermost server built from its Go module (PostgreSQL via apt)
 	cd e2e && ../$(PY) -m mmtest test
 
