@@ -3,6 +3,7 @@ package hooksclient
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -202,8 +203,14 @@ func (h *Client) serveHTTP(hook string, c *plugin.Context, w http.ResponseWriter
 				h.failed(hook, errors.New("the plugin sent a second response head; ignored"))
 				continue
 			}
+			code := int(part.head.GetStatusCode())
+			if code < 100 || code > 999 {
+				// net/http panics on such a code; a plugin bug must not take the host down.
+				h.failed(hook, fmt.Errorf("the plugin sent the invalid HTTP status %d; answering 500", code))
+				code = http.StatusInternalServerError
+			}
 			addHeaders(w.Header(), part.head.GetHeaders())
-			w.WriteHeader(int(part.head.GetStatusCode()))
+			w.WriteHeader(code)
 			wrote = true
 		case part.body != nil:
 			wrote = true

@@ -231,6 +231,10 @@ func TestServeHTTPFailures(t *testing.T) {
 		{"raised", func(grpc.BidiStreamingServer[pb.ServeHTTPRequest, pb.ServeHTTPResponse]) error {
 			return status.Error(codes.Internal, "traceback")
 		}, http.StatusInternalServerError},
+		{"invalid status", func(s grpc.BidiStreamingServer[pb.ServeHTTPRequest, pb.ServeHTTPResponse]) error {
+			_ = s.Send(&pb.ServeHTTPResponse{Part: &pb.ServeHTTPResponse_Head{Head: &pb.HTTPResponseHead{StatusCode: 0}}})
+			return s.Send(&pb.ServeHTTPResponse{Part: &pb.ServeHTTPResponse_End{End: &pb.StreamEnd{}}})
+		}, http.StatusInternalServerError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			client := newStreamPlugin(t, &streamPlugin{serveHTTP: tc.fn})
