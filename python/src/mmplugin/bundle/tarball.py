@@ -102,7 +102,7 @@ def size_warning(size: int, targets: int, platforms: int) -> str | None:
     return (
         f"warning: the bundle is {size / 2**20:.1f} MiB, over Mattermost's 50 MiB plugin upload "
         "limit: the server will refuse it over the REST API and the System Console. It carries "
-        f"wheels for {targets} Pythonxplatform target(s) (grpcio alone is ~7 MiB each) and "
+        f"wheels for {targets} Python-by-platform target(s) (grpcio alone is ~7 MiB each) and "
         f"{platforms} host binar{'y' if platforms == 1 else 'ies'}. Bundle fewer: pass only the "
         "--platform and --python values your servers use (e.g. --platform linux-amd64 "
         "--python 3.11), or build one bundle per server type."
