@@ -17,6 +17,9 @@ import (
 // RegisterCommand serves plugin.API.RegisterCommand.
 func (s *apiService) RegisterCommand(_ context.Context, req *pb.RegisterCommandRequest) (_ *pb.RegisterCommandResponse, rerr error) {
 	defer s.catch("RegisterCommand", &rerr)
+	if _, no := Unsupported["RegisterCommand"]; no {
+		return nil, notSupported("RegisterCommand")
+	}
 	var err error
 	var arg0 *model.Command
 	if arg0, err = convert.CommandFromProto(req.Command); err != nil {
@@ -31,6 +34,9 @@ func (s *apiService) RegisterCommand(_ context.Context, req *pb.RegisterCommandR
 // UnregisterCommand serves plugin.API.UnregisterCommand.
 func (s *apiService) UnregisterCommand(_ context.Context, req *pb.UnregisterCommandRequest) (_ *pb.UnregisterCommandResponse, rerr error) {
 	defer s.catch("UnregisterCommand", &rerr)
+	if _, no := Unsupported["UnregisterCommand"]; no {
+		return nil, notSupported("UnregisterCommand")
+	}
 	arg0 := req.TeamId
 	arg1 := req.Trigger
 	callErr := s.api.UnregisterCommand(arg0, arg1)
@@ -42,6 +48,9 @@ func (s *apiService) UnregisterCommand(_ context.Context, req *pb.UnregisterComm
 // ExecuteSlashCommand serves plugin.API.ExecuteSlashCommand.
 func (s *apiService) ExecuteSlashCommand(_ context.Context, req *pb.ExecuteSlashCommandRequest) (_ *pb.ExecuteSlashCommandResponse, rerr error) {
 	defer s.catch("ExecuteSlashCommand", &rerr)
+	if _, no := Unsupported["ExecuteSlashCommand"]; no {
+		return nil, notSupported("ExecuteSlashCommand")
+	}
 	var err error
 	var arg0 *model.CommandArgs
 	if arg0, err = convert.CommandArgsFromProto(req.CommandArgs); err != nil {
@@ -59,6 +68,9 @@ func (s *apiService) ExecuteSlashCommand(_ context.Context, req *pb.ExecuteSlash
 // GetConfig serves plugin.API.GetConfig.
 func (s *apiService) GetConfig(_ context.Context, req *pb.GetConfigRequest) (_ *pb.GetConfigResponse, rerr error) {
 	defer s.catch("GetConfig", &rerr)
+	if _, no := Unsupported["GetConfig"]; no {
+		return nil, notSupported("GetConfig")
+	}
 	var err error
 	res0 := s.api.GetConfig()
 	resp := &pb.GetConfigResponse{}
@@ -71,6 +83,9 @@ func (s *apiService) GetConfig(_ context.Context, req *pb.GetConfigRequest) (_ *
 // GetUnsanitizedConfig serves plugin.API.GetUnsanitizedConfig.
 func (s *apiService) GetUnsanitizedConfig(_ context.Context, req *pb.GetUnsanitizedConfigRequest) (_ *pb.GetUnsanitizedConfigResponse, rerr error) {
 	defer s.catch("GetUnsanitizedConfig", &rerr)
+	if _, no := Unsupported["GetUnsanitizedConfig"]; no {
+		return nil, notSupported("GetUnsanitizedConfig")
+	}
 	var err error
 	res0 := s.api.GetUnsanitizedConfig()
 	resp := &pb.GetUnsanitizedConfigResponse{}
@@ -83,6 +98,9 @@ func (s *apiService) GetUnsanitizedConfig(_ context.Context, req *pb.GetUnsaniti
 // SaveConfig serves plugin.API.SaveConfig.
 func (s *apiService) SaveConfig(_ context.Context, req *pb.SaveConfigRequest) (_ *pb.SaveConfigResponse, rerr error) {
 	defer s.catch("SaveConfig", &rerr)
+	if _, no := Unsupported["SaveConfig"]; no {
+		return nil, notSupported("SaveConfig")
+	}
 	var err error
 	var arg0 *model.Config
 	if arg0, err = convert.ConfigFromProto(req.Config); err != nil {
@@ -97,6 +115,9 @@ func (s *apiService) SaveConfig(_ context.Context, req *pb.SaveConfigRequest) (_
 // GetPluginConfig serves plugin.API.GetPluginConfig.
 func (s *apiService) GetPluginConfig(_ context.Context, req *pb.GetPluginConfigRequest) (_ *pb.GetPluginConfigResponse, rerr error) {
 	defer s.catch("GetPluginConfig", &rerr)
+	if _, no := Unsupported["GetPluginConfig"]; no {
+		return nil, notSupported("GetPluginConfig")
+	}
 	var err error
 	res0 := s.api.GetPluginConfig()
 	resp := &pb.GetPluginConfigResponse{}
@@ -112,6 +133,9 @@ func (s *apiService) GetPluginConfig(_ context.Context, req *pb.GetPluginConfigR
 // SavePluginConfig serves plugin.API.SavePluginConfig.
 func (s *apiService) SavePluginConfig(_ context.Context, req *pb.SavePluginConfigRequest) (_ *pb.SavePluginConfigResponse, rerr error) {
 	defer s.catch("SavePluginConfig", &rerr)
+	if _, no := Unsupported["SavePluginConfig"]; no {
+		return nil, notSupported("SavePluginConfig")
+	}
 	var err error
 	var arg0 map[string]any
 	if arg0, err = mapFromPB[map[string]any](req.Config, valueAs[any], req.Empty, 1); err != nil {
@@ -126,6 +150,9 @@ func (s *apiService) SavePluginConfig(_ context.Context, req *pb.SavePluginConfi
 // GetBundlePath serves plugin.API.GetBundlePath.
 func (s *apiService) GetBundlePath(_ context.Context, req *pb.GetBundlePathRequest) (_ *pb.GetBundlePathResponse, rerr error) {
 	defer s.catch("GetBundlePath", &rerr)
+	if _, no := Unsupported["GetBundlePath"]; no {
+		return nil, notSupported("GetBundlePath")
+	}
 	res0, callErr := s.api.GetBundlePath()
 	resp := &pb.GetBundlePathResponse{}
 	resp.Result = res0
@@ -136,6 +163,9 @@ func (s *apiService) GetBundlePath(_ context.Context, req *pb.GetBundlePathReque
 // GetLicense serves plugin.API.GetLicense.
 func (s *apiService) GetLicense(_ context.Context, req *pb.GetLicenseRequest) (_ *pb.GetLicenseResponse, rerr error) {
 	defer s.catch("GetLicense", &rerr)
+	if _, no := Unsupported["GetLicense"]; no {
+		return nil, notSupported("GetLicense")
+	}
 	var err error
 	res0 := s.api.GetLicense()
 	resp := &pb.GetLicenseResponse{}
@@ -148,6 +178,9 @@ func (s *apiService) GetLicense(_ context.Context, req *pb.GetLicenseRequest) (_
 // IsEnterpriseReady serves plugin.API.IsEnterpriseReady.
 func (s *apiService) IsEnterpriseReady(_ context.Context, req *pb.IsEnterpriseReadyRequest) (_ *pb.IsEnterpriseReadyResponse, rerr error) {
 	defer s.catch("IsEnterpriseReady", &rerr)
+	if _, no := Unsupported["IsEnterpriseReady"]; no {
+		return nil, notSupported("IsEnterpriseReady")
+	}
 	res0 := s.api.IsEnterpriseReady()
 	resp := &pb.IsEnterpriseReadyResponse{}
 	resp.Result = res0
@@ -157,6 +190,9 @@ func (s *apiService) IsEnterpriseReady(_ context.Context, req *pb.IsEnterpriseRe
 // GetServerVersion serves plugin.API.GetServerVersion.
 func (s *apiService) GetServerVersion(_ context.Context, req *pb.GetServerVersionRequest) (_ *pb.GetServerVersionResponse, rerr error) {
 	defer s.catch("GetServerVersion", &rerr)
+	if _, no := Unsupported["GetServerVersion"]; no {
+		return nil, notSupported("GetServerVersion")
+	}
 	res0 := s.api.GetServerVersion()
 	resp := &pb.GetServerVersionResponse{}
 	resp.Result = res0
@@ -166,6 +202,9 @@ func (s *apiService) GetServerVersion(_ context.Context, req *pb.GetServerVersio
 // GetSystemInstallDate serves plugin.API.GetSystemInstallDate.
 func (s *apiService) GetSystemInstallDate(_ context.Context, req *pb.GetSystemInstallDateRequest) (_ *pb.GetSystemInstallDateResponse, rerr error) {
 	defer s.catch("GetSystemInstallDate", &rerr)
+	if _, no := Unsupported["GetSystemInstallDate"]; no {
+		return nil, notSupported("GetSystemInstallDate")
+	}
 	res0, appErr := s.api.GetSystemInstallDate()
 	resp := &pb.GetSystemInstallDateResponse{}
 	resp.Result = res0
@@ -176,6 +215,9 @@ func (s *apiService) GetSystemInstallDate(_ context.Context, req *pb.GetSystemIn
 // GetDiagnosticId serves plugin.API.GetDiagnosticId.
 func (s *apiService) GetDiagnosticId(_ context.Context, req *pb.GetDiagnosticIdRequest) (_ *pb.GetDiagnosticIdResponse, rerr error) {
 	defer s.catch("GetDiagnosticId", &rerr)
+	if _, no := Unsupported["GetDiagnosticId"]; no {
+		return nil, notSupported("GetDiagnosticId")
+	}
 	res0 := s.api.GetDiagnosticId()
 	resp := &pb.GetDiagnosticIdResponse{}
 	resp.Result = res0
@@ -185,6 +227,9 @@ func (s *apiService) GetDiagnosticId(_ context.Context, req *pb.GetDiagnosticIdR
 // GetTelemetryId serves plugin.API.GetTelemetryId.
 func (s *apiService) GetTelemetryId(_ context.Context, req *pb.GetTelemetryIdRequest) (_ *pb.GetTelemetryIdResponse, rerr error) {
 	defer s.catch("GetTelemetryId", &rerr)
+	if _, no := Unsupported["GetTelemetryId"]; no {
+		return nil, notSupported("GetTelemetryId")
+	}
 	res0 := s.api.GetTelemetryId()
 	resp := &pb.GetTelemetryIdResponse{}
 	resp.Result = res0
@@ -194,6 +239,9 @@ func (s *apiService) GetTelemetryId(_ context.Context, req *pb.GetTelemetryIdReq
 // CreateUser serves plugin.API.CreateUser.
 func (s *apiService) CreateUser(_ context.Context, req *pb.CreateUserRequest) (_ *pb.CreateUserResponse, rerr error) {
 	defer s.catch("CreateUser", &rerr)
+	if _, no := Unsupported["CreateUser"]; no {
+		return nil, notSupported("CreateUser")
+	}
 	var err error
 	var arg0 *model.User
 	if arg0, err = convert.UserFromProto(req.User); err != nil {
@@ -211,6 +259,9 @@ func (s *apiService) CreateUser(_ context.Context, req *pb.CreateUserRequest) (_
 // DeleteUser serves plugin.API.DeleteUser.
 func (s *apiService) DeleteUser(_ context.Context, req *pb.DeleteUserRequest) (_ *pb.DeleteUserResponse, rerr error) {
 	defer s.catch("DeleteUser", &rerr)
+	if _, no := Unsupported["DeleteUser"]; no {
+		return nil, notSupported("DeleteUser")
+	}
 	arg0 := req.UserId
 	appErr := s.api.DeleteUser(arg0)
 	resp := &pb.DeleteUserResponse{}
@@ -221,6 +272,9 @@ func (s *apiService) DeleteUser(_ context.Context, req *pb.DeleteUserRequest) (_
 // GetUsers serves plugin.API.GetUsers.
 func (s *apiService) GetUsers(_ context.Context, req *pb.GetUsersRequest) (_ *pb.GetUsersResponse, rerr error) {
 	defer s.catch("GetUsers", &rerr)
+	if _, no := Unsupported["GetUsers"]; no {
+		return nil, notSupported("GetUsers")
+	}
 	var err error
 	var arg0 *model.UserGetOptions
 	if arg0, err = convert.UserGetOptionsFromProto(req.Options); err != nil {
@@ -241,6 +295,9 @@ func (s *apiService) GetUsers(_ context.Context, req *pb.GetUsersRequest) (_ *pb
 // GetUsersByIds serves plugin.API.GetUsersByIds.
 func (s *apiService) GetUsersByIds(_ context.Context, req *pb.GetUsersByIdsRequest) (_ *pb.GetUsersByIdsResponse, rerr error) {
 	defer s.catch("GetUsersByIds", &rerr)
+	if _, no := Unsupported["GetUsersByIds"]; no {
+		return nil, notSupported("GetUsersByIds")
+	}
 	var err error
 	var arg0 []string
 	if arg0, err = listFromPB[[]string](req.UserIDs, same[string], req.Empty, 1); err != nil {
@@ -261,6 +318,9 @@ func (s *apiService) GetUsersByIds(_ context.Context, req *pb.GetUsersByIdsReque
 // GetUser serves plugin.API.GetUser.
 func (s *apiService) GetUser(_ context.Context, req *pb.GetUserRequest) (_ *pb.GetUserResponse, rerr error) {
 	defer s.catch("GetUser", &rerr)
+	if _, no := Unsupported["GetUser"]; no {
+		return nil, notSupported("GetUser")
+	}
 	var err error
 	arg0 := req.UserId
 	res0, appErr := s.api.GetUser(arg0)
@@ -275,6 +335,9 @@ func (s *apiService) GetUser(_ context.Context, req *pb.GetUserRequest) (_ *pb.G
 // GetUserByEmail serves plugin.API.GetUserByEmail.
 func (s *apiService) GetUserByEmail(_ context.Context, req *pb.GetUserByEmailRequest) (_ *pb.GetUserByEmailResponse, rerr error) {
 	defer s.catch("GetUserByEmail", &rerr)
+	if _, no := Unsupported["GetUserByEmail"]; no {
+		return nil, notSupported("GetUserByEmail")
+	}
 	var err error
 	arg0 := req.Email
 	res0, appErr := s.api.GetUserByEmail(arg0)
@@ -289,6 +352,9 @@ func (s *apiService) GetUserByEmail(_ context.Context, req *pb.GetUserByEmailReq
 // GetUserByUsername serves plugin.API.GetUserByUsername.
 func (s *apiService) GetUserByUsername(_ context.Context, req *pb.GetUserByUsernameRequest) (_ *pb.GetUserByUsernameResponse, rerr error) {
 	defer s.catch("GetUserByUsername", &rerr)
+	if _, no := Unsupported["GetUserByUsername"]; no {
+		return nil, notSupported("GetUserByUsername")
+	}
 	var err error
 	arg0 := req.Name
 	res0, appErr := s.api.GetUserByUsername(arg0)
@@ -303,6 +369,9 @@ func (s *apiService) GetUserByUsername(_ context.Context, req *pb.GetUserByUsern
 // GetUsersByUsernames serves plugin.API.GetUsersByUsernames.
 func (s *apiService) GetUsersByUsernames(_ context.Context, req *pb.GetUsersByUsernamesRequest) (_ *pb.GetUsersByUsernamesResponse, rerr error) {
 	defer s.catch("GetUsersByUsernames", &rerr)
+	if _, no := Unsupported["GetUsersByUsernames"]; no {
+		return nil, notSupported("GetUsersByUsernames")
+	}
 	var err error
 	var arg0 []string
 	if arg0, err = listFromPB[[]string](req.Usernames, same[string], req.Empty, 1); err != nil {
@@ -323,6 +392,9 @@ func (s *apiService) GetUsersByUsernames(_ context.Context, req *pb.GetUsersByUs
 // GetUsersInTeam serves plugin.API.GetUsersInTeam.
 func (s *apiService) GetUsersInTeam(_ context.Context, req *pb.GetUsersInTeamRequest) (_ *pb.GetUsersInTeamResponse, rerr error) {
 	defer s.catch("GetUsersInTeam", &rerr)
+	if _, no := Unsupported["GetUsersInTeam"]; no {
+		return nil, notSupported("GetUsersInTeam")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := int(req.Page)
@@ -342,6 +414,9 @@ func (s *apiService) GetUsersInTeam(_ context.Context, req *pb.GetUsersInTeamReq
 // GetPreferenceForUser serves plugin.API.GetPreferenceForUser.
 func (s *apiService) GetPreferenceForUser(_ context.Context, req *pb.GetPreferenceForUserRequest) (_ *pb.GetPreferenceForUserResponse, rerr error) {
 	defer s.catch("GetPreferenceForUser", &rerr)
+	if _, no := Unsupported["GetPreferenceForUser"]; no {
+		return nil, notSupported("GetPreferenceForUser")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.Category
@@ -358,6 +433,9 @@ func (s *apiService) GetPreferenceForUser(_ context.Context, req *pb.GetPreferen
 // GetPreferencesForUser serves plugin.API.GetPreferencesForUser.
 func (s *apiService) GetPreferencesForUser(_ context.Context, req *pb.GetPreferencesForUserRequest) (_ *pb.GetPreferencesForUserResponse, rerr error) {
 	defer s.catch("GetPreferencesForUser", &rerr)
+	if _, no := Unsupported["GetPreferencesForUser"]; no {
+		return nil, notSupported("GetPreferencesForUser")
+	}
 	var err error
 	arg0 := req.UserId
 	res0, appErr := s.api.GetPreferencesForUser(arg0)
@@ -375,6 +453,9 @@ func (s *apiService) GetPreferencesForUser(_ context.Context, req *pb.GetPrefere
 // UpdatePreferencesForUser serves plugin.API.UpdatePreferencesForUser.
 func (s *apiService) UpdatePreferencesForUser(_ context.Context, req *pb.UpdatePreferencesForUserRequest) (_ *pb.UpdatePreferencesForUserResponse, rerr error) {
 	defer s.catch("UpdatePreferencesForUser", &rerr)
+	if _, no := Unsupported["UpdatePreferencesForUser"]; no {
+		return nil, notSupported("UpdatePreferencesForUser")
+	}
 	var err error
 	arg0 := req.UserId
 	var arg1 []model.Preference
@@ -390,6 +471,9 @@ func (s *apiService) UpdatePreferencesForUser(_ context.Context, req *pb.UpdateP
 // DeletePreferencesForUser serves plugin.API.DeletePreferencesForUser.
 func (s *apiService) DeletePreferencesForUser(_ context.Context, req *pb.DeletePreferencesForUserRequest) (_ *pb.DeletePreferencesForUserResponse, rerr error) {
 	defer s.catch("DeletePreferencesForUser", &rerr)
+	if _, no := Unsupported["DeletePreferencesForUser"]; no {
+		return nil, notSupported("DeletePreferencesForUser")
+	}
 	var err error
 	arg0 := req.UserId
 	var arg1 []model.Preference
@@ -405,6 +489,9 @@ func (s *apiService) DeletePreferencesForUser(_ context.Context, req *pb.DeleteP
 // GetSession serves plugin.API.GetSession.
 func (s *apiService) GetSession(_ context.Context, req *pb.GetSessionRequest) (_ *pb.GetSessionResponse, rerr error) {
 	defer s.catch("GetSession", &rerr)
+	if _, no := Unsupported["GetSession"]; no {
+		return nil, notSupported("GetSession")
+	}
 	var err error
 	arg0 := req.SessionId
 	res0, appErr := s.api.GetSession(arg0)
@@ -419,6 +506,9 @@ func (s *apiService) GetSession(_ context.Context, req *pb.GetSessionRequest) (_
 // CreateSession serves plugin.API.CreateSession.
 func (s *apiService) CreateSession(_ context.Context, req *pb.CreateSessionRequest) (_ *pb.CreateSessionResponse, rerr error) {
 	defer s.catch("CreateSession", &rerr)
+	if _, no := Unsupported["CreateSession"]; no {
+		return nil, notSupported("CreateSession")
+	}
 	var err error
 	var arg0 *model.Session
 	if arg0, err = convert.SessionFromProto(req.Session); err != nil {
@@ -436,6 +526,9 @@ func (s *apiService) CreateSession(_ context.Context, req *pb.CreateSessionReque
 // ExtendSessionExpiry serves plugin.API.ExtendSessionExpiry.
 func (s *apiService) ExtendSessionExpiry(_ context.Context, req *pb.ExtendSessionExpiryRequest) (_ *pb.ExtendSessionExpiryResponse, rerr error) {
 	defer s.catch("ExtendSessionExpiry", &rerr)
+	if _, no := Unsupported["ExtendSessionExpiry"]; no {
+		return nil, notSupported("ExtendSessionExpiry")
+	}
 	arg0 := req.SessionId
 	arg1 := req.NewExpiry
 	appErr := s.api.ExtendSessionExpiry(arg0, arg1)
@@ -447,6 +540,9 @@ func (s *apiService) ExtendSessionExpiry(_ context.Context, req *pb.ExtendSessio
 // RevokeSession serves plugin.API.RevokeSession.
 func (s *apiService) RevokeSession(_ context.Context, req *pb.RevokeSessionRequest) (_ *pb.RevokeSessionResponse, rerr error) {
 	defer s.catch("RevokeSession", &rerr)
+	if _, no := Unsupported["RevokeSession"]; no {
+		return nil, notSupported("RevokeSession")
+	}
 	arg0 := req.SessionId
 	appErr := s.api.RevokeSession(arg0)
 	resp := &pb.RevokeSessionResponse{}
@@ -457,6 +553,9 @@ func (s *apiService) RevokeSession(_ context.Context, req *pb.RevokeSessionReque
 // CreateUserAccessToken serves plugin.API.CreateUserAccessToken.
 func (s *apiService) CreateUserAccessToken(_ context.Context, req *pb.CreateUserAccessTokenRequest) (_ *pb.CreateUserAccessTokenResponse, rerr error) {
 	defer s.catch("CreateUserAccessToken", &rerr)
+	if _, no := Unsupported["CreateUserAccessToken"]; no {
+		return nil, notSupported("CreateUserAccessToken")
+	}
 	var err error
 	var arg0 *model.UserAccessToken
 	if arg0, err = convert.UserAccessTokenFromProto(req.Token); err != nil {
@@ -474,6 +573,9 @@ func (s *apiService) CreateUserAccessToken(_ context.Context, req *pb.CreateUser
 // RevokeUserAccessToken serves plugin.API.RevokeUserAccessToken.
 func (s *apiService) RevokeUserAccessToken(_ context.Context, req *pb.RevokeUserAccessTokenRequest) (_ *pb.RevokeUserAccessTokenResponse, rerr error) {
 	defer s.catch("RevokeUserAccessToken", &rerr)
+	if _, no := Unsupported["RevokeUserAccessToken"]; no {
+		return nil, notSupported("RevokeUserAccessToken")
+	}
 	arg0 := req.TokenId
 	appErr := s.api.RevokeUserAccessToken(arg0)
 	resp := &pb.RevokeUserAccessTokenResponse{}
@@ -484,6 +586,9 @@ func (s *apiService) RevokeUserAccessToken(_ context.Context, req *pb.RevokeUser
 // GetTeamIcon serves plugin.API.GetTeamIcon.
 func (s *apiService) GetTeamIcon(_ context.Context, req *pb.GetTeamIconRequest) (_ *pb.GetTeamIconResponse, rerr error) {
 	defer s.catch("GetTeamIcon", &rerr)
+	if _, no := Unsupported["GetTeamIcon"]; no {
+		return nil, notSupported("GetTeamIcon")
+	}
 	arg0 := req.TeamId
 	res0, appErr := s.api.GetTeamIcon(arg0)
 	resp := &pb.GetTeamIconResponse{}
@@ -498,6 +603,9 @@ func (s *apiService) GetTeamIcon(_ context.Context, req *pb.GetTeamIconRequest) 
 // SetTeamIcon serves plugin.API.SetTeamIcon.
 func (s *apiService) SetTeamIcon(_ context.Context, req *pb.SetTeamIconRequest) (_ *pb.SetTeamIconResponse, rerr error) {
 	defer s.catch("SetTeamIcon", &rerr)
+	if _, no := Unsupported["SetTeamIcon"]; no {
+		return nil, notSupported("SetTeamIcon")
+	}
 	arg0 := req.TeamId
 	arg1 := bytesFromPB[[]uint8](req.Data, req.Empty, 2)
 	appErr := s.api.SetTeamIcon(arg0, arg1)
@@ -509,6 +617,9 @@ func (s *apiService) SetTeamIcon(_ context.Context, req *pb.SetTeamIconRequest) 
 // RemoveTeamIcon serves plugin.API.RemoveTeamIcon.
 func (s *apiService) RemoveTeamIcon(_ context.Context, req *pb.RemoveTeamIconRequest) (_ *pb.RemoveTeamIconResponse, rerr error) {
 	defer s.catch("RemoveTeamIcon", &rerr)
+	if _, no := Unsupported["RemoveTeamIcon"]; no {
+		return nil, notSupported("RemoveTeamIcon")
+	}
 	arg0 := req.TeamId
 	appErr := s.api.RemoveTeamIcon(arg0)
 	resp := &pb.RemoveTeamIconResponse{}
@@ -519,6 +630,9 @@ func (s *apiService) RemoveTeamIcon(_ context.Context, req *pb.RemoveTeamIconReq
 // UpdateUser serves plugin.API.UpdateUser.
 func (s *apiService) UpdateUser(_ context.Context, req *pb.UpdateUserRequest) (_ *pb.UpdateUserResponse, rerr error) {
 	defer s.catch("UpdateUser", &rerr)
+	if _, no := Unsupported["UpdateUser"]; no {
+		return nil, notSupported("UpdateUser")
+	}
 	var err error
 	var arg0 *model.User
 	if arg0, err = convert.UserFromProto(req.User); err != nil {
@@ -536,6 +650,9 @@ func (s *apiService) UpdateUser(_ context.Context, req *pb.UpdateUserRequest) (_
 // GetUserStatus serves plugin.API.GetUserStatus.
 func (s *apiService) GetUserStatus(_ context.Context, req *pb.GetUserStatusRequest) (_ *pb.GetUserStatusResponse, rerr error) {
 	defer s.catch("GetUserStatus", &rerr)
+	if _, no := Unsupported["GetUserStatus"]; no {
+		return nil, notSupported("GetUserStatus")
+	}
 	var err error
 	arg0 := req.UserId
 	res0, appErr := s.api.GetUserStatus(arg0)
@@ -550,6 +667,9 @@ func (s *apiService) GetUserStatus(_ context.Context, req *pb.GetUserStatusReque
 // GetUserStatusesByIds serves plugin.API.GetUserStatusesByIds.
 func (s *apiService) GetUserStatusesByIds(_ context.Context, req *pb.GetUserStatusesByIdsRequest) (_ *pb.GetUserStatusesByIdsResponse, rerr error) {
 	defer s.catch("GetUserStatusesByIds", &rerr)
+	if _, no := Unsupported["GetUserStatusesByIds"]; no {
+		return nil, notSupported("GetUserStatusesByIds")
+	}
 	var err error
 	var arg0 []string
 	if arg0, err = listFromPB[[]string](req.UserIds, same[string], req.Empty, 1); err != nil {
@@ -570,6 +690,9 @@ func (s *apiService) GetUserStatusesByIds(_ context.Context, req *pb.GetUserStat
 // UpdateUserStatus serves plugin.API.UpdateUserStatus.
 func (s *apiService) UpdateUserStatus(_ context.Context, req *pb.UpdateUserStatusRequest) (_ *pb.UpdateUserStatusResponse, rerr error) {
 	defer s.catch("UpdateUserStatus", &rerr)
+	if _, no := Unsupported["UpdateUserStatus"]; no {
+		return nil, notSupported("UpdateUserStatus")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.Status
@@ -585,6 +708,9 @@ func (s *apiService) UpdateUserStatus(_ context.Context, req *pb.UpdateUserStatu
 // SetUserStatusTimedDND serves plugin.API.SetUserStatusTimedDND.
 func (s *apiService) SetUserStatusTimedDND(_ context.Context, req *pb.SetUserStatusTimedDNDRequest) (_ *pb.SetUserStatusTimedDNDResponse, rerr error) {
 	defer s.catch("SetUserStatusTimedDND", &rerr)
+	if _, no := Unsupported["SetUserStatusTimedDND"]; no {
+		return nil, notSupported("SetUserStatusTimedDND")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.Endtime
@@ -600,6 +726,9 @@ func (s *apiService) SetUserStatusTimedDND(_ context.Context, req *pb.SetUserSta
 // UpdateUserActive serves plugin.API.UpdateUserActive.
 func (s *apiService) UpdateUserActive(_ context.Context, req *pb.UpdateUserActiveRequest) (_ *pb.UpdateUserActiveResponse, rerr error) {
 	defer s.catch("UpdateUserActive", &rerr)
+	if _, no := Unsupported["UpdateUserActive"]; no {
+		return nil, notSupported("UpdateUserActive")
+	}
 	arg0 := req.UserId
 	arg1 := req.Active
 	appErr := s.api.UpdateUserActive(arg0, arg1)
@@ -611,6 +740,9 @@ func (s *apiService) UpdateUserActive(_ context.Context, req *pb.UpdateUserActiv
 // UpdateUserCustomStatus serves plugin.API.UpdateUserCustomStatus.
 func (s *apiService) UpdateUserCustomStatus(_ context.Context, req *pb.UpdateUserCustomStatusRequest) (_ *pb.UpdateUserCustomStatusResponse, rerr error) {
 	defer s.catch("UpdateUserCustomStatus", &rerr)
+	if _, no := Unsupported["UpdateUserCustomStatus"]; no {
+		return nil, notSupported("UpdateUserCustomStatus")
+	}
 	var err error
 	arg0 := req.UserId
 	var arg1 *model.CustomStatus
@@ -626,6 +758,9 @@ func (s *apiService) UpdateUserCustomStatus(_ context.Context, req *pb.UpdateUse
 // RemoveUserCustomStatus serves plugin.API.RemoveUserCustomStatus.
 func (s *apiService) RemoveUserCustomStatus(_ context.Context, req *pb.RemoveUserCustomStatusRequest) (_ *pb.RemoveUserCustomStatusResponse, rerr error) {
 	defer s.catch("RemoveUserCustomStatus", &rerr)
+	if _, no := Unsupported["RemoveUserCustomStatus"]; no {
+		return nil, notSupported("RemoveUserCustomStatus")
+	}
 	arg0 := req.UserId
 	appErr := s.api.RemoveUserCustomStatus(arg0)
 	resp := &pb.RemoveUserCustomStatusResponse{}
@@ -636,6 +771,9 @@ func (s *apiService) RemoveUserCustomStatus(_ context.Context, req *pb.RemoveUse
 // GetUsersInChannel serves plugin.API.GetUsersInChannel.
 func (s *apiService) GetUsersInChannel(_ context.Context, req *pb.GetUsersInChannelRequest) (_ *pb.GetUsersInChannelResponse, rerr error) {
 	defer s.catch("GetUsersInChannel", &rerr)
+	if _, no := Unsupported["GetUsersInChannel"]; no {
+		return nil, notSupported("GetUsersInChannel")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.SortBy
@@ -656,6 +794,9 @@ func (s *apiService) GetUsersInChannel(_ context.Context, req *pb.GetUsersInChan
 // GetLDAPUserAttributes serves plugin.API.GetLDAPUserAttributes.
 func (s *apiService) GetLDAPUserAttributes(_ context.Context, req *pb.GetLDAPUserAttributesRequest) (_ *pb.GetLDAPUserAttributesResponse, rerr error) {
 	defer s.catch("GetLDAPUserAttributes", &rerr)
+	if _, no := Unsupported["GetLDAPUserAttributes"]; no {
+		return nil, notSupported("GetLDAPUserAttributes")
+	}
 	var err error
 	arg0 := req.UserId
 	var arg1 []string
@@ -677,6 +818,9 @@ func (s *apiService) GetLDAPUserAttributes(_ context.Context, req *pb.GetLDAPUse
 // CreateTeam serves plugin.API.CreateTeam.
 func (s *apiService) CreateTeam(_ context.Context, req *pb.CreateTeamRequest) (_ *pb.CreateTeamResponse, rerr error) {
 	defer s.catch("CreateTeam", &rerr)
+	if _, no := Unsupported["CreateTeam"]; no {
+		return nil, notSupported("CreateTeam")
+	}
 	var err error
 	var arg0 *model.Team
 	if arg0, err = convert.TeamFromProto(req.Team); err != nil {
@@ -694,6 +838,9 @@ func (s *apiService) CreateTeam(_ context.Context, req *pb.CreateTeamRequest) (_
 // DeleteTeam serves plugin.API.DeleteTeam.
 func (s *apiService) DeleteTeam(_ context.Context, req *pb.DeleteTeamRequest) (_ *pb.DeleteTeamResponse, rerr error) {
 	defer s.catch("DeleteTeam", &rerr)
+	if _, no := Unsupported["DeleteTeam"]; no {
+		return nil, notSupported("DeleteTeam")
+	}
 	arg0 := req.TeamId
 	appErr := s.api.DeleteTeam(arg0)
 	resp := &pb.DeleteTeamResponse{}
@@ -704,6 +851,9 @@ func (s *apiService) DeleteTeam(_ context.Context, req *pb.DeleteTeamRequest) (_
 // GetTeams serves plugin.API.GetTeams.
 func (s *apiService) GetTeams(_ context.Context, req *pb.GetTeamsRequest) (_ *pb.GetTeamsResponse, rerr error) {
 	defer s.catch("GetTeams", &rerr)
+	if _, no := Unsupported["GetTeams"]; no {
+		return nil, notSupported("GetTeams")
+	}
 	var err error
 	res0, appErr := s.api.GetTeams()
 	resp := &pb.GetTeamsResponse{}
@@ -720,6 +870,9 @@ func (s *apiService) GetTeams(_ context.Context, req *pb.GetTeamsRequest) (_ *pb
 // GetTeam serves plugin.API.GetTeam.
 func (s *apiService) GetTeam(_ context.Context, req *pb.GetTeamRequest) (_ *pb.GetTeamResponse, rerr error) {
 	defer s.catch("GetTeam", &rerr)
+	if _, no := Unsupported["GetTeam"]; no {
+		return nil, notSupported("GetTeam")
+	}
 	var err error
 	arg0 := req.TeamId
 	res0, appErr := s.api.GetTeam(arg0)
@@ -734,6 +887,9 @@ func (s *apiService) GetTeam(_ context.Context, req *pb.GetTeamRequest) (_ *pb.G
 // GetTeamByName serves plugin.API.GetTeamByName.
 func (s *apiService) GetTeamByName(_ context.Context, req *pb.GetTeamByNameRequest) (_ *pb.GetTeamByNameResponse, rerr error) {
 	defer s.catch("GetTeamByName", &rerr)
+	if _, no := Unsupported["GetTeamByName"]; no {
+		return nil, notSupported("GetTeamByName")
+	}
 	var err error
 	arg0 := req.Name
 	res0, appErr := s.api.GetTeamByName(arg0)
@@ -748,6 +904,9 @@ func (s *apiService) GetTeamByName(_ context.Context, req *pb.GetTeamByNameReque
 // GetTeamsUnreadForUser serves plugin.API.GetTeamsUnreadForUser.
 func (s *apiService) GetTeamsUnreadForUser(_ context.Context, req *pb.GetTeamsUnreadForUserRequest) (_ *pb.GetTeamsUnreadForUserResponse, rerr error) {
 	defer s.catch("GetTeamsUnreadForUser", &rerr)
+	if _, no := Unsupported["GetTeamsUnreadForUser"]; no {
+		return nil, notSupported("GetTeamsUnreadForUser")
+	}
 	var err error
 	arg0 := req.UserId
 	res0, appErr := s.api.GetTeamsUnreadForUser(arg0)
@@ -765,6 +924,9 @@ func (s *apiService) GetTeamsUnreadForUser(_ context.Context, req *pb.GetTeamsUn
 // UpdateTeam serves plugin.API.UpdateTeam.
 func (s *apiService) UpdateTeam(_ context.Context, req *pb.UpdateTeamRequest) (_ *pb.UpdateTeamResponse, rerr error) {
 	defer s.catch("UpdateTeam", &rerr)
+	if _, no := Unsupported["UpdateTeam"]; no {
+		return nil, notSupported("UpdateTeam")
+	}
 	var err error
 	var arg0 *model.Team
 	if arg0, err = convert.TeamFromProto(req.Team); err != nil {
@@ -782,6 +944,9 @@ func (s *apiService) UpdateTeam(_ context.Context, req *pb.UpdateTeamRequest) (_
 // SearchTeams serves plugin.API.SearchTeams.
 func (s *apiService) SearchTeams(_ context.Context, req *pb.SearchTeamsRequest) (_ *pb.SearchTeamsResponse, rerr error) {
 	defer s.catch("SearchTeams", &rerr)
+	if _, no := Unsupported["SearchTeams"]; no {
+		return nil, notSupported("SearchTeams")
+	}
 	var err error
 	arg0 := req.Term
 	res0, appErr := s.api.SearchTeams(arg0)
@@ -799,6 +964,9 @@ func (s *apiService) SearchTeams(_ context.Context, req *pb.SearchTeamsRequest) 
 // GetTeamsForUser serves plugin.API.GetTeamsForUser.
 func (s *apiService) GetTeamsForUser(_ context.Context, req *pb.GetTeamsForUserRequest) (_ *pb.GetTeamsForUserResponse, rerr error) {
 	defer s.catch("GetTeamsForUser", &rerr)
+	if _, no := Unsupported["GetTeamsForUser"]; no {
+		return nil, notSupported("GetTeamsForUser")
+	}
 	var err error
 	arg0 := req.UserId
 	res0, appErr := s.api.GetTeamsForUser(arg0)
@@ -816,6 +984,9 @@ func (s *apiService) GetTeamsForUser(_ context.Context, req *pb.GetTeamsForUserR
 // CreateTeamMember serves plugin.API.CreateTeamMember.
 func (s *apiService) CreateTeamMember(_ context.Context, req *pb.CreateTeamMemberRequest) (_ *pb.CreateTeamMemberResponse, rerr error) {
 	defer s.catch("CreateTeamMember", &rerr)
+	if _, no := Unsupported["CreateTeamMember"]; no {
+		return nil, notSupported("CreateTeamMember")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := req.UserId
@@ -831,6 +1002,9 @@ func (s *apiService) CreateTeamMember(_ context.Context, req *pb.CreateTeamMembe
 // CreateTeamMembers serves plugin.API.CreateTeamMembers.
 func (s *apiService) CreateTeamMembers(_ context.Context, req *pb.CreateTeamMembersRequest) (_ *pb.CreateTeamMembersResponse, rerr error) {
 	defer s.catch("CreateTeamMembers", &rerr)
+	if _, no := Unsupported["CreateTeamMembers"]; no {
+		return nil, notSupported("CreateTeamMembers")
+	}
 	var err error
 	arg0 := req.TeamId
 	var arg1 []string
@@ -853,6 +1027,9 @@ func (s *apiService) CreateTeamMembers(_ context.Context, req *pb.CreateTeamMemb
 // CreateTeamMembersGracefully serves plugin.API.CreateTeamMembersGracefully.
 func (s *apiService) CreateTeamMembersGracefully(_ context.Context, req *pb.CreateTeamMembersGracefullyRequest) (_ *pb.CreateTeamMembersGracefullyResponse, rerr error) {
 	defer s.catch("CreateTeamMembersGracefully", &rerr)
+	if _, no := Unsupported["CreateTeamMembersGracefully"]; no {
+		return nil, notSupported("CreateTeamMembersGracefully")
+	}
 	var err error
 	arg0 := req.TeamId
 	var arg1 []string
@@ -875,6 +1052,9 @@ func (s *apiService) CreateTeamMembersGracefully(_ context.Context, req *pb.Crea
 // DeleteTeamMember serves plugin.API.DeleteTeamMember.
 func (s *apiService) DeleteTeamMember(_ context.Context, req *pb.DeleteTeamMemberRequest) (_ *pb.DeleteTeamMemberResponse, rerr error) {
 	defer s.catch("DeleteTeamMember", &rerr)
+	if _, no := Unsupported["DeleteTeamMember"]; no {
+		return nil, notSupported("DeleteTeamMember")
+	}
 	arg0 := req.TeamId
 	arg1 := req.UserId
 	arg2 := req.RequestorId
@@ -887,6 +1067,9 @@ func (s *apiService) DeleteTeamMember(_ context.Context, req *pb.DeleteTeamMembe
 // GetTeamMembers serves plugin.API.GetTeamMembers.
 func (s *apiService) GetTeamMembers(_ context.Context, req *pb.GetTeamMembersRequest) (_ *pb.GetTeamMembersResponse, rerr error) {
 	defer s.catch("GetTeamMembers", &rerr)
+	if _, no := Unsupported["GetTeamMembers"]; no {
+		return nil, notSupported("GetTeamMembers")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := int(req.Page)
@@ -906,6 +1089,9 @@ func (s *apiService) GetTeamMembers(_ context.Context, req *pb.GetTeamMembersReq
 // GetTeamMember serves plugin.API.GetTeamMember.
 func (s *apiService) GetTeamMember(_ context.Context, req *pb.GetTeamMemberRequest) (_ *pb.GetTeamMemberResponse, rerr error) {
 	defer s.catch("GetTeamMember", &rerr)
+	if _, no := Unsupported["GetTeamMember"]; no {
+		return nil, notSupported("GetTeamMember")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := req.UserId
@@ -921,6 +1107,9 @@ func (s *apiService) GetTeamMember(_ context.Context, req *pb.GetTeamMemberReque
 // GetTeamMembersForUser serves plugin.API.GetTeamMembersForUser.
 func (s *apiService) GetTeamMembersForUser(_ context.Context, req *pb.GetTeamMembersForUserRequest) (_ *pb.GetTeamMembersForUserResponse, rerr error) {
 	defer s.catch("GetTeamMembersForUser", &rerr)
+	if _, no := Unsupported["GetTeamMembersForUser"]; no {
+		return nil, notSupported("GetTeamMembersForUser")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := int(req.Page)
@@ -940,6 +1129,9 @@ func (s *apiService) GetTeamMembersForUser(_ context.Context, req *pb.GetTeamMem
 // UpdateTeamMemberRoles serves plugin.API.UpdateTeamMemberRoles.
 func (s *apiService) UpdateTeamMemberRoles(_ context.Context, req *pb.UpdateTeamMemberRolesRequest) (_ *pb.UpdateTeamMemberRolesResponse, rerr error) {
 	defer s.catch("UpdateTeamMemberRoles", &rerr)
+	if _, no := Unsupported["UpdateTeamMemberRoles"]; no {
+		return nil, notSupported("UpdateTeamMemberRoles")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := req.UserId
@@ -956,6 +1148,9 @@ func (s *apiService) UpdateTeamMemberRoles(_ context.Context, req *pb.UpdateTeam
 // CreateChannel serves plugin.API.CreateChannel.
 func (s *apiService) CreateChannel(_ context.Context, req *pb.CreateChannelRequest) (_ *pb.CreateChannelResponse, rerr error) {
 	defer s.catch("CreateChannel", &rerr)
+	if _, no := Unsupported["CreateChannel"]; no {
+		return nil, notSupported("CreateChannel")
+	}
 	var err error
 	var arg0 *model.Channel
 	if arg0, err = convert.ChannelFromProto(req.Channel); err != nil {
@@ -973,6 +1168,9 @@ func (s *apiService) CreateChannel(_ context.Context, req *pb.CreateChannelReque
 // DeleteChannel serves plugin.API.DeleteChannel.
 func (s *apiService) DeleteChannel(_ context.Context, req *pb.DeleteChannelRequest) (_ *pb.DeleteChannelResponse, rerr error) {
 	defer s.catch("DeleteChannel", &rerr)
+	if _, no := Unsupported["DeleteChannel"]; no {
+		return nil, notSupported("DeleteChannel")
+	}
 	arg0 := req.ChannelId
 	appErr := s.api.DeleteChannel(arg0)
 	resp := &pb.DeleteChannelResponse{}
@@ -983,6 +1181,9 @@ func (s *apiService) DeleteChannel(_ context.Context, req *pb.DeleteChannelReque
 // RestoreChannel serves plugin.API.RestoreChannel.
 func (s *apiService) RestoreChannel(_ context.Context, req *pb.RestoreChannelRequest) (_ *pb.RestoreChannelResponse, rerr error) {
 	defer s.catch("RestoreChannel", &rerr)
+	if _, no := Unsupported["RestoreChannel"]; no {
+		return nil, notSupported("RestoreChannel")
+	}
 	arg0 := req.ChannelId
 	appErr := s.api.RestoreChannel(arg0)
 	resp := &pb.RestoreChannelResponse{}
@@ -993,6 +1194,9 @@ func (s *apiService) RestoreChannel(_ context.Context, req *pb.RestoreChannelReq
 // GetChannelOfType serves plugin.API.GetChannelOfType.
 func (s *apiService) GetChannelOfType(_ context.Context, req *pb.GetChannelOfTypeRequest) (_ *pb.GetChannelOfTypeResponse, rerr error) {
 	defer s.catch("GetChannelOfType", &rerr)
+	if _, no := Unsupported["GetChannelOfType"]; no {
+		return nil, notSupported("GetChannelOfType")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := model.ChannelType(req.ChannelType)
@@ -1008,6 +1212,9 @@ func (s *apiService) GetChannelOfType(_ context.Context, req *pb.GetChannelOfTyp
 // GetPublicChannelsForTeam serves plugin.API.GetPublicChannelsForTeam.
 func (s *apiService) GetPublicChannelsForTeam(_ context.Context, req *pb.GetPublicChannelsForTeamRequest) (_ *pb.GetPublicChannelsForTeamResponse, rerr error) {
 	defer s.catch("GetPublicChannelsForTeam", &rerr)
+	if _, no := Unsupported["GetPublicChannelsForTeam"]; no {
+		return nil, notSupported("GetPublicChannelsForTeam")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := int(req.Page)
@@ -1027,6 +1234,9 @@ func (s *apiService) GetPublicChannelsForTeam(_ context.Context, req *pb.GetPubl
 // GetChannel serves plugin.API.GetChannel.
 func (s *apiService) GetChannel(_ context.Context, req *pb.GetChannelRequest) (_ *pb.GetChannelResponse, rerr error) {
 	defer s.catch("GetChannel", &rerr)
+	if _, no := Unsupported["GetChannel"]; no {
+		return nil, notSupported("GetChannel")
+	}
 	var err error
 	arg0 := req.ChannelId
 	res0, appErr := s.api.GetChannel(arg0)
@@ -1041,6 +1251,9 @@ func (s *apiService) GetChannel(_ context.Context, req *pb.GetChannelRequest) (_
 // GetChannelByName serves plugin.API.GetChannelByName.
 func (s *apiService) GetChannelByName(_ context.Context, req *pb.GetChannelByNameRequest) (_ *pb.GetChannelByNameResponse, rerr error) {
 	defer s.catch("GetChannelByName", &rerr)
+	if _, no := Unsupported["GetChannelByName"]; no {
+		return nil, notSupported("GetChannelByName")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := req.Name
@@ -1057,6 +1270,9 @@ func (s *apiService) GetChannelByName(_ context.Context, req *pb.GetChannelByNam
 // GetChannelByNameForTeamName serves plugin.API.GetChannelByNameForTeamName.
 func (s *apiService) GetChannelByNameForTeamName(_ context.Context, req *pb.GetChannelByNameForTeamNameRequest) (_ *pb.GetChannelByNameForTeamNameResponse, rerr error) {
 	defer s.catch("GetChannelByNameForTeamName", &rerr)
+	if _, no := Unsupported["GetChannelByNameForTeamName"]; no {
+		return nil, notSupported("GetChannelByNameForTeamName")
+	}
 	var err error
 	arg0 := req.TeamName
 	arg1 := req.ChannelName
@@ -1073,6 +1289,9 @@ func (s *apiService) GetChannelByNameForTeamName(_ context.Context, req *pb.GetC
 // GetChannelsForTeamForUser serves plugin.API.GetChannelsForTeamForUser.
 func (s *apiService) GetChannelsForTeamForUser(_ context.Context, req *pb.GetChannelsForTeamForUserRequest) (_ *pb.GetChannelsForTeamForUserResponse, rerr error) {
 	defer s.catch("GetChannelsForTeamForUser", &rerr)
+	if _, no := Unsupported["GetChannelsForTeamForUser"]; no {
+		return nil, notSupported("GetChannelsForTeamForUser")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := req.UserId
@@ -1092,6 +1311,9 @@ func (s *apiService) GetChannelsForTeamForUser(_ context.Context, req *pb.GetCha
 // GetChannelStats serves plugin.API.GetChannelStats.
 func (s *apiService) GetChannelStats(_ context.Context, req *pb.GetChannelStatsRequest) (_ *pb.GetChannelStatsResponse, rerr error) {
 	defer s.catch("GetChannelStats", &rerr)
+	if _, no := Unsupported["GetChannelStats"]; no {
+		return nil, notSupported("GetChannelStats")
+	}
 	var err error
 	arg0 := req.ChannelId
 	res0, appErr := s.api.GetChannelStats(arg0)
@@ -1106,6 +1328,9 @@ func (s *apiService) GetChannelStats(_ context.Context, req *pb.GetChannelStatsR
 // GetDirectChannel serves plugin.API.GetDirectChannel.
 func (s *apiService) GetDirectChannel(_ context.Context, req *pb.GetDirectChannelRequest) (_ *pb.GetDirectChannelResponse, rerr error) {
 	defer s.catch("GetDirectChannel", &rerr)
+	if _, no := Unsupported["GetDirectChannel"]; no {
+		return nil, notSupported("GetDirectChannel")
+	}
 	var err error
 	arg0 := req.UserId1
 	arg1 := req.UserId2
@@ -1121,6 +1346,9 @@ func (s *apiService) GetDirectChannel(_ context.Context, req *pb.GetDirectChanne
 // GetGroupChannel serves plugin.API.GetGroupChannel.
 func (s *apiService) GetGroupChannel(_ context.Context, req *pb.GetGroupChannelRequest) (_ *pb.GetGroupChannelResponse, rerr error) {
 	defer s.catch("GetGroupChannel", &rerr)
+	if _, no := Unsupported["GetGroupChannel"]; no {
+		return nil, notSupported("GetGroupChannel")
+	}
 	var err error
 	var arg0 []string
 	if arg0, err = listFromPB[[]string](req.UserIds, same[string], req.Empty, 1); err != nil {
@@ -1138,6 +1366,9 @@ func (s *apiService) GetGroupChannel(_ context.Context, req *pb.GetGroupChannelR
 // UpdateChannel serves plugin.API.UpdateChannel.
 func (s *apiService) UpdateChannel(_ context.Context, req *pb.UpdateChannelRequest) (_ *pb.UpdateChannelResponse, rerr error) {
 	defer s.catch("UpdateChannel", &rerr)
+	if _, no := Unsupported["UpdateChannel"]; no {
+		return nil, notSupported("UpdateChannel")
+	}
 	var err error
 	var arg0 *model.Channel
 	if arg0, err = convert.ChannelFromProto(req.Channel); err != nil {
@@ -1155,6 +1386,9 @@ func (s *apiService) UpdateChannel(_ context.Context, req *pb.UpdateChannelReque
 // RegisterChannelGuard serves plugin.API.RegisterChannelGuard.
 func (s *apiService) RegisterChannelGuard(_ context.Context, req *pb.RegisterChannelGuardRequest) (_ *pb.RegisterChannelGuardResponse, rerr error) {
 	defer s.catch("RegisterChannelGuard", &rerr)
+	if _, no := Unsupported["RegisterChannelGuard"]; no {
+		return nil, notSupported("RegisterChannelGuard")
+	}
 	arg0 := req.ChannelId
 	appErr := s.api.RegisterChannelGuard(arg0)
 	resp := &pb.RegisterChannelGuardResponse{}
@@ -1165,6 +1399,9 @@ func (s *apiService) RegisterChannelGuard(_ context.Context, req *pb.RegisterCha
 // UnregisterChannelGuard serves plugin.API.UnregisterChannelGuard.
 func (s *apiService) UnregisterChannelGuard(_ context.Context, req *pb.UnregisterChannelGuardRequest) (_ *pb.UnregisterChannelGuardResponse, rerr error) {
 	defer s.catch("UnregisterChannelGuard", &rerr)
+	if _, no := Unsupported["UnregisterChannelGuard"]; no {
+		return nil, notSupported("UnregisterChannelGuard")
+	}
 	arg0 := req.ChannelId
 	appErr := s.api.UnregisterChannelGuard(arg0)
 	resp := &pb.UnregisterChannelGuardResponse{}
@@ -1175,6 +1412,9 @@ func (s *apiService) UnregisterChannelGuard(_ context.Context, req *pb.Unregiste
 // SearchChannels serves plugin.API.SearchChannels.
 func (s *apiService) SearchChannels(_ context.Context, req *pb.SearchChannelsRequest) (_ *pb.SearchChannelsResponse, rerr error) {
 	defer s.catch("SearchChannels", &rerr)
+	if _, no := Unsupported["SearchChannels"]; no {
+		return nil, notSupported("SearchChannels")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := req.Term
@@ -1193,6 +1433,9 @@ func (s *apiService) SearchChannels(_ context.Context, req *pb.SearchChannelsReq
 // CreateChannelSidebarCategory serves plugin.API.CreateChannelSidebarCategory.
 func (s *apiService) CreateChannelSidebarCategory(_ context.Context, req *pb.CreateChannelSidebarCategoryRequest) (_ *pb.CreateChannelSidebarCategoryResponse, rerr error) {
 	defer s.catch("CreateChannelSidebarCategory", &rerr)
+	if _, no := Unsupported["CreateChannelSidebarCategory"]; no {
+		return nil, notSupported("CreateChannelSidebarCategory")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.TeamId
@@ -1212,6 +1455,9 @@ func (s *apiService) CreateChannelSidebarCategory(_ context.Context, req *pb.Cre
 // GetChannelSidebarCategories serves plugin.API.GetChannelSidebarCategories.
 func (s *apiService) GetChannelSidebarCategories(_ context.Context, req *pb.GetChannelSidebarCategoriesRequest) (_ *pb.GetChannelSidebarCategoriesResponse, rerr error) {
 	defer s.catch("GetChannelSidebarCategories", &rerr)
+	if _, no := Unsupported["GetChannelSidebarCategories"]; no {
+		return nil, notSupported("GetChannelSidebarCategories")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.TeamId
@@ -1227,6 +1473,9 @@ func (s *apiService) GetChannelSidebarCategories(_ context.Context, req *pb.GetC
 // UpdateChannelSidebarCategories serves plugin.API.UpdateChannelSidebarCategories.
 func (s *apiService) UpdateChannelSidebarCategories(_ context.Context, req *pb.UpdateChannelSidebarCategoriesRequest) (_ *pb.UpdateChannelSidebarCategoriesResponse, rerr error) {
 	defer s.catch("UpdateChannelSidebarCategories", &rerr)
+	if _, no := Unsupported["UpdateChannelSidebarCategories"]; no {
+		return nil, notSupported("UpdateChannelSidebarCategories")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.TeamId
@@ -1249,6 +1498,9 @@ func (s *apiService) UpdateChannelSidebarCategories(_ context.Context, req *pb.U
 // SearchUsers serves plugin.API.SearchUsers.
 func (s *apiService) SearchUsers(_ context.Context, req *pb.SearchUsersRequest) (_ *pb.SearchUsersResponse, rerr error) {
 	defer s.catch("SearchUsers", &rerr)
+	if _, no := Unsupported["SearchUsers"]; no {
+		return nil, notSupported("SearchUsers")
+	}
 	var err error
 	var arg0 *model.UserSearch
 	if arg0, err = convert.UserSearchFromProto(req.Search); err != nil {
@@ -1269,6 +1521,9 @@ func (s *apiService) SearchUsers(_ context.Context, req *pb.SearchUsersRequest) 
 // SearchPostsInTeam serves plugin.API.SearchPostsInTeam.
 func (s *apiService) SearchPostsInTeam(_ context.Context, req *pb.SearchPostsInTeamRequest) (_ *pb.SearchPostsInTeamResponse, rerr error) {
 	defer s.catch("SearchPostsInTeam", &rerr)
+	if _, no := Unsupported["SearchPostsInTeam"]; no {
+		return nil, notSupported("SearchPostsInTeam")
+	}
 	var err error
 	arg0 := req.TeamId
 	var arg1 []*model.SearchParams
@@ -1290,6 +1545,9 @@ func (s *apiService) SearchPostsInTeam(_ context.Context, req *pb.SearchPostsInT
 // SearchPostsInTeamForUser serves plugin.API.SearchPostsInTeamForUser.
 func (s *apiService) SearchPostsInTeamForUser(_ context.Context, req *pb.SearchPostsInTeamForUserRequest) (_ *pb.SearchPostsInTeamForUserResponse, rerr error) {
 	defer s.catch("SearchPostsInTeamForUser", &rerr)
+	if _, no := Unsupported["SearchPostsInTeamForUser"]; no {
+		return nil, notSupported("SearchPostsInTeamForUser")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := req.UserId
@@ -1309,6 +1567,9 @@ func (s *apiService) SearchPostsInTeamForUser(_ context.Context, req *pb.SearchP
 // AddChannelMember serves plugin.API.AddChannelMember.
 func (s *apiService) AddChannelMember(_ context.Context, req *pb.AddChannelMemberRequest) (_ *pb.AddChannelMemberResponse, rerr error) {
 	defer s.catch("AddChannelMember", &rerr)
+	if _, no := Unsupported["AddChannelMember"]; no {
+		return nil, notSupported("AddChannelMember")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.UserId
@@ -1324,6 +1585,9 @@ func (s *apiService) AddChannelMember(_ context.Context, req *pb.AddChannelMembe
 // AddUserToChannel serves plugin.API.AddUserToChannel.
 func (s *apiService) AddUserToChannel(_ context.Context, req *pb.AddUserToChannelRequest) (_ *pb.AddUserToChannelResponse, rerr error) {
 	defer s.catch("AddUserToChannel", &rerr)
+	if _, no := Unsupported["AddUserToChannel"]; no {
+		return nil, notSupported("AddUserToChannel")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.UserId
@@ -1340,6 +1604,9 @@ func (s *apiService) AddUserToChannel(_ context.Context, req *pb.AddUserToChanne
 // GetChannelMember serves plugin.API.GetChannelMember.
 func (s *apiService) GetChannelMember(_ context.Context, req *pb.GetChannelMemberRequest) (_ *pb.GetChannelMemberResponse, rerr error) {
 	defer s.catch("GetChannelMember", &rerr)
+	if _, no := Unsupported["GetChannelMember"]; no {
+		return nil, notSupported("GetChannelMember")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.UserId
@@ -1355,6 +1622,9 @@ func (s *apiService) GetChannelMember(_ context.Context, req *pb.GetChannelMembe
 // GetChannelMembers serves plugin.API.GetChannelMembers.
 func (s *apiService) GetChannelMembers(_ context.Context, req *pb.GetChannelMembersRequest) (_ *pb.GetChannelMembersResponse, rerr error) {
 	defer s.catch("GetChannelMembers", &rerr)
+	if _, no := Unsupported["GetChannelMembers"]; no {
+		return nil, notSupported("GetChannelMembers")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := int(req.Page)
@@ -1374,6 +1644,9 @@ func (s *apiService) GetChannelMembers(_ context.Context, req *pb.GetChannelMemb
 // GetChannelMembersByIds serves plugin.API.GetChannelMembersByIds.
 func (s *apiService) GetChannelMembersByIds(_ context.Context, req *pb.GetChannelMembersByIdsRequest) (_ *pb.GetChannelMembersByIdsResponse, rerr error) {
 	defer s.catch("GetChannelMembersByIds", &rerr)
+	if _, no := Unsupported["GetChannelMembersByIds"]; no {
+		return nil, notSupported("GetChannelMembersByIds")
+	}
 	var err error
 	arg0 := req.ChannelId
 	var arg1 []string
@@ -1395,6 +1668,9 @@ func (s *apiService) GetChannelMembersByIds(_ context.Context, req *pb.GetChanne
 // GetChannelMembersForUser serves plugin.API.GetChannelMembersForUser.
 func (s *apiService) GetChannelMembersForUser(_ context.Context, req *pb.GetChannelMembersForUserRequest) (_ *pb.GetChannelMembersForUserResponse, rerr error) {
 	defer s.catch("GetChannelMembersForUser", &rerr)
+	if _, no := Unsupported["GetChannelMembersForUser"]; no {
+		return nil, notSupported("GetChannelMembersForUser")
+	}
 	var err error
 	arg0 := req.TeamId
 	arg1 := req.UserId
@@ -1415,6 +1691,9 @@ func (s *apiService) GetChannelMembersForUser(_ context.Context, req *pb.GetChan
 // UpdateChannelMemberRoles serves plugin.API.UpdateChannelMemberRoles.
 func (s *apiService) UpdateChannelMemberRoles(_ context.Context, req *pb.UpdateChannelMemberRolesRequest) (_ *pb.UpdateChannelMemberRolesResponse, rerr error) {
 	defer s.catch("UpdateChannelMemberRoles", &rerr)
+	if _, no := Unsupported["UpdateChannelMemberRoles"]; no {
+		return nil, notSupported("UpdateChannelMemberRoles")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.UserId
@@ -1431,6 +1710,9 @@ func (s *apiService) UpdateChannelMemberRoles(_ context.Context, req *pb.UpdateC
 // UpdateChannelMemberNotifications serves plugin.API.UpdateChannelMemberNotifications.
 func (s *apiService) UpdateChannelMemberNotifications(_ context.Context, req *pb.UpdateChannelMemberNotificationsRequest) (_ *pb.UpdateChannelMemberNotificationsResponse, rerr error) {
 	defer s.catch("UpdateChannelMemberNotifications", &rerr)
+	if _, no := Unsupported["UpdateChannelMemberNotifications"]; no {
+		return nil, notSupported("UpdateChannelMemberNotifications")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.UserId
@@ -1450,6 +1732,9 @@ func (s *apiService) UpdateChannelMemberNotifications(_ context.Context, req *pb
 // PatchChannelMembersNotifications serves plugin.API.PatchChannelMembersNotifications.
 func (s *apiService) PatchChannelMembersNotifications(_ context.Context, req *pb.PatchChannelMembersNotificationsRequest) (_ *pb.PatchChannelMembersNotificationsResponse, rerr error) {
 	defer s.catch("PatchChannelMembersNotifications", &rerr)
+	if _, no := Unsupported["PatchChannelMembersNotifications"]; no {
+		return nil, notSupported("PatchChannelMembersNotifications")
+	}
 	var err error
 	var arg0 []*model.ChannelMemberIdentifier
 	if arg0, err = listFromPB[[]*model.ChannelMemberIdentifier](req.Members, convert.ChannelMemberIdentifierFromProto, req.Empty, 1); err != nil {
@@ -1468,6 +1753,9 @@ func (s *apiService) PatchChannelMembersNotifications(_ context.Context, req *pb
 // GetGroup serves plugin.API.GetGroup.
 func (s *apiService) GetGroup(_ context.Context, req *pb.GetGroupRequest) (_ *pb.GetGroupResponse, rerr error) {
 	defer s.catch("GetGroup", &rerr)
+	if _, no := Unsupported["GetGroup"]; no {
+		return nil, notSupported("GetGroup")
+	}
 	var err error
 	arg0 := req.GroupId
 	res0, appErr := s.api.GetGroup(arg0)
@@ -1482,6 +1770,9 @@ func (s *apiService) GetGroup(_ context.Context, req *pb.GetGroupRequest) (_ *pb
 // GetGroupByName serves plugin.API.GetGroupByName.
 func (s *apiService) GetGroupByName(_ context.Context, req *pb.GetGroupByNameRequest) (_ *pb.GetGroupByNameResponse, rerr error) {
 	defer s.catch("GetGroupByName", &rerr)
+	if _, no := Unsupported["GetGroupByName"]; no {
+		return nil, notSupported("GetGroupByName")
+	}
 	var err error
 	arg0 := req.Name
 	res0, appErr := s.api.GetGroupByName(arg0)
@@ -1496,6 +1787,9 @@ func (s *apiService) GetGroupByName(_ context.Context, req *pb.GetGroupByNameReq
 // GetGroupMemberUsers serves plugin.API.GetGroupMemberUsers.
 func (s *apiService) GetGroupMemberUsers(_ context.Context, req *pb.GetGroupMemberUsersRequest) (_ *pb.GetGroupMemberUsersResponse, rerr error) {
 	defer s.catch("GetGroupMemberUsers", &rerr)
+	if _, no := Unsupported["GetGroupMemberUsers"]; no {
+		return nil, notSupported("GetGroupMemberUsers")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := int(req.Page)
@@ -1515,6 +1809,9 @@ func (s *apiService) GetGroupMemberUsers(_ context.Context, req *pb.GetGroupMemb
 // GetGroupsBySource serves plugin.API.GetGroupsBySource.
 func (s *apiService) GetGroupsBySource(_ context.Context, req *pb.GetGroupsBySourceRequest) (_ *pb.GetGroupsBySourceResponse, rerr error) {
 	defer s.catch("GetGroupsBySource", &rerr)
+	if _, no := Unsupported["GetGroupsBySource"]; no {
+		return nil, notSupported("GetGroupsBySource")
+	}
 	var err error
 	arg0 := model.GroupSource(req.GroupSource)
 	res0, appErr := s.api.GetGroupsBySource(arg0)
@@ -1532,6 +1829,9 @@ func (s *apiService) GetGroupsBySource(_ context.Context, req *pb.GetGroupsBySou
 // GetGroupsForUser serves plugin.API.GetGroupsForUser.
 func (s *apiService) GetGroupsForUser(_ context.Context, req *pb.GetGroupsForUserRequest) (_ *pb.GetGroupsForUserResponse, rerr error) {
 	defer s.catch("GetGroupsForUser", &rerr)
+	if _, no := Unsupported["GetGroupsForUser"]; no {
+		return nil, notSupported("GetGroupsForUser")
+	}
 	var err error
 	arg0 := req.UserId
 	res0, appErr := s.api.GetGroupsForUser(arg0)
@@ -1549,6 +1849,9 @@ func (s *apiService) GetGroupsForUser(_ context.Context, req *pb.GetGroupsForUse
 // DeleteChannelMember serves plugin.API.DeleteChannelMember.
 func (s *apiService) DeleteChannelMember(_ context.Context, req *pb.DeleteChannelMemberRequest) (_ *pb.DeleteChannelMemberResponse, rerr error) {
 	defer s.catch("DeleteChannelMember", &rerr)
+	if _, no := Unsupported["DeleteChannelMember"]; no {
+		return nil, notSupported("DeleteChannelMember")
+	}
 	arg0 := req.ChannelId
 	arg1 := req.UserId
 	appErr := s.api.DeleteChannelMember(arg0, arg1)
@@ -1560,6 +1863,9 @@ func (s *apiService) DeleteChannelMember(_ context.Context, req *pb.DeleteChanne
 // CreatePost serves plugin.API.CreatePost.
 func (s *apiService) CreatePost(_ context.Context, req *pb.CreatePostRequest) (_ *pb.CreatePostResponse, rerr error) {
 	defer s.catch("CreatePost", &rerr)
+	if _, no := Unsupported["CreatePost"]; no {
+		return nil, notSupported("CreatePost")
+	}
 	var err error
 	var arg0 *model.Post
 	if arg0, err = convert.PostFromProto(req.Post); err != nil {
@@ -1577,6 +1883,9 @@ func (s *apiService) CreatePost(_ context.Context, req *pb.CreatePostRequest) (_
 // AddReaction serves plugin.API.AddReaction.
 func (s *apiService) AddReaction(_ context.Context, req *pb.AddReactionRequest) (_ *pb.AddReactionResponse, rerr error) {
 	defer s.catch("AddReaction", &rerr)
+	if _, no := Unsupported["AddReaction"]; no {
+		return nil, notSupported("AddReaction")
+	}
 	var err error
 	var arg0 *model.Reaction
 	if arg0, err = convert.ReactionFromProto(req.Reaction); err != nil {
@@ -1594,6 +1903,9 @@ func (s *apiService) AddReaction(_ context.Context, req *pb.AddReactionRequest) 
 // RemoveReaction serves plugin.API.RemoveReaction.
 func (s *apiService) RemoveReaction(_ context.Context, req *pb.RemoveReactionRequest) (_ *pb.RemoveReactionResponse, rerr error) {
 	defer s.catch("RemoveReaction", &rerr)
+	if _, no := Unsupported["RemoveReaction"]; no {
+		return nil, notSupported("RemoveReaction")
+	}
 	var err error
 	var arg0 *model.Reaction
 	if arg0, err = convert.ReactionFromProto(req.Reaction); err != nil {
@@ -1608,6 +1920,9 @@ func (s *apiService) RemoveReaction(_ context.Context, req *pb.RemoveReactionReq
 // GetReactions serves plugin.API.GetReactions.
 func (s *apiService) GetReactions(_ context.Context, req *pb.GetReactionsRequest) (_ *pb.GetReactionsResponse, rerr error) {
 	defer s.catch("GetReactions", &rerr)
+	if _, no := Unsupported["GetReactions"]; no {
+		return nil, notSupported("GetReactions")
+	}
 	var err error
 	arg0 := req.PostId
 	res0, appErr := s.api.GetReactions(arg0)
@@ -1625,6 +1940,9 @@ func (s *apiService) GetReactions(_ context.Context, req *pb.GetReactionsRequest
 // SendEphemeralPost serves plugin.API.SendEphemeralPost.
 func (s *apiService) SendEphemeralPost(_ context.Context, req *pb.SendEphemeralPostRequest) (_ *pb.SendEphemeralPostResponse, rerr error) {
 	defer s.catch("SendEphemeralPost", &rerr)
+	if _, no := Unsupported["SendEphemeralPost"]; no {
+		return nil, notSupported("SendEphemeralPost")
+	}
 	var err error
 	arg0 := req.UserId
 	var arg1 *model.Post
@@ -1642,6 +1960,9 @@ func (s *apiService) SendEphemeralPost(_ context.Context, req *pb.SendEphemeralP
 // UpdateEphemeralPost serves plugin.API.UpdateEphemeralPost.
 func (s *apiService) UpdateEphemeralPost(_ context.Context, req *pb.UpdateEphemeralPostRequest) (_ *pb.UpdateEphemeralPostResponse, rerr error) {
 	defer s.catch("UpdateEphemeralPost", &rerr)
+	if _, no := Unsupported["UpdateEphemeralPost"]; no {
+		return nil, notSupported("UpdateEphemeralPost")
+	}
 	var err error
 	arg0 := req.UserId
 	var arg1 *model.Post
@@ -1659,6 +1980,9 @@ func (s *apiService) UpdateEphemeralPost(_ context.Context, req *pb.UpdateEpheme
 // DeleteEphemeralPost serves plugin.API.DeleteEphemeralPost.
 func (s *apiService) DeleteEphemeralPost(_ context.Context, req *pb.DeleteEphemeralPostRequest) (_ *pb.DeleteEphemeralPostResponse, rerr error) {
 	defer s.catch("DeleteEphemeralPost", &rerr)
+	if _, no := Unsupported["DeleteEphemeralPost"]; no {
+		return nil, notSupported("DeleteEphemeralPost")
+	}
 	arg0 := req.UserId
 	arg1 := req.PostId
 	s.api.DeleteEphemeralPost(arg0, arg1)
@@ -1669,6 +1993,9 @@ func (s *apiService) DeleteEphemeralPost(_ context.Context, req *pb.DeleteEpheme
 // DeletePost serves plugin.API.DeletePost.
 func (s *apiService) DeletePost(_ context.Context, req *pb.DeletePostRequest) (_ *pb.DeletePostResponse, rerr error) {
 	defer s.catch("DeletePost", &rerr)
+	if _, no := Unsupported["DeletePost"]; no {
+		return nil, notSupported("DeletePost")
+	}
 	arg0 := req.PostId
 	appErr := s.api.DeletePost(arg0)
 	resp := &pb.DeletePostResponse{}
@@ -1679,6 +2006,9 @@ func (s *apiService) DeletePost(_ context.Context, req *pb.DeletePostRequest) (_
 // GetPostThread serves plugin.API.GetPostThread.
 func (s *apiService) GetPostThread(_ context.Context, req *pb.GetPostThreadRequest) (_ *pb.GetPostThreadResponse, rerr error) {
 	defer s.catch("GetPostThread", &rerr)
+	if _, no := Unsupported["GetPostThread"]; no {
+		return nil, notSupported("GetPostThread")
+	}
 	var err error
 	arg0 := req.PostId
 	res0, appErr := s.api.GetPostThread(arg0)
@@ -1693,6 +2023,9 @@ func (s *apiService) GetPostThread(_ context.Context, req *pb.GetPostThreadReque
 // GetPost serves plugin.API.GetPost.
 func (s *apiService) GetPost(_ context.Context, req *pb.GetPostRequest) (_ *pb.GetPostResponse, rerr error) {
 	defer s.catch("GetPost", &rerr)
+	if _, no := Unsupported["GetPost"]; no {
+		return nil, notSupported("GetPost")
+	}
 	var err error
 	arg0 := req.PostId
 	res0, appErr := s.api.GetPost(arg0)
@@ -1707,6 +2040,9 @@ func (s *apiService) GetPost(_ context.Context, req *pb.GetPostRequest) (_ *pb.G
 // GetPostsSince serves plugin.API.GetPostsSince.
 func (s *apiService) GetPostsSince(_ context.Context, req *pb.GetPostsSinceRequest) (_ *pb.GetPostsSinceResponse, rerr error) {
 	defer s.catch("GetPostsSince", &rerr)
+	if _, no := Unsupported["GetPostsSince"]; no {
+		return nil, notSupported("GetPostsSince")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.Time
@@ -1722,6 +2058,9 @@ func (s *apiService) GetPostsSince(_ context.Context, req *pb.GetPostsSinceReque
 // GetPostsAfter serves plugin.API.GetPostsAfter.
 func (s *apiService) GetPostsAfter(_ context.Context, req *pb.GetPostsAfterRequest) (_ *pb.GetPostsAfterResponse, rerr error) {
 	defer s.catch("GetPostsAfter", &rerr)
+	if _, no := Unsupported["GetPostsAfter"]; no {
+		return nil, notSupported("GetPostsAfter")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.PostId
@@ -1739,6 +2078,9 @@ func (s *apiService) GetPostsAfter(_ context.Context, req *pb.GetPostsAfterReque
 // GetPostsBefore serves plugin.API.GetPostsBefore.
 func (s *apiService) GetPostsBefore(_ context.Context, req *pb.GetPostsBeforeRequest) (_ *pb.GetPostsBeforeResponse, rerr error) {
 	defer s.catch("GetPostsBefore", &rerr)
+	if _, no := Unsupported["GetPostsBefore"]; no {
+		return nil, notSupported("GetPostsBefore")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.PostId
@@ -1756,6 +2098,9 @@ func (s *apiService) GetPostsBefore(_ context.Context, req *pb.GetPostsBeforeReq
 // GetPostsForChannel serves plugin.API.GetPostsForChannel.
 func (s *apiService) GetPostsForChannel(_ context.Context, req *pb.GetPostsForChannelRequest) (_ *pb.GetPostsForChannelResponse, rerr error) {
 	defer s.catch("GetPostsForChannel", &rerr)
+	if _, no := Unsupported["GetPostsForChannel"]; no {
+		return nil, notSupported("GetPostsForChannel")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := int(req.Page)
@@ -1772,6 +2117,9 @@ func (s *apiService) GetPostsForChannel(_ context.Context, req *pb.GetPostsForCh
 // GetTeamStats serves plugin.API.GetTeamStats.
 func (s *apiService) GetTeamStats(_ context.Context, req *pb.GetTeamStatsRequest) (_ *pb.GetTeamStatsResponse, rerr error) {
 	defer s.catch("GetTeamStats", &rerr)
+	if _, no := Unsupported["GetTeamStats"]; no {
+		return nil, notSupported("GetTeamStats")
+	}
 	var err error
 	arg0 := req.TeamId
 	res0, appErr := s.api.GetTeamStats(arg0)
@@ -1786,6 +2134,9 @@ func (s *apiService) GetTeamStats(_ context.Context, req *pb.GetTeamStatsRequest
 // UpdatePost serves plugin.API.UpdatePost.
 func (s *apiService) UpdatePost(_ context.Context, req *pb.UpdatePostRequest) (_ *pb.UpdatePostResponse, rerr error) {
 	defer s.catch("UpdatePost", &rerr)
+	if _, no := Unsupported["UpdatePost"]; no {
+		return nil, notSupported("UpdatePost")
+	}
 	var err error
 	var arg0 *model.Post
 	if arg0, err = convert.PostFromProto(req.Post); err != nil {
@@ -1803,6 +2154,9 @@ func (s *apiService) UpdatePost(_ context.Context, req *pb.UpdatePostRequest) (_
 // GetProfileImage serves plugin.API.GetProfileImage.
 func (s *apiService) GetProfileImage(_ context.Context, req *pb.GetProfileImageRequest) (_ *pb.GetProfileImageResponse, rerr error) {
 	defer s.catch("GetProfileImage", &rerr)
+	if _, no := Unsupported["GetProfileImage"]; no {
+		return nil, notSupported("GetProfileImage")
+	}
 	arg0 := req.UserId
 	res0, appErr := s.api.GetProfileImage(arg0)
 	resp := &pb.GetProfileImageResponse{}
@@ -1817,6 +2171,9 @@ func (s *apiService) GetProfileImage(_ context.Context, req *pb.GetProfileImageR
 // SetProfileImage serves plugin.API.SetProfileImage.
 func (s *apiService) SetProfileImage(_ context.Context, req *pb.SetProfileImageRequest) (_ *pb.SetProfileImageResponse, rerr error) {
 	defer s.catch("SetProfileImage", &rerr)
+	if _, no := Unsupported["SetProfileImage"]; no {
+		return nil, notSupported("SetProfileImage")
+	}
 	arg0 := req.UserId
 	arg1 := bytesFromPB[[]uint8](req.Data, req.Empty, 2)
 	appErr := s.api.SetProfileImage(arg0, arg1)
@@ -1828,6 +2185,9 @@ func (s *apiService) SetProfileImage(_ context.Context, req *pb.SetProfileImageR
 // GetEmojiList serves plugin.API.GetEmojiList.
 func (s *apiService) GetEmojiList(_ context.Context, req *pb.GetEmojiListRequest) (_ *pb.GetEmojiListResponse, rerr error) {
 	defer s.catch("GetEmojiList", &rerr)
+	if _, no := Unsupported["GetEmojiList"]; no {
+		return nil, notSupported("GetEmojiList")
+	}
 	var err error
 	arg0 := req.SortBy
 	arg1 := int(req.Page)
@@ -1847,6 +2207,9 @@ func (s *apiService) GetEmojiList(_ context.Context, req *pb.GetEmojiListRequest
 // GetEmojiByName serves plugin.API.GetEmojiByName.
 func (s *apiService) GetEmojiByName(_ context.Context, req *pb.GetEmojiByNameRequest) (_ *pb.GetEmojiByNameResponse, rerr error) {
 	defer s.catch("GetEmojiByName", &rerr)
+	if _, no := Unsupported["GetEmojiByName"]; no {
+		return nil, notSupported("GetEmojiByName")
+	}
 	var err error
 	arg0 := req.Name
 	res0, appErr := s.api.GetEmojiByName(arg0)
@@ -1861,6 +2224,9 @@ func (s *apiService) GetEmojiByName(_ context.Context, req *pb.GetEmojiByNameReq
 // GetEmoji serves plugin.API.GetEmoji.
 func (s *apiService) GetEmoji(_ context.Context, req *pb.GetEmojiRequest) (_ *pb.GetEmojiResponse, rerr error) {
 	defer s.catch("GetEmoji", &rerr)
+	if _, no := Unsupported["GetEmoji"]; no {
+		return nil, notSupported("GetEmoji")
+	}
 	var err error
 	arg0 := req.EmojiId
 	res0, appErr := s.api.GetEmoji(arg0)
@@ -1875,6 +2241,9 @@ func (s *apiService) GetEmoji(_ context.Context, req *pb.GetEmojiRequest) (_ *pb
 // CopyFileInfos serves plugin.API.CopyFileInfos.
 func (s *apiService) CopyFileInfos(_ context.Context, req *pb.CopyFileInfosRequest) (_ *pb.CopyFileInfosResponse, rerr error) {
 	defer s.catch("CopyFileInfos", &rerr)
+	if _, no := Unsupported["CopyFileInfos"]; no {
+		return nil, notSupported("CopyFileInfos")
+	}
 	var err error
 	arg0 := req.UserId
 	var arg1 []string
@@ -1896,6 +2265,9 @@ func (s *apiService) CopyFileInfos(_ context.Context, req *pb.CopyFileInfosReque
 // GetFileInfo serves plugin.API.GetFileInfo.
 func (s *apiService) GetFileInfo(_ context.Context, req *pb.GetFileInfoRequest) (_ *pb.GetFileInfoResponse, rerr error) {
 	defer s.catch("GetFileInfo", &rerr)
+	if _, no := Unsupported["GetFileInfo"]; no {
+		return nil, notSupported("GetFileInfo")
+	}
 	var err error
 	arg0 := req.FileId
 	res0, appErr := s.api.GetFileInfo(arg0)
@@ -1910,6 +2282,9 @@ func (s *apiService) GetFileInfo(_ context.Context, req *pb.GetFileInfoRequest) 
 // SetFileSearchableContent serves plugin.API.SetFileSearchableContent.
 func (s *apiService) SetFileSearchableContent(_ context.Context, req *pb.SetFileSearchableContentRequest) (_ *pb.SetFileSearchableContentResponse, rerr error) {
 	defer s.catch("SetFileSearchableContent", &rerr)
+	if _, no := Unsupported["SetFileSearchableContent"]; no {
+		return nil, notSupported("SetFileSearchableContent")
+	}
 	arg0 := req.FileId
 	arg1 := req.Content
 	appErr := s.api.SetFileSearchableContent(arg0, arg1)
@@ -1921,6 +2296,9 @@ func (s *apiService) SetFileSearchableContent(_ context.Context, req *pb.SetFile
 // GetFileInfos serves plugin.API.GetFileInfos.
 func (s *apiService) GetFileInfos(_ context.Context, req *pb.GetFileInfosRequest) (_ *pb.GetFileInfosResponse, rerr error) {
 	defer s.catch("GetFileInfos", &rerr)
+	if _, no := Unsupported["GetFileInfos"]; no {
+		return nil, notSupported("GetFileInfos")
+	}
 	var err error
 	arg0 := int(req.Page)
 	arg1 := int(req.PerPage)
@@ -1943,6 +2321,9 @@ func (s *apiService) GetFileInfos(_ context.Context, req *pb.GetFileInfosRequest
 // GetFile serves plugin.API.GetFile.
 func (s *apiService) GetFile(_ context.Context, req *pb.GetFileRequest) (_ *pb.GetFileResponse, rerr error) {
 	defer s.catch("GetFile", &rerr)
+	if _, no := Unsupported["GetFile"]; no {
+		return nil, notSupported("GetFile")
+	}
 	arg0 := req.FileId
 	res0, appErr := s.api.GetFile(arg0)
 	resp := &pb.GetFileResponse{}
@@ -1957,6 +2338,9 @@ func (s *apiService) GetFile(_ context.Context, req *pb.GetFileRequest) (_ *pb.G
 // GetFileLink serves plugin.API.GetFileLink.
 func (s *apiService) GetFileLink(_ context.Context, req *pb.GetFileLinkRequest) (_ *pb.GetFileLinkResponse, rerr error) {
 	defer s.catch("GetFileLink", &rerr)
+	if _, no := Unsupported["GetFileLink"]; no {
+		return nil, notSupported("GetFileLink")
+	}
 	arg0 := req.FileId
 	res0, appErr := s.api.GetFileLink(arg0)
 	resp := &pb.GetFileLinkResponse{}
@@ -1968,6 +2352,9 @@ func (s *apiService) GetFileLink(_ context.Context, req *pb.GetFileLinkRequest) 
 // ReadFile serves plugin.API.ReadFile.
 func (s *apiService) ReadFile(_ context.Context, req *pb.ReadFileRequest) (_ *pb.ReadFileResponse, rerr error) {
 	defer s.catch("ReadFile", &rerr)
+	if _, no := Unsupported["ReadFile"]; no {
+		return nil, notSupported("ReadFile")
+	}
 	arg0 := req.Path
 	res0, appErr := s.api.ReadFile(arg0)
 	resp := &pb.ReadFileResponse{}
@@ -1982,6 +2369,9 @@ func (s *apiService) ReadFile(_ context.Context, req *pb.ReadFileRequest) (_ *pb
 // GetEmojiImage serves plugin.API.GetEmojiImage.
 func (s *apiService) GetEmojiImage(_ context.Context, req *pb.GetEmojiImageRequest) (_ *pb.GetEmojiImageResponse, rerr error) {
 	defer s.catch("GetEmojiImage", &rerr)
+	if _, no := Unsupported["GetEmojiImage"]; no {
+		return nil, notSupported("GetEmojiImage")
+	}
 	arg0 := req.EmojiId
 	res0, res1, appErr := s.api.GetEmojiImage(arg0)
 	resp := &pb.GetEmojiImageResponse{}
@@ -1997,6 +2387,9 @@ func (s *apiService) GetEmojiImage(_ context.Context, req *pb.GetEmojiImageReque
 // UploadFile serves plugin.API.UploadFile.
 func (s *apiService) UploadFile(_ context.Context, req *pb.UploadFileRequest) (_ *pb.UploadFileResponse, rerr error) {
 	defer s.catch("UploadFile", &rerr)
+	if _, no := Unsupported["UploadFile"]; no {
+		return nil, notSupported("UploadFile")
+	}
 	var err error
 	arg0 := bytesFromPB[[]uint8](req.Data, req.Empty, 1)
 	arg1 := req.ChannelId
@@ -2013,6 +2406,9 @@ func (s *apiService) UploadFile(_ context.Context, req *pb.UploadFileRequest) (_
 // OpenInteractiveDialog serves plugin.API.OpenInteractiveDialog.
 func (s *apiService) OpenInteractiveDialog(_ context.Context, req *pb.OpenInteractiveDialogRequest) (_ *pb.OpenInteractiveDialogResponse, rerr error) {
 	defer s.catch("OpenInteractiveDialog", &rerr)
+	if _, no := Unsupported["OpenInteractiveDialog"]; no {
+		return nil, notSupported("OpenInteractiveDialog")
+	}
 	var err error
 	var arg0 model.OpenDialogRequest
 	if arg0, err = deref(convert.OpenDialogRequestFromProto(req.Dialog)); err != nil {
@@ -2027,6 +2423,9 @@ func (s *apiService) OpenInteractiveDialog(_ context.Context, req *pb.OpenIntera
 // SendToastMessage serves plugin.API.SendToastMessage.
 func (s *apiService) SendToastMessage(_ context.Context, req *pb.SendToastMessageRequest) (_ *pb.SendToastMessageResponse, rerr error) {
 	defer s.catch("SendToastMessage", &rerr)
+	if _, no := Unsupported["SendToastMessage"]; no {
+		return nil, notSupported("SendToastMessage")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.ConnectionId
@@ -2044,6 +2443,9 @@ func (s *apiService) SendToastMessage(_ context.Context, req *pb.SendToastMessag
 // GetPlugins serves plugin.API.GetPlugins.
 func (s *apiService) GetPlugins(_ context.Context, req *pb.GetPluginsRequest) (_ *pb.GetPluginsResponse, rerr error) {
 	defer s.catch("GetPlugins", &rerr)
+	if _, no := Unsupported["GetPlugins"]; no {
+		return nil, notSupported("GetPlugins")
+	}
 	var err error
 	res0, appErr := s.api.GetPlugins()
 	resp := &pb.GetPluginsResponse{}
@@ -2060,6 +2462,9 @@ func (s *apiService) GetPlugins(_ context.Context, req *pb.GetPluginsRequest) (_
 // EnablePlugin serves plugin.API.EnablePlugin.
 func (s *apiService) EnablePlugin(_ context.Context, req *pb.EnablePluginRequest) (_ *pb.EnablePluginResponse, rerr error) {
 	defer s.catch("EnablePlugin", &rerr)
+	if _, no := Unsupported["EnablePlugin"]; no {
+		return nil, notSupported("EnablePlugin")
+	}
 	arg0 := req.Id
 	appErr := s.api.EnablePlugin(arg0)
 	resp := &pb.EnablePluginResponse{}
@@ -2070,6 +2475,9 @@ func (s *apiService) EnablePlugin(_ context.Context, req *pb.EnablePluginRequest
 // DisablePlugin serves plugin.API.DisablePlugin.
 func (s *apiService) DisablePlugin(_ context.Context, req *pb.DisablePluginRequest) (_ *pb.DisablePluginResponse, rerr error) {
 	defer s.catch("DisablePlugin", &rerr)
+	if _, no := Unsupported["DisablePlugin"]; no {
+		return nil, notSupported("DisablePlugin")
+	}
 	arg0 := req.Id
 	appErr := s.api.DisablePlugin(arg0)
 	resp := &pb.DisablePluginResponse{}
@@ -2080,6 +2488,9 @@ func (s *apiService) DisablePlugin(_ context.Context, req *pb.DisablePluginReque
 // RemovePlugin serves plugin.API.RemovePlugin.
 func (s *apiService) RemovePlugin(_ context.Context, req *pb.RemovePluginRequest) (_ *pb.RemovePluginResponse, rerr error) {
 	defer s.catch("RemovePlugin", &rerr)
+	if _, no := Unsupported["RemovePlugin"]; no {
+		return nil, notSupported("RemovePlugin")
+	}
 	arg0 := req.Id
 	appErr := s.api.RemovePlugin(arg0)
 	resp := &pb.RemovePluginResponse{}
@@ -2090,6 +2501,9 @@ func (s *apiService) RemovePlugin(_ context.Context, req *pb.RemovePluginRequest
 // GetPluginStatus serves plugin.API.GetPluginStatus.
 func (s *apiService) GetPluginStatus(_ context.Context, req *pb.GetPluginStatusRequest) (_ *pb.GetPluginStatusResponse, rerr error) {
 	defer s.catch("GetPluginStatus", &rerr)
+	if _, no := Unsupported["GetPluginStatus"]; no {
+		return nil, notSupported("GetPluginStatus")
+	}
 	var err error
 	arg0 := req.Id
 	res0, appErr := s.api.GetPluginStatus(arg0)
@@ -2104,6 +2518,9 @@ func (s *apiService) GetPluginStatus(_ context.Context, req *pb.GetPluginStatusR
 // InstallPlugin serves plugin.API.InstallPlugin.
 func (s *apiService) InstallPlugin(stream grpc.ClientStreamingServer[pb.InstallPluginRequest, pb.InstallPluginResponse]) (rerr error) {
 	defer s.catch("InstallPlugin", &rerr)
+	if _, no := Unsupported["InstallPlugin"]; no {
+		return notSupported("InstallPlugin")
+	}
 	req, err := recvHead[pb.InstallPluginRequestHead]("InstallPlugin", stream.Recv)
 	if err != nil {
 		return err
@@ -2122,6 +2539,9 @@ func (s *apiService) InstallPlugin(stream grpc.ClientStreamingServer[pb.InstallP
 // KVSet serves plugin.API.KVSet.
 func (s *apiService) KVSet(_ context.Context, req *pb.KVSetRequest) (_ *pb.KVSetResponse, rerr error) {
 	defer s.catch("KVSet", &rerr)
+	if _, no := Unsupported["KVSet"]; no {
+		return nil, notSupported("KVSet")
+	}
 	arg0 := req.Key
 	arg1 := bytesFromPB[[]uint8](req.Value, req.Empty, 2)
 	appErr := s.api.KVSet(arg0, arg1)
@@ -2133,6 +2553,9 @@ func (s *apiService) KVSet(_ context.Context, req *pb.KVSetRequest) (_ *pb.KVSet
 // KVCompareAndSet serves plugin.API.KVCompareAndSet.
 func (s *apiService) KVCompareAndSet(_ context.Context, req *pb.KVCompareAndSetRequest) (_ *pb.KVCompareAndSetResponse, rerr error) {
 	defer s.catch("KVCompareAndSet", &rerr)
+	if _, no := Unsupported["KVCompareAndSet"]; no {
+		return nil, notSupported("KVCompareAndSet")
+	}
 	arg0 := req.Key
 	arg1 := bytesFromPB[[]uint8](req.OldValue, req.Empty, 2)
 	arg2 := bytesFromPB[[]uint8](req.NewValue, req.Empty, 3)
@@ -2146,6 +2569,9 @@ func (s *apiService) KVCompareAndSet(_ context.Context, req *pb.KVCompareAndSetR
 // KVCompareAndDelete serves plugin.API.KVCompareAndDelete.
 func (s *apiService) KVCompareAndDelete(_ context.Context, req *pb.KVCompareAndDeleteRequest) (_ *pb.KVCompareAndDeleteResponse, rerr error) {
 	defer s.catch("KVCompareAndDelete", &rerr)
+	if _, no := Unsupported["KVCompareAndDelete"]; no {
+		return nil, notSupported("KVCompareAndDelete")
+	}
 	arg0 := req.Key
 	arg1 := bytesFromPB[[]uint8](req.OldValue, req.Empty, 2)
 	res0, appErr := s.api.KVCompareAndDelete(arg0, arg1)
@@ -2158,6 +2584,9 @@ func (s *apiService) KVCompareAndDelete(_ context.Context, req *pb.KVCompareAndD
 // KVSetWithOptions serves plugin.API.KVSetWithOptions.
 func (s *apiService) KVSetWithOptions(_ context.Context, req *pb.KVSetWithOptionsRequest) (_ *pb.KVSetWithOptionsResponse, rerr error) {
 	defer s.catch("KVSetWithOptions", &rerr)
+	if _, no := Unsupported["KVSetWithOptions"]; no {
+		return nil, notSupported("KVSetWithOptions")
+	}
 	var err error
 	arg0 := req.Key
 	arg1 := bytesFromPB[[]uint8](req.Value, req.Empty, 2)
@@ -2175,6 +2604,9 @@ func (s *apiService) KVSetWithOptions(_ context.Context, req *pb.KVSetWithOption
 // KVSetWithExpiry serves plugin.API.KVSetWithExpiry.
 func (s *apiService) KVSetWithExpiry(_ context.Context, req *pb.KVSetWithExpiryRequest) (_ *pb.KVSetWithExpiryResponse, rerr error) {
 	defer s.catch("KVSetWithExpiry", &rerr)
+	if _, no := Unsupported["KVSetWithExpiry"]; no {
+		return nil, notSupported("KVSetWithExpiry")
+	}
 	arg0 := req.Key
 	arg1 := bytesFromPB[[]uint8](req.Value, req.Empty, 2)
 	arg2 := req.ExpireInSeconds
@@ -2187,6 +2619,9 @@ func (s *apiService) KVSetWithExpiry(_ context.Context, req *pb.KVSetWithExpiryR
 // KVGet serves plugin.API.KVGet.
 func (s *apiService) KVGet(_ context.Context, req *pb.KVGetRequest) (_ *pb.KVGetResponse, rerr error) {
 	defer s.catch("KVGet", &rerr)
+	if _, no := Unsupported["KVGet"]; no {
+		return nil, notSupported("KVGet")
+	}
 	arg0 := req.Key
 	res0, appErr := s.api.KVGet(arg0)
 	resp := &pb.KVGetResponse{}
@@ -2201,6 +2636,9 @@ func (s *apiService) KVGet(_ context.Context, req *pb.KVGetRequest) (_ *pb.KVGet
 // KVDelete serves plugin.API.KVDelete.
 func (s *apiService) KVDelete(_ context.Context, req *pb.KVDeleteRequest) (_ *pb.KVDeleteResponse, rerr error) {
 	defer s.catch("KVDelete", &rerr)
+	if _, no := Unsupported["KVDelete"]; no {
+		return nil, notSupported("KVDelete")
+	}
 	arg0 := req.Key
 	appErr := s.api.KVDelete(arg0)
 	resp := &pb.KVDeleteResponse{}
@@ -2211,6 +2649,9 @@ func (s *apiService) KVDelete(_ context.Context, req *pb.KVDeleteRequest) (_ *pb
 // KVDeleteAll serves plugin.API.KVDeleteAll.
 func (s *apiService) KVDeleteAll(_ context.Context, req *pb.KVDeleteAllRequest) (_ *pb.KVDeleteAllResponse, rerr error) {
 	defer s.catch("KVDeleteAll", &rerr)
+	if _, no := Unsupported["KVDeleteAll"]; no {
+		return nil, notSupported("KVDeleteAll")
+	}
 	appErr := s.api.KVDeleteAll()
 	resp := &pb.KVDeleteAllResponse{}
 	resp.AppError = convert.AppErrorToProto(appErr)
@@ -2220,6 +2661,9 @@ func (s *apiService) KVDeleteAll(_ context.Context, req *pb.KVDeleteAllRequest) 
 // KVList serves plugin.API.KVList.
 func (s *apiService) KVList(_ context.Context, req *pb.KVListRequest) (_ *pb.KVListResponse, rerr error) {
 	defer s.catch("KVList", &rerr)
+	if _, no := Unsupported["KVList"]; no {
+		return nil, notSupported("KVList")
+	}
 	var err error
 	arg0 := int(req.Page)
 	arg1 := int(req.PerPage)
@@ -2238,6 +2682,9 @@ func (s *apiService) KVList(_ context.Context, req *pb.KVListRequest) (_ *pb.KVL
 // PublishWebSocketEvent serves plugin.API.PublishWebSocketEvent.
 func (s *apiService) PublishWebSocketEvent(_ context.Context, req *pb.PublishWebSocketEventRequest) (_ *pb.PublishWebSocketEventResponse, rerr error) {
 	defer s.catch("PublishWebSocketEvent", &rerr)
+	if _, no := Unsupported["PublishWebSocketEvent"]; no {
+		return nil, notSupported("PublishWebSocketEvent")
+	}
 	var err error
 	arg0 := req.Event
 	var arg1 map[string]any
@@ -2256,6 +2703,9 @@ func (s *apiService) PublishWebSocketEvent(_ context.Context, req *pb.PublishWeb
 // HasPermissionTo serves plugin.API.HasPermissionTo.
 func (s *apiService) HasPermissionTo(_ context.Context, req *pb.HasPermissionToRequest) (_ *pb.HasPermissionToResponse, rerr error) {
 	defer s.catch("HasPermissionTo", &rerr)
+	if _, no := Unsupported["HasPermissionTo"]; no {
+		return nil, notSupported("HasPermissionTo")
+	}
 	var err error
 	arg0 := req.UserId
 	var arg1 *model.Permission
@@ -2271,6 +2721,9 @@ func (s *apiService) HasPermissionTo(_ context.Context, req *pb.HasPermissionToR
 // HasPermissionToTeam serves plugin.API.HasPermissionToTeam.
 func (s *apiService) HasPermissionToTeam(_ context.Context, req *pb.HasPermissionToTeamRequest) (_ *pb.HasPermissionToTeamResponse, rerr error) {
 	defer s.catch("HasPermissionToTeam", &rerr)
+	if _, no := Unsupported["HasPermissionToTeam"]; no {
+		return nil, notSupported("HasPermissionToTeam")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.TeamId
@@ -2287,6 +2740,9 @@ func (s *apiService) HasPermissionToTeam(_ context.Context, req *pb.HasPermissio
 // HasPermissionToChannel serves plugin.API.HasPermissionToChannel.
 func (s *apiService) HasPermissionToChannel(_ context.Context, req *pb.HasPermissionToChannelRequest) (_ *pb.HasPermissionToChannelResponse, rerr error) {
 	defer s.catch("HasPermissionToChannel", &rerr)
+	if _, no := Unsupported["HasPermissionToChannel"]; no {
+		return nil, notSupported("HasPermissionToChannel")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.ChannelId
@@ -2303,6 +2759,9 @@ func (s *apiService) HasPermissionToChannel(_ context.Context, req *pb.HasPermis
 // RolesGrantPermission serves plugin.API.RolesGrantPermission.
 func (s *apiService) RolesGrantPermission(_ context.Context, req *pb.RolesGrantPermissionRequest) (_ *pb.RolesGrantPermissionResponse, rerr error) {
 	defer s.catch("RolesGrantPermission", &rerr)
+	if _, no := Unsupported["RolesGrantPermission"]; no {
+		return nil, notSupported("RolesGrantPermission")
+	}
 	var err error
 	var arg0 []string
 	if arg0, err = listFromPB[[]string](req.RoleNames, same[string], req.Empty, 1); err != nil {
@@ -2318,6 +2777,9 @@ func (s *apiService) RolesGrantPermission(_ context.Context, req *pb.RolesGrantP
 // LogDebug serves plugin.API.LogDebug.
 func (s *apiService) LogDebug(_ context.Context, req *pb.LogDebugRequest) (_ *pb.LogDebugResponse, rerr error) {
 	defer s.catch("LogDebug", &rerr)
+	if _, no := Unsupported["LogDebug"]; no {
+		return nil, notSupported("LogDebug")
+	}
 	var err error
 	arg0 := req.Msg
 	var arg1 []any
@@ -2332,6 +2794,9 @@ func (s *apiService) LogDebug(_ context.Context, req *pb.LogDebugRequest) (_ *pb
 // LogInfo serves plugin.API.LogInfo.
 func (s *apiService) LogInfo(_ context.Context, req *pb.LogInfoRequest) (_ *pb.LogInfoResponse, rerr error) {
 	defer s.catch("LogInfo", &rerr)
+	if _, no := Unsupported["LogInfo"]; no {
+		return nil, notSupported("LogInfo")
+	}
 	var err error
 	arg0 := req.Msg
 	var arg1 []any
@@ -2346,6 +2811,9 @@ func (s *apiService) LogInfo(_ context.Context, req *pb.LogInfoRequest) (_ *pb.L
 // LogError serves plugin.API.LogError.
 func (s *apiService) LogError(_ context.Context, req *pb.LogErrorRequest) (_ *pb.LogErrorResponse, rerr error) {
 	defer s.catch("LogError", &rerr)
+	if _, no := Unsupported["LogError"]; no {
+		return nil, notSupported("LogError")
+	}
 	var err error
 	arg0 := req.Msg
 	var arg1 []any
@@ -2360,6 +2828,9 @@ func (s *apiService) LogError(_ context.Context, req *pb.LogErrorRequest) (_ *pb
 // LogWarn serves plugin.API.LogWarn.
 func (s *apiService) LogWarn(_ context.Context, req *pb.LogWarnRequest) (_ *pb.LogWarnResponse, rerr error) {
 	defer s.catch("LogWarn", &rerr)
+	if _, no := Unsupported["LogWarn"]; no {
+		return nil, notSupported("LogWarn")
+	}
 	var err error
 	arg0 := req.Msg
 	var arg1 []any
@@ -2374,6 +2845,9 @@ func (s *apiService) LogWarn(_ context.Context, req *pb.LogWarnRequest) (_ *pb.L
 // SendMail serves plugin.API.SendMail.
 func (s *apiService) SendMail(_ context.Context, req *pb.SendMailRequest) (_ *pb.SendMailResponse, rerr error) {
 	defer s.catch("SendMail", &rerr)
+	if _, no := Unsupported["SendMail"]; no {
+		return nil, notSupported("SendMail")
+	}
 	arg0 := req.To
 	arg1 := req.Subject
 	arg2 := req.HtmlBody
@@ -2386,6 +2860,9 @@ func (s *apiService) SendMail(_ context.Context, req *pb.SendMailRequest) (_ *pb
 // CreateBot serves plugin.API.CreateBot.
 func (s *apiService) CreateBot(_ context.Context, req *pb.CreateBotRequest) (_ *pb.CreateBotResponse, rerr error) {
 	defer s.catch("CreateBot", &rerr)
+	if _, no := Unsupported["CreateBot"]; no {
+		return nil, notSupported("CreateBot")
+	}
 	var err error
 	var arg0 *model.Bot
 	if arg0, err = convert.BotFromProto(req.Bot); err != nil {
@@ -2403,6 +2880,9 @@ func (s *apiService) CreateBot(_ context.Context, req *pb.CreateBotRequest) (_ *
 // PatchBot serves plugin.API.PatchBot.
 func (s *apiService) PatchBot(_ context.Context, req *pb.PatchBotRequest) (_ *pb.PatchBotResponse, rerr error) {
 	defer s.catch("PatchBot", &rerr)
+	if _, no := Unsupported["PatchBot"]; no {
+		return nil, notSupported("PatchBot")
+	}
 	var err error
 	arg0 := req.BotUserId
 	var arg1 *model.BotPatch
@@ -2421,6 +2901,9 @@ func (s *apiService) PatchBot(_ context.Context, req *pb.PatchBotRequest) (_ *pb
 // GetBot serves plugin.API.GetBot.
 func (s *apiService) GetBot(_ context.Context, req *pb.GetBotRequest) (_ *pb.GetBotResponse, rerr error) {
 	defer s.catch("GetBot", &rerr)
+	if _, no := Unsupported["GetBot"]; no {
+		return nil, notSupported("GetBot")
+	}
 	var err error
 	arg0 := req.BotUserId
 	arg1 := req.IncludeDeleted
@@ -2436,6 +2919,9 @@ func (s *apiService) GetBot(_ context.Context, req *pb.GetBotRequest) (_ *pb.Get
 // GetBots serves plugin.API.GetBots.
 func (s *apiService) GetBots(_ context.Context, req *pb.GetBotsRequest) (_ *pb.GetBotsResponse, rerr error) {
 	defer s.catch("GetBots", &rerr)
+	if _, no := Unsupported["GetBots"]; no {
+		return nil, notSupported("GetBots")
+	}
 	var err error
 	var arg0 *model.BotGetOptions
 	if arg0, err = convert.BotGetOptionsFromProto(req.Options); err != nil {
@@ -2456,6 +2942,9 @@ func (s *apiService) GetBots(_ context.Context, req *pb.GetBotsRequest) (_ *pb.G
 // UpdateBotActive serves plugin.API.UpdateBotActive.
 func (s *apiService) UpdateBotActive(_ context.Context, req *pb.UpdateBotActiveRequest) (_ *pb.UpdateBotActiveResponse, rerr error) {
 	defer s.catch("UpdateBotActive", &rerr)
+	if _, no := Unsupported["UpdateBotActive"]; no {
+		return nil, notSupported("UpdateBotActive")
+	}
 	var err error
 	arg0 := req.BotUserId
 	arg1 := req.Active
@@ -2471,6 +2960,9 @@ func (s *apiService) UpdateBotActive(_ context.Context, req *pb.UpdateBotActiveR
 // PermanentDeleteBot serves plugin.API.PermanentDeleteBot.
 func (s *apiService) PermanentDeleteBot(_ context.Context, req *pb.PermanentDeleteBotRequest) (_ *pb.PermanentDeleteBotResponse, rerr error) {
 	defer s.catch("PermanentDeleteBot", &rerr)
+	if _, no := Unsupported["PermanentDeleteBot"]; no {
+		return nil, notSupported("PermanentDeleteBot")
+	}
 	arg0 := req.BotUserId
 	appErr := s.api.PermanentDeleteBot(arg0)
 	resp := &pb.PermanentDeleteBotResponse{}
@@ -2481,6 +2973,9 @@ func (s *apiService) PermanentDeleteBot(_ context.Context, req *pb.PermanentDele
 // PublishUserTyping serves plugin.API.PublishUserTyping.
 func (s *apiService) PublishUserTyping(_ context.Context, req *pb.PublishUserTypingRequest) (_ *pb.PublishUserTypingResponse, rerr error) {
 	defer s.catch("PublishUserTyping", &rerr)
+	if _, no := Unsupported["PublishUserTyping"]; no {
+		return nil, notSupported("PublishUserTyping")
+	}
 	arg0 := req.UserId
 	arg1 := req.ChannelId
 	arg2 := req.ParentId
@@ -2493,6 +2988,9 @@ func (s *apiService) PublishUserTyping(_ context.Context, req *pb.PublishUserTyp
 // CreateCommand serves plugin.API.CreateCommand.
 func (s *apiService) CreateCommand(_ context.Context, req *pb.CreateCommandRequest) (_ *pb.CreateCommandResponse, rerr error) {
 	defer s.catch("CreateCommand", &rerr)
+	if _, no := Unsupported["CreateCommand"]; no {
+		return nil, notSupported("CreateCommand")
+	}
 	var err error
 	var arg0 *model.Command
 	if arg0, err = convert.CommandFromProto(req.Cmd); err != nil {
@@ -2510,6 +3008,9 @@ func (s *apiService) CreateCommand(_ context.Context, req *pb.CreateCommandReque
 // ListCommands serves plugin.API.ListCommands.
 func (s *apiService) ListCommands(_ context.Context, req *pb.ListCommandsRequest) (_ *pb.ListCommandsResponse, rerr error) {
 	defer s.catch("ListCommands", &rerr)
+	if _, no := Unsupported["ListCommands"]; no {
+		return nil, notSupported("ListCommands")
+	}
 	var err error
 	arg0 := req.TeamId
 	res0, callErr := s.api.ListCommands(arg0)
@@ -2527,6 +3028,9 @@ func (s *apiService) ListCommands(_ context.Context, req *pb.ListCommandsRequest
 // ListCustomCommands serves plugin.API.ListCustomCommands.
 func (s *apiService) ListCustomCommands(_ context.Context, req *pb.ListCustomCommandsRequest) (_ *pb.ListCustomCommandsResponse, rerr error) {
 	defer s.catch("ListCustomCommands", &rerr)
+	if _, no := Unsupported["ListCustomCommands"]; no {
+		return nil, notSupported("ListCustomCommands")
+	}
 	var err error
 	arg0 := req.TeamId
 	res0, callErr := s.api.ListCustomCommands(arg0)
@@ -2544,6 +3048,9 @@ func (s *apiService) ListCustomCommands(_ context.Context, req *pb.ListCustomCom
 // ListPluginCommands serves plugin.API.ListPluginCommands.
 func (s *apiService) ListPluginCommands(_ context.Context, req *pb.ListPluginCommandsRequest) (_ *pb.ListPluginCommandsResponse, rerr error) {
 	defer s.catch("ListPluginCommands", &rerr)
+	if _, no := Unsupported["ListPluginCommands"]; no {
+		return nil, notSupported("ListPluginCommands")
+	}
 	var err error
 	arg0 := req.TeamId
 	res0, callErr := s.api.ListPluginCommands(arg0)
@@ -2561,6 +3068,9 @@ func (s *apiService) ListPluginCommands(_ context.Context, req *pb.ListPluginCom
 // ListBuiltInCommands serves plugin.API.ListBuiltInCommands.
 func (s *apiService) ListBuiltInCommands(_ context.Context, req *pb.ListBuiltInCommandsRequest) (_ *pb.ListBuiltInCommandsResponse, rerr error) {
 	defer s.catch("ListBuiltInCommands", &rerr)
+	if _, no := Unsupported["ListBuiltInCommands"]; no {
+		return nil, notSupported("ListBuiltInCommands")
+	}
 	var err error
 	res0, callErr := s.api.ListBuiltInCommands()
 	resp := &pb.ListBuiltInCommandsResponse{}
@@ -2577,6 +3087,9 @@ func (s *apiService) ListBuiltInCommands(_ context.Context, req *pb.ListBuiltInC
 // GetCommand serves plugin.API.GetCommand.
 func (s *apiService) GetCommand(_ context.Context, req *pb.GetCommandRequest) (_ *pb.GetCommandResponse, rerr error) {
 	defer s.catch("GetCommand", &rerr)
+	if _, no := Unsupported["GetCommand"]; no {
+		return nil, notSupported("GetCommand")
+	}
 	var err error
 	arg0 := req.CommandId
 	res0, callErr := s.api.GetCommand(arg0)
@@ -2591,6 +3104,9 @@ func (s *apiService) GetCommand(_ context.Context, req *pb.GetCommandRequest) (_
 // UpdateCommand serves plugin.API.UpdateCommand.
 func (s *apiService) UpdateCommand(_ context.Context, req *pb.UpdateCommandRequest) (_ *pb.UpdateCommandResponse, rerr error) {
 	defer s.catch("UpdateCommand", &rerr)
+	if _, no := Unsupported["UpdateCommand"]; no {
+		return nil, notSupported("UpdateCommand")
+	}
 	var err error
 	arg0 := req.CommandId
 	var arg1 *model.Command
@@ -2609,6 +3125,9 @@ func (s *apiService) UpdateCommand(_ context.Context, req *pb.UpdateCommandReque
 // DeleteCommand serves plugin.API.DeleteCommand.
 func (s *apiService) DeleteCommand(_ context.Context, req *pb.DeleteCommandRequest) (_ *pb.DeleteCommandResponse, rerr error) {
 	defer s.catch("DeleteCommand", &rerr)
+	if _, no := Unsupported["DeleteCommand"]; no {
+		return nil, notSupported("DeleteCommand")
+	}
 	arg0 := req.CommandId
 	callErr := s.api.DeleteCommand(arg0)
 	resp := &pb.DeleteCommandResponse{}
@@ -2619,6 +3138,9 @@ func (s *apiService) DeleteCommand(_ context.Context, req *pb.DeleteCommandReque
 // CreateOAuthApp serves plugin.API.CreateOAuthApp.
 func (s *apiService) CreateOAuthApp(_ context.Context, req *pb.CreateOAuthAppRequest) (_ *pb.CreateOAuthAppResponse, rerr error) {
 	defer s.catch("CreateOAuthApp", &rerr)
+	if _, no := Unsupported["CreateOAuthApp"]; no {
+		return nil, notSupported("CreateOAuthApp")
+	}
 	var err error
 	var arg0 *model.OAuthApp
 	if arg0, err = convert.OAuthAppFromProto(req.App); err != nil {
@@ -2636,6 +3158,9 @@ func (s *apiService) CreateOAuthApp(_ context.Context, req *pb.CreateOAuthAppReq
 // GetOAuthApp serves plugin.API.GetOAuthApp.
 func (s *apiService) GetOAuthApp(_ context.Context, req *pb.GetOAuthAppRequest) (_ *pb.GetOAuthAppResponse, rerr error) {
 	defer s.catch("GetOAuthApp", &rerr)
+	if _, no := Unsupported["GetOAuthApp"]; no {
+		return nil, notSupported("GetOAuthApp")
+	}
 	var err error
 	arg0 := req.AppId
 	res0, appErr := s.api.GetOAuthApp(arg0)
@@ -2650,6 +3175,9 @@ func (s *apiService) GetOAuthApp(_ context.Context, req *pb.GetOAuthAppRequest) 
 // UpdateOAuthApp serves plugin.API.UpdateOAuthApp.
 func (s *apiService) UpdateOAuthApp(_ context.Context, req *pb.UpdateOAuthAppRequest) (_ *pb.UpdateOAuthAppResponse, rerr error) {
 	defer s.catch("UpdateOAuthApp", &rerr)
+	if _, no := Unsupported["UpdateOAuthApp"]; no {
+		return nil, notSupported("UpdateOAuthApp")
+	}
 	var err error
 	var arg0 *model.OAuthApp
 	if arg0, err = convert.OAuthAppFromProto(req.App); err != nil {
@@ -2667,6 +3195,9 @@ func (s *apiService) UpdateOAuthApp(_ context.Context, req *pb.UpdateOAuthAppReq
 // DeleteOAuthApp serves plugin.API.DeleteOAuthApp.
 func (s *apiService) DeleteOAuthApp(_ context.Context, req *pb.DeleteOAuthAppRequest) (_ *pb.DeleteOAuthAppResponse, rerr error) {
 	defer s.catch("DeleteOAuthApp", &rerr)
+	if _, no := Unsupported["DeleteOAuthApp"]; no {
+		return nil, notSupported("DeleteOAuthApp")
+	}
 	arg0 := req.AppId
 	appErr := s.api.DeleteOAuthApp(arg0)
 	resp := &pb.DeleteOAuthAppResponse{}
@@ -2677,6 +3208,9 @@ func (s *apiService) DeleteOAuthApp(_ context.Context, req *pb.DeleteOAuthAppReq
 // PublishPluginClusterEvent serves plugin.API.PublishPluginClusterEvent.
 func (s *apiService) PublishPluginClusterEvent(_ context.Context, req *pb.PublishPluginClusterEventRequest) (_ *pb.PublishPluginClusterEventResponse, rerr error) {
 	defer s.catch("PublishPluginClusterEvent", &rerr)
+	if _, no := Unsupported["PublishPluginClusterEvent"]; no {
+		return nil, notSupported("PublishPluginClusterEvent")
+	}
 	var err error
 	var arg0 model.PluginClusterEvent
 	if arg0, err = deref(convert.PluginClusterEventFromProto(req.Ev)); err != nil {
@@ -2695,6 +3229,9 @@ func (s *apiService) PublishPluginClusterEvent(_ context.Context, req *pb.Publis
 // RequestTrialLicense serves plugin.API.RequestTrialLicense.
 func (s *apiService) RequestTrialLicense(_ context.Context, req *pb.RequestTrialLicenseRequest) (_ *pb.RequestTrialLicenseResponse, rerr error) {
 	defer s.catch("RequestTrialLicense", &rerr)
+	if _, no := Unsupported["RequestTrialLicense"]; no {
+		return nil, notSupported("RequestTrialLicense")
+	}
 	arg0 := req.RequesterId
 	arg1 := int(req.Users)
 	arg2 := req.TermsAccepted
@@ -2708,6 +3245,9 @@ func (s *apiService) RequestTrialLicense(_ context.Context, req *pb.RequestTrial
 // GetCloudLimits serves plugin.API.GetCloudLimits.
 func (s *apiService) GetCloudLimits(_ context.Context, req *pb.GetCloudLimitsRequest) (_ *pb.GetCloudLimitsResponse, rerr error) {
 	defer s.catch("GetCloudLimits", &rerr)
+	if _, no := Unsupported["GetCloudLimits"]; no {
+		return nil, notSupported("GetCloudLimits")
+	}
 	var err error
 	res0, callErr := s.api.GetCloudLimits()
 	resp := &pb.GetCloudLimitsResponse{}
@@ -2721,6 +3261,9 @@ func (s *apiService) GetCloudLimits(_ context.Context, req *pb.GetCloudLimitsReq
 // EnsureBotUser serves plugin.API.EnsureBotUser.
 func (s *apiService) EnsureBotUser(_ context.Context, req *pb.EnsureBotUserRequest) (_ *pb.EnsureBotUserResponse, rerr error) {
 	defer s.catch("EnsureBotUser", &rerr)
+	if _, no := Unsupported["EnsureBotUser"]; no {
+		return nil, notSupported("EnsureBotUser")
+	}
 	var err error
 	var arg0 *model.Bot
 	if arg0, err = convert.BotFromProto(req.Bot); err != nil {
@@ -2736,6 +3279,9 @@ func (s *apiService) EnsureBotUser(_ context.Context, req *pb.EnsureBotUserReque
 // RegisterCollectionAndTopic serves plugin.API.RegisterCollectionAndTopic.
 func (s *apiService) RegisterCollectionAndTopic(_ context.Context, req *pb.RegisterCollectionAndTopicRequest) (_ *pb.RegisterCollectionAndTopicResponse, rerr error) {
 	defer s.catch("RegisterCollectionAndTopic", &rerr)
+	if _, no := Unsupported["RegisterCollectionAndTopic"]; no {
+		return nil, notSupported("RegisterCollectionAndTopic")
+	}
 	arg0 := req.CollectionType
 	arg1 := req.TopicType
 	callErr := s.api.RegisterCollectionAndTopic(arg0, arg1)
@@ -2747,6 +3293,9 @@ func (s *apiService) RegisterCollectionAndTopic(_ context.Context, req *pb.Regis
 // CreateUploadSession serves plugin.API.CreateUploadSession.
 func (s *apiService) CreateUploadSession(_ context.Context, req *pb.CreateUploadSessionRequest) (_ *pb.CreateUploadSessionResponse, rerr error) {
 	defer s.catch("CreateUploadSession", &rerr)
+	if _, no := Unsupported["CreateUploadSession"]; no {
+		return nil, notSupported("CreateUploadSession")
+	}
 	var err error
 	var arg0 *model.UploadSession
 	if arg0, err = convert.UploadSessionFromProto(req.Us); err != nil {
@@ -2764,6 +3313,9 @@ func (s *apiService) CreateUploadSession(_ context.Context, req *pb.CreateUpload
 // UploadData serves plugin.API.UploadData.
 func (s *apiService) UploadData(stream grpc.ClientStreamingServer[pb.UploadDataRequest, pb.UploadDataResponse]) (rerr error) {
 	defer s.catch("UploadData", &rerr)
+	if _, no := Unsupported["UploadData"]; no {
+		return notSupported("UploadData")
+	}
 	req, err := recvHead[pb.UploadDataRequestHead]("UploadData", stream.Recv)
 	if err != nil {
 		return err
@@ -2785,6 +3337,9 @@ func (s *apiService) UploadData(stream grpc.ClientStreamingServer[pb.UploadDataR
 // GetUploadSession serves plugin.API.GetUploadSession.
 func (s *apiService) GetUploadSession(_ context.Context, req *pb.GetUploadSessionRequest) (_ *pb.GetUploadSessionResponse, rerr error) {
 	defer s.catch("GetUploadSession", &rerr)
+	if _, no := Unsupported["GetUploadSession"]; no {
+		return nil, notSupported("GetUploadSession")
+	}
 	var err error
 	arg0 := req.UploadId
 	res0, callErr := s.api.GetUploadSession(arg0)
@@ -2799,6 +3354,9 @@ func (s *apiService) GetUploadSession(_ context.Context, req *pb.GetUploadSessio
 // SendPushNotification serves plugin.API.SendPushNotification.
 func (s *apiService) SendPushNotification(_ context.Context, req *pb.SendPushNotificationRequest) (_ *pb.SendPushNotificationResponse, rerr error) {
 	defer s.catch("SendPushNotification", &rerr)
+	if _, no := Unsupported["SendPushNotification"]; no {
+		return nil, notSupported("SendPushNotification")
+	}
 	var err error
 	var arg0 *model.PushNotification
 	if arg0, err = convert.PushNotificationFromProto(req.Notification); err != nil {
@@ -2814,6 +3372,9 @@ func (s *apiService) SendPushNotification(_ context.Context, req *pb.SendPushNot
 // UpdateUserAuth serves plugin.API.UpdateUserAuth.
 func (s *apiService) UpdateUserAuth(_ context.Context, req *pb.UpdateUserAuthRequest) (_ *pb.UpdateUserAuthResponse, rerr error) {
 	defer s.catch("UpdateUserAuth", &rerr)
+	if _, no := Unsupported["UpdateUserAuth"]; no {
+		return nil, notSupported("UpdateUserAuth")
+	}
 	var err error
 	arg0 := req.UserId
 	var arg1 *model.UserAuth
@@ -2832,6 +3393,9 @@ func (s *apiService) UpdateUserAuth(_ context.Context, req *pb.UpdateUserAuthReq
 // RegisterPluginForSharedChannels serves plugin.API.RegisterPluginForSharedChannels.
 func (s *apiService) RegisterPluginForSharedChannels(_ context.Context, req *pb.RegisterPluginForSharedChannelsRequest) (_ *pb.RegisterPluginForSharedChannelsResponse, rerr error) {
 	defer s.catch("RegisterPluginForSharedChannels", &rerr)
+	if _, no := Unsupported["RegisterPluginForSharedChannels"]; no {
+		return nil, notSupported("RegisterPluginForSharedChannels")
+	}
 	var err error
 	var arg0 model.RegisterPluginOpts
 	if arg0, err = deref(convert.RegisterPluginOptsFromProto(req.Opts)); err != nil {
@@ -2847,6 +3411,9 @@ func (s *apiService) RegisterPluginForSharedChannels(_ context.Context, req *pb.
 // UnregisterPluginForSharedChannels serves plugin.API.UnregisterPluginForSharedChannels.
 func (s *apiService) UnregisterPluginForSharedChannels(_ context.Context, req *pb.UnregisterPluginForSharedChannelsRequest) (_ *pb.UnregisterPluginForSharedChannelsResponse, rerr error) {
 	defer s.catch("UnregisterPluginForSharedChannels", &rerr)
+	if _, no := Unsupported["UnregisterPluginForSharedChannels"]; no {
+		return nil, notSupported("UnregisterPluginForSharedChannels")
+	}
 	arg0 := req.PluginId
 	callErr := s.api.UnregisterPluginForSharedChannels(arg0)
 	resp := &pb.UnregisterPluginForSharedChannelsResponse{}
@@ -2857,6 +3424,9 @@ func (s *apiService) UnregisterPluginForSharedChannels(_ context.Context, req *p
 // UnregisterPluginRemoteForSharedChannels serves plugin.API.UnregisterPluginRemoteForSharedChannels.
 func (s *apiService) UnregisterPluginRemoteForSharedChannels(_ context.Context, req *pb.UnregisterPluginRemoteForSharedChannelsRequest) (_ *pb.UnregisterPluginRemoteForSharedChannelsResponse, rerr error) {
 	defer s.catch("UnregisterPluginRemoteForSharedChannels", &rerr)
+	if _, no := Unsupported["UnregisterPluginRemoteForSharedChannels"]; no {
+		return nil, notSupported("UnregisterPluginRemoteForSharedChannels")
+	}
 	arg0 := req.RemoteId
 	callErr := s.api.UnregisterPluginRemoteForSharedChannels(arg0)
 	resp := &pb.UnregisterPluginRemoteForSharedChannelsResponse{}
@@ -2867,6 +3437,9 @@ func (s *apiService) UnregisterPluginRemoteForSharedChannels(_ context.Context, 
 // ShareChannel serves plugin.API.ShareChannel.
 func (s *apiService) ShareChannel(_ context.Context, req *pb.ShareChannelRequest) (_ *pb.ShareChannelResponse, rerr error) {
 	defer s.catch("ShareChannel", &rerr)
+	if _, no := Unsupported["ShareChannel"]; no {
+		return nil, notSupported("ShareChannel")
+	}
 	var err error
 	var arg0 *model.SharedChannel
 	if arg0, err = convert.SharedChannelFromProto(req.Sc); err != nil {
@@ -2884,6 +3457,9 @@ func (s *apiService) ShareChannel(_ context.Context, req *pb.ShareChannelRequest
 // UpdateSharedChannel serves plugin.API.UpdateSharedChannel.
 func (s *apiService) UpdateSharedChannel(_ context.Context, req *pb.UpdateSharedChannelRequest) (_ *pb.UpdateSharedChannelResponse, rerr error) {
 	defer s.catch("UpdateSharedChannel", &rerr)
+	if _, no := Unsupported["UpdateSharedChannel"]; no {
+		return nil, notSupported("UpdateSharedChannel")
+	}
 	var err error
 	var arg0 *model.SharedChannel
 	if arg0, err = convert.SharedChannelFromProto(req.Sc); err != nil {
@@ -2901,6 +3477,9 @@ func (s *apiService) UpdateSharedChannel(_ context.Context, req *pb.UpdateShared
 // UnshareChannel serves plugin.API.UnshareChannel.
 func (s *apiService) UnshareChannel(_ context.Context, req *pb.UnshareChannelRequest) (_ *pb.UnshareChannelResponse, rerr error) {
 	defer s.catch("UnshareChannel", &rerr)
+	if _, no := Unsupported["UnshareChannel"]; no {
+		return nil, notSupported("UnshareChannel")
+	}
 	arg0 := req.ChannelId
 	res0, callErr := s.api.UnshareChannel(arg0)
 	resp := &pb.UnshareChannelResponse{}
@@ -2912,6 +3491,9 @@ func (s *apiService) UnshareChannel(_ context.Context, req *pb.UnshareChannelReq
 // UpdateSharedChannelCursor serves plugin.API.UpdateSharedChannelCursor.
 func (s *apiService) UpdateSharedChannelCursor(_ context.Context, req *pb.UpdateSharedChannelCursorRequest) (_ *pb.UpdateSharedChannelCursorResponse, rerr error) {
 	defer s.catch("UpdateSharedChannelCursor", &rerr)
+	if _, no := Unsupported["UpdateSharedChannelCursor"]; no {
+		return nil, notSupported("UpdateSharedChannelCursor")
+	}
 	var err error
 	arg0 := req.ChannelId
 	arg1 := req.RemoteId
@@ -2928,6 +3510,9 @@ func (s *apiService) UpdateSharedChannelCursor(_ context.Context, req *pb.Update
 // SyncSharedChannel serves plugin.API.SyncSharedChannel.
 func (s *apiService) SyncSharedChannel(_ context.Context, req *pb.SyncSharedChannelRequest) (_ *pb.SyncSharedChannelResponse, rerr error) {
 	defer s.catch("SyncSharedChannel", &rerr)
+	if _, no := Unsupported["SyncSharedChannel"]; no {
+		return nil, notSupported("SyncSharedChannel")
+	}
 	arg0 := req.ChannelId
 	callErr := s.api.SyncSharedChannel(arg0)
 	resp := &pb.SyncSharedChannelResponse{}
@@ -2938,6 +3523,9 @@ func (s *apiService) SyncSharedChannel(_ context.Context, req *pb.SyncSharedChan
 // InviteRemoteToChannel serves plugin.API.InviteRemoteToChannel.
 func (s *apiService) InviteRemoteToChannel(_ context.Context, req *pb.InviteRemoteToChannelRequest) (_ *pb.InviteRemoteToChannelResponse, rerr error) {
 	defer s.catch("InviteRemoteToChannel", &rerr)
+	if _, no := Unsupported["InviteRemoteToChannel"]; no {
+		return nil, notSupported("InviteRemoteToChannel")
+	}
 	arg0 := req.ChannelId
 	arg1 := req.RemoteId
 	arg2 := req.UserId
@@ -2951,6 +3539,9 @@ func (s *apiService) InviteRemoteToChannel(_ context.Context, req *pb.InviteRemo
 // UninviteRemoteFromChannel serves plugin.API.UninviteRemoteFromChannel.
 func (s *apiService) UninviteRemoteFromChannel(_ context.Context, req *pb.UninviteRemoteFromChannelRequest) (_ *pb.UninviteRemoteFromChannelResponse, rerr error) {
 	defer s.catch("UninviteRemoteFromChannel", &rerr)
+	if _, no := Unsupported["UninviteRemoteFromChannel"]; no {
+		return nil, notSupported("UninviteRemoteFromChannel")
+	}
 	arg0 := req.ChannelId
 	arg1 := req.RemoteId
 	callErr := s.api.UninviteRemoteFromChannel(arg0, arg1)
@@ -2962,6 +3553,9 @@ func (s *apiService) UninviteRemoteFromChannel(_ context.Context, req *pb.Uninvi
 // ReceiveSharedChannelSyncMsg serves plugin.API.ReceiveSharedChannelSyncMsg.
 func (s *apiService) ReceiveSharedChannelSyncMsg(_ context.Context, req *pb.ReceiveSharedChannelSyncMsgRequest) (_ *pb.ReceiveSharedChannelSyncMsgResponse, rerr error) {
 	defer s.catch("ReceiveSharedChannelSyncMsg", &rerr)
+	if _, no := Unsupported["ReceiveSharedChannelSyncMsg"]; no {
+		return nil, notSupported("ReceiveSharedChannelSyncMsg")
+	}
 	var err error
 	arg0 := req.RemoteId
 	var arg1 *model.SyncMsg
@@ -2980,6 +3574,9 @@ func (s *apiService) ReceiveSharedChannelSyncMsg(_ context.Context, req *pb.Rece
 // ReceiveSharedChannelAttachmentSyncMsg serves plugin.API.ReceiveSharedChannelAttachmentSyncMsg.
 func (s *apiService) ReceiveSharedChannelAttachmentSyncMsg(stream grpc.ClientStreamingServer[pb.ReceiveSharedChannelAttachmentSyncMsgRequest, pb.ReceiveSharedChannelAttachmentSyncMsgResponse]) (rerr error) {
 	defer s.catch("ReceiveSharedChannelAttachmentSyncMsg", &rerr)
+	if _, no := Unsupported["ReceiveSharedChannelAttachmentSyncMsg"]; no {
+		return notSupported("ReceiveSharedChannelAttachmentSyncMsg")
+	}
 	req, err := recvHead[pb.ReceiveSharedChannelAttachmentSyncMsgRequestHead]("ReceiveSharedChannelAttachmentSyncMsg", stream.Recv)
 	if err != nil {
 		return err
@@ -3003,6 +3600,9 @@ func (s *apiService) ReceiveSharedChannelAttachmentSyncMsg(stream grpc.ClientStr
 // ReceiveSharedChannelProfileImageSyncMsg serves plugin.API.ReceiveSharedChannelProfileImageSyncMsg.
 func (s *apiService) ReceiveSharedChannelProfileImageSyncMsg(_ context.Context, req *pb.ReceiveSharedChannelProfileImageSyncMsgRequest) (_ *pb.ReceiveSharedChannelProfileImageSyncMsgResponse, rerr error) {
 	defer s.catch("ReceiveSharedChannelProfileImageSyncMsg", &rerr)
+	if _, no := Unsupported["ReceiveSharedChannelProfileImageSyncMsg"]; no {
+		return nil, notSupported("ReceiveSharedChannelProfileImageSyncMsg")
+	}
 	arg0 := req.RemoteId
 	arg1 := req.UserId
 	arg2 := bytesFromPB[[]uint8](req.Image, req.Empty, 3)
@@ -3015,6 +3615,9 @@ func (s *apiService) ReceiveSharedChannelProfileImageSyncMsg(_ context.Context, 
 // UpsertGroupMember serves plugin.API.UpsertGroupMember.
 func (s *apiService) UpsertGroupMember(_ context.Context, req *pb.UpsertGroupMemberRequest) (_ *pb.UpsertGroupMemberResponse, rerr error) {
 	defer s.catch("UpsertGroupMember", &rerr)
+	if _, no := Unsupported["UpsertGroupMember"]; no {
+		return nil, notSupported("UpsertGroupMember")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.UserId
@@ -3030,6 +3633,9 @@ func (s *apiService) UpsertGroupMember(_ context.Context, req *pb.UpsertGroupMem
 // UpsertGroupMembers serves plugin.API.UpsertGroupMembers.
 func (s *apiService) UpsertGroupMembers(_ context.Context, req *pb.UpsertGroupMembersRequest) (_ *pb.UpsertGroupMembersResponse, rerr error) {
 	defer s.catch("UpsertGroupMembers", &rerr)
+	if _, no := Unsupported["UpsertGroupMembers"]; no {
+		return nil, notSupported("UpsertGroupMembers")
+	}
 	var err error
 	arg0 := req.GroupId
 	var arg1 []string
@@ -3051,6 +3657,9 @@ func (s *apiService) UpsertGroupMembers(_ context.Context, req *pb.UpsertGroupMe
 // GetGroupByRemoteID serves plugin.API.GetGroupByRemoteID.
 func (s *apiService) GetGroupByRemoteID(_ context.Context, req *pb.GetGroupByRemoteIDRequest) (_ *pb.GetGroupByRemoteIDResponse, rerr error) {
 	defer s.catch("GetGroupByRemoteID", &rerr)
+	if _, no := Unsupported["GetGroupByRemoteID"]; no {
+		return nil, notSupported("GetGroupByRemoteID")
+	}
 	var err error
 	arg0 := req.RemoteId
 	arg1 := model.GroupSource(req.GroupSource)
@@ -3066,6 +3675,9 @@ func (s *apiService) GetGroupByRemoteID(_ context.Context, req *pb.GetGroupByRem
 // CreateGroup serves plugin.API.CreateGroup.
 func (s *apiService) CreateGroup(_ context.Context, req *pb.CreateGroupRequest) (_ *pb.CreateGroupResponse, rerr error) {
 	defer s.catch("CreateGroup", &rerr)
+	if _, no := Unsupported["CreateGroup"]; no {
+		return nil, notSupported("CreateGroup")
+	}
 	var err error
 	var arg0 *model.Group
 	if arg0, err = convert.GroupFromProto(req.Group); err != nil {
@@ -3083,6 +3695,9 @@ func (s *apiService) CreateGroup(_ context.Context, req *pb.CreateGroupRequest) 
 // UpdateGroup serves plugin.API.UpdateGroup.
 func (s *apiService) UpdateGroup(_ context.Context, req *pb.UpdateGroupRequest) (_ *pb.UpdateGroupResponse, rerr error) {
 	defer s.catch("UpdateGroup", &rerr)
+	if _, no := Unsupported["UpdateGroup"]; no {
+		return nil, notSupported("UpdateGroup")
+	}
 	var err error
 	var arg0 *model.Group
 	if arg0, err = convert.GroupFromProto(req.Group); err != nil {
@@ -3100,6 +3715,9 @@ func (s *apiService) UpdateGroup(_ context.Context, req *pb.UpdateGroupRequest) 
 // DeleteGroup serves plugin.API.DeleteGroup.
 func (s *apiService) DeleteGroup(_ context.Context, req *pb.DeleteGroupRequest) (_ *pb.DeleteGroupResponse, rerr error) {
 	defer s.catch("DeleteGroup", &rerr)
+	if _, no := Unsupported["DeleteGroup"]; no {
+		return nil, notSupported("DeleteGroup")
+	}
 	var err error
 	arg0 := req.GroupId
 	res0, appErr := s.api.DeleteGroup(arg0)
@@ -3114,6 +3732,9 @@ func (s *apiService) DeleteGroup(_ context.Context, req *pb.DeleteGroupRequest) 
 // RestoreGroup serves plugin.API.RestoreGroup.
 func (s *apiService) RestoreGroup(_ context.Context, req *pb.RestoreGroupRequest) (_ *pb.RestoreGroupResponse, rerr error) {
 	defer s.catch("RestoreGroup", &rerr)
+	if _, no := Unsupported["RestoreGroup"]; no {
+		return nil, notSupported("RestoreGroup")
+	}
 	var err error
 	arg0 := req.GroupId
 	res0, appErr := s.api.RestoreGroup(arg0)
@@ -3128,6 +3749,9 @@ func (s *apiService) RestoreGroup(_ context.Context, req *pb.RestoreGroupRequest
 // DeleteGroupMember serves plugin.API.DeleteGroupMember.
 func (s *apiService) DeleteGroupMember(_ context.Context, req *pb.DeleteGroupMemberRequest) (_ *pb.DeleteGroupMemberResponse, rerr error) {
 	defer s.catch("DeleteGroupMember", &rerr)
+	if _, no := Unsupported["DeleteGroupMember"]; no {
+		return nil, notSupported("DeleteGroupMember")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.UserId
@@ -3143,6 +3767,9 @@ func (s *apiService) DeleteGroupMember(_ context.Context, req *pb.DeleteGroupMem
 // GetGroupSyncable serves plugin.API.GetGroupSyncable.
 func (s *apiService) GetGroupSyncable(_ context.Context, req *pb.GetGroupSyncableRequest) (_ *pb.GetGroupSyncableResponse, rerr error) {
 	defer s.catch("GetGroupSyncable", &rerr)
+	if _, no := Unsupported["GetGroupSyncable"]; no {
+		return nil, notSupported("GetGroupSyncable")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.SyncableId
@@ -3159,6 +3786,9 @@ func (s *apiService) GetGroupSyncable(_ context.Context, req *pb.GetGroupSyncabl
 // GetGroupSyncables serves plugin.API.GetGroupSyncables.
 func (s *apiService) GetGroupSyncables(_ context.Context, req *pb.GetGroupSyncablesRequest) (_ *pb.GetGroupSyncablesResponse, rerr error) {
 	defer s.catch("GetGroupSyncables", &rerr)
+	if _, no := Unsupported["GetGroupSyncables"]; no {
+		return nil, notSupported("GetGroupSyncables")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := model.GroupSyncableType(req.SyncableType)
@@ -3177,6 +3807,9 @@ func (s *apiService) GetGroupSyncables(_ context.Context, req *pb.GetGroupSyncab
 // UpsertGroupSyncable serves plugin.API.UpsertGroupSyncable.
 func (s *apiService) UpsertGroupSyncable(_ context.Context, req *pb.UpsertGroupSyncableRequest) (_ *pb.UpsertGroupSyncableResponse, rerr error) {
 	defer s.catch("UpsertGroupSyncable", &rerr)
+	if _, no := Unsupported["UpsertGroupSyncable"]; no {
+		return nil, notSupported("UpsertGroupSyncable")
+	}
 	var err error
 	var arg0 *model.GroupSyncable
 	if arg0, err = convert.GroupSyncableFromProto(req.GroupSyncable); err != nil {
@@ -3194,6 +3827,9 @@ func (s *apiService) UpsertGroupSyncable(_ context.Context, req *pb.UpsertGroupS
 // UpdateGroupSyncable serves plugin.API.UpdateGroupSyncable.
 func (s *apiService) UpdateGroupSyncable(_ context.Context, req *pb.UpdateGroupSyncableRequest) (_ *pb.UpdateGroupSyncableResponse, rerr error) {
 	defer s.catch("UpdateGroupSyncable", &rerr)
+	if _, no := Unsupported["UpdateGroupSyncable"]; no {
+		return nil, notSupported("UpdateGroupSyncable")
+	}
 	var err error
 	var arg0 *model.GroupSyncable
 	if arg0, err = convert.GroupSyncableFromProto(req.GroupSyncable); err != nil {
@@ -3211,6 +3847,9 @@ func (s *apiService) UpdateGroupSyncable(_ context.Context, req *pb.UpdateGroupS
 // DeleteGroupSyncable serves plugin.API.DeleteGroupSyncable.
 func (s *apiService) DeleteGroupSyncable(_ context.Context, req *pb.DeleteGroupSyncableRequest) (_ *pb.DeleteGroupSyncableResponse, rerr error) {
 	defer s.catch("DeleteGroupSyncable", &rerr)
+	if _, no := Unsupported["DeleteGroupSyncable"]; no {
+		return nil, notSupported("DeleteGroupSyncable")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.SyncableId
@@ -3227,6 +3866,9 @@ func (s *apiService) DeleteGroupSyncable(_ context.Context, req *pb.DeleteGroupS
 // UpdateUserRoles serves plugin.API.UpdateUserRoles.
 func (s *apiService) UpdateUserRoles(_ context.Context, req *pb.UpdateUserRolesRequest) (_ *pb.UpdateUserRolesResponse, rerr error) {
 	defer s.catch("UpdateUserRoles", &rerr)
+	if _, no := Unsupported["UpdateUserRoles"]; no {
+		return nil, notSupported("UpdateUserRoles")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.NewRoles
@@ -3242,6 +3884,9 @@ func (s *apiService) UpdateUserRoles(_ context.Context, req *pb.UpdateUserRolesR
 // GetPluginID serves plugin.API.GetPluginID.
 func (s *apiService) GetPluginID(_ context.Context, req *pb.GetPluginIDRequest) (_ *pb.GetPluginIDResponse, rerr error) {
 	defer s.catch("GetPluginID", &rerr)
+	if _, no := Unsupported["GetPluginID"]; no {
+		return nil, notSupported("GetPluginID")
+	}
 	res0 := s.api.GetPluginID()
 	resp := &pb.GetPluginIDResponse{}
 	resp.Result = res0
@@ -3251,6 +3896,9 @@ func (s *apiService) GetPluginID(_ context.Context, req *pb.GetPluginIDRequest) 
 // GetGroups serves plugin.API.GetGroups.
 func (s *apiService) GetGroups(_ context.Context, req *pb.GetGroupsRequest) (_ *pb.GetGroupsResponse, rerr error) {
 	defer s.catch("GetGroups", &rerr)
+	if _, no := Unsupported["GetGroups"]; no {
+		return nil, notSupported("GetGroups")
+	}
 	var err error
 	arg0 := int(req.Page)
 	arg1 := int(req.PerPage)
@@ -3277,6 +3925,9 @@ func (s *apiService) GetGroups(_ context.Context, req *pb.GetGroupsRequest) (_ *
 // CreateDefaultSyncableMemberships serves plugin.API.CreateDefaultSyncableMemberships.
 func (s *apiService) CreateDefaultSyncableMemberships(_ context.Context, req *pb.CreateDefaultSyncableMembershipsRequest) (_ *pb.CreateDefaultSyncableMembershipsResponse, rerr error) {
 	defer s.catch("CreateDefaultSyncableMemberships", &rerr)
+	if _, no := Unsupported["CreateDefaultSyncableMemberships"]; no {
+		return nil, notSupported("CreateDefaultSyncableMemberships")
+	}
 	var err error
 	var arg0 model.CreateDefaultMembershipParams
 	if arg0, err = deref(convert.CreateDefaultMembershipParamsFromProto(req.Params)); err != nil {
@@ -3291,6 +3942,9 @@ func (s *apiService) CreateDefaultSyncableMemberships(_ context.Context, req *pb
 // DeleteGroupConstrainedMemberships serves plugin.API.DeleteGroupConstrainedMemberships.
 func (s *apiService) DeleteGroupConstrainedMemberships(_ context.Context, req *pb.DeleteGroupConstrainedMembershipsRequest) (_ *pb.DeleteGroupConstrainedMembershipsResponse, rerr error) {
 	defer s.catch("DeleteGroupConstrainedMemberships", &rerr)
+	if _, no := Unsupported["DeleteGroupConstrainedMemberships"]; no {
+		return nil, notSupported("DeleteGroupConstrainedMemberships")
+	}
 	appErr := s.api.DeleteGroupConstrainedMemberships()
 	resp := &pb.DeleteGroupConstrainedMembershipsResponse{}
 	resp.AppError = convert.AppErrorToProto(appErr)
@@ -3300,6 +3954,9 @@ func (s *apiService) DeleteGroupConstrainedMemberships(_ context.Context, req *p
 // CreatePropertyField serves plugin.API.CreatePropertyField.
 func (s *apiService) CreatePropertyField(_ context.Context, req *pb.CreatePropertyFieldRequest) (_ *pb.CreatePropertyFieldResponse, rerr error) {
 	defer s.catch("CreatePropertyField", &rerr)
+	if _, no := Unsupported["CreatePropertyField"]; no {
+		return nil, notSupported("CreatePropertyField")
+	}
 	var err error
 	var arg0 *model.PropertyField
 	if arg0, err = convert.PropertyFieldFromProto(req.Field); err != nil {
@@ -3317,6 +3974,9 @@ func (s *apiService) CreatePropertyField(_ context.Context, req *pb.CreateProper
 // GetPropertyField serves plugin.API.GetPropertyField.
 func (s *apiService) GetPropertyField(_ context.Context, req *pb.GetPropertyFieldRequest) (_ *pb.GetPropertyFieldResponse, rerr error) {
 	defer s.catch("GetPropertyField", &rerr)
+	if _, no := Unsupported["GetPropertyField"]; no {
+		return nil, notSupported("GetPropertyField")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.FieldId
@@ -3332,6 +3992,9 @@ func (s *apiService) GetPropertyField(_ context.Context, req *pb.GetPropertyFiel
 // GetPropertyFields serves plugin.API.GetPropertyFields.
 func (s *apiService) GetPropertyFields(_ context.Context, req *pb.GetPropertyFieldsRequest) (_ *pb.GetPropertyFieldsResponse, rerr error) {
 	defer s.catch("GetPropertyFields", &rerr)
+	if _, no := Unsupported["GetPropertyFields"]; no {
+		return nil, notSupported("GetPropertyFields")
+	}
 	var err error
 	arg0 := req.GroupId
 	var arg1 []string
@@ -3353,6 +4016,9 @@ func (s *apiService) GetPropertyFields(_ context.Context, req *pb.GetPropertyFie
 // UpdatePropertyField serves plugin.API.UpdatePropertyField.
 func (s *apiService) UpdatePropertyField(_ context.Context, req *pb.UpdatePropertyFieldRequest) (_ *pb.UpdatePropertyFieldResponse, rerr error) {
 	defer s.catch("UpdatePropertyField", &rerr)
+	if _, no := Unsupported["UpdatePropertyField"]; no {
+		return nil, notSupported("UpdatePropertyField")
+	}
 	var err error
 	arg0 := req.GroupId
 	var arg1 *model.PropertyField
@@ -3371,6 +4037,9 @@ func (s *apiService) UpdatePropertyField(_ context.Context, req *pb.UpdateProper
 // DeletePropertyField serves plugin.API.DeletePropertyField.
 func (s *apiService) DeletePropertyField(_ context.Context, req *pb.DeletePropertyFieldRequest) (_ *pb.DeletePropertyFieldResponse, rerr error) {
 	defer s.catch("DeletePropertyField", &rerr)
+	if _, no := Unsupported["DeletePropertyField"]; no {
+		return nil, notSupported("DeletePropertyField")
+	}
 	arg0 := req.GroupId
 	arg1 := req.FieldId
 	callErr := s.api.DeletePropertyField(arg0, arg1)
@@ -3382,6 +4051,9 @@ func (s *apiService) DeletePropertyField(_ context.Context, req *pb.DeleteProper
 // SearchPropertyFields serves plugin.API.SearchPropertyFields.
 func (s *apiService) SearchPropertyFields(_ context.Context, req *pb.SearchPropertyFieldsRequest) (_ *pb.SearchPropertyFieldsResponse, rerr error) {
 	defer s.catch("SearchPropertyFields", &rerr)
+	if _, no := Unsupported["SearchPropertyFields"]; no {
+		return nil, notSupported("SearchPropertyFields")
+	}
 	var err error
 	arg0 := req.GroupId
 	var arg1 model.PropertyFieldSearchOpts
@@ -3403,6 +4075,9 @@ func (s *apiService) SearchPropertyFields(_ context.Context, req *pb.SearchPrope
 // CountPropertyFields serves plugin.API.CountPropertyFields.
 func (s *apiService) CountPropertyFields(_ context.Context, req *pb.CountPropertyFieldsRequest) (_ *pb.CountPropertyFieldsResponse, rerr error) {
 	defer s.catch("CountPropertyFields", &rerr)
+	if _, no := Unsupported["CountPropertyFields"]; no {
+		return nil, notSupported("CountPropertyFields")
+	}
 	arg0 := req.GroupId
 	arg1 := req.IncludeDeleted
 	res0, callErr := s.api.CountPropertyFields(arg0, arg1)
@@ -3415,6 +4090,9 @@ func (s *apiService) CountPropertyFields(_ context.Context, req *pb.CountPropert
 // CountPropertyFieldsForTarget serves plugin.API.CountPropertyFieldsForTarget.
 func (s *apiService) CountPropertyFieldsForTarget(_ context.Context, req *pb.CountPropertyFieldsForTargetRequest) (_ *pb.CountPropertyFieldsForTargetResponse, rerr error) {
 	defer s.catch("CountPropertyFieldsForTarget", &rerr)
+	if _, no := Unsupported["CountPropertyFieldsForTarget"]; no {
+		return nil, notSupported("CountPropertyFieldsForTarget")
+	}
 	arg0 := req.GroupId
 	arg1 := req.TargetType
 	arg2 := req.TargetId
@@ -3429,6 +4107,9 @@ func (s *apiService) CountPropertyFieldsForTarget(_ context.Context, req *pb.Cou
 // CreatePropertyValue serves plugin.API.CreatePropertyValue.
 func (s *apiService) CreatePropertyValue(_ context.Context, req *pb.CreatePropertyValueRequest) (_ *pb.CreatePropertyValueResponse, rerr error) {
 	defer s.catch("CreatePropertyValue", &rerr)
+	if _, no := Unsupported["CreatePropertyValue"]; no {
+		return nil, notSupported("CreatePropertyValue")
+	}
 	var err error
 	var arg0 *model.PropertyValue
 	if arg0, err = convert.PropertyValueFromProto(req.Value); err != nil {
@@ -3446,6 +4127,9 @@ func (s *apiService) CreatePropertyValue(_ context.Context, req *pb.CreateProper
 // GetPropertyValue serves plugin.API.GetPropertyValue.
 func (s *apiService) GetPropertyValue(_ context.Context, req *pb.GetPropertyValueRequest) (_ *pb.GetPropertyValueResponse, rerr error) {
 	defer s.catch("GetPropertyValue", &rerr)
+	if _, no := Unsupported["GetPropertyValue"]; no {
+		return nil, notSupported("GetPropertyValue")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.ValueId
@@ -3461,6 +4145,9 @@ func (s *apiService) GetPropertyValue(_ context.Context, req *pb.GetPropertyValu
 // GetPropertyValues serves plugin.API.GetPropertyValues.
 func (s *apiService) GetPropertyValues(_ context.Context, req *pb.GetPropertyValuesRequest) (_ *pb.GetPropertyValuesResponse, rerr error) {
 	defer s.catch("GetPropertyValues", &rerr)
+	if _, no := Unsupported["GetPropertyValues"]; no {
+		return nil, notSupported("GetPropertyValues")
+	}
 	var err error
 	arg0 := req.GroupId
 	var arg1 []string
@@ -3482,6 +4169,9 @@ func (s *apiService) GetPropertyValues(_ context.Context, req *pb.GetPropertyVal
 // UpdatePropertyValue serves plugin.API.UpdatePropertyValue.
 func (s *apiService) UpdatePropertyValue(_ context.Context, req *pb.UpdatePropertyValueRequest) (_ *pb.UpdatePropertyValueResponse, rerr error) {
 	defer s.catch("UpdatePropertyValue", &rerr)
+	if _, no := Unsupported["UpdatePropertyValue"]; no {
+		return nil, notSupported("UpdatePropertyValue")
+	}
 	var err error
 	arg0 := req.GroupId
 	var arg1 *model.PropertyValue
@@ -3500,6 +4190,9 @@ func (s *apiService) UpdatePropertyValue(_ context.Context, req *pb.UpdateProper
 // UpsertPropertyValue serves plugin.API.UpsertPropertyValue.
 func (s *apiService) UpsertPropertyValue(_ context.Context, req *pb.UpsertPropertyValueRequest) (_ *pb.UpsertPropertyValueResponse, rerr error) {
 	defer s.catch("UpsertPropertyValue", &rerr)
+	if _, no := Unsupported["UpsertPropertyValue"]; no {
+		return nil, notSupported("UpsertPropertyValue")
+	}
 	var err error
 	var arg0 *model.PropertyValue
 	if arg0, err = convert.PropertyValueFromProto(req.Value); err != nil {
@@ -3517,6 +4210,9 @@ func (s *apiService) UpsertPropertyValue(_ context.Context, req *pb.UpsertProper
 // DeletePropertyValue serves plugin.API.DeletePropertyValue.
 func (s *apiService) DeletePropertyValue(_ context.Context, req *pb.DeletePropertyValueRequest) (_ *pb.DeletePropertyValueResponse, rerr error) {
 	defer s.catch("DeletePropertyValue", &rerr)
+	if _, no := Unsupported["DeletePropertyValue"]; no {
+		return nil, notSupported("DeletePropertyValue")
+	}
 	arg0 := req.GroupId
 	arg1 := req.ValueId
 	callErr := s.api.DeletePropertyValue(arg0, arg1)
@@ -3528,6 +4224,9 @@ func (s *apiService) DeletePropertyValue(_ context.Context, req *pb.DeleteProper
 // SearchPropertyValues serves plugin.API.SearchPropertyValues.
 func (s *apiService) SearchPropertyValues(_ context.Context, req *pb.SearchPropertyValuesRequest) (_ *pb.SearchPropertyValuesResponse, rerr error) {
 	defer s.catch("SearchPropertyValues", &rerr)
+	if _, no := Unsupported["SearchPropertyValues"]; no {
+		return nil, notSupported("SearchPropertyValues")
+	}
 	var err error
 	arg0 := req.GroupId
 	var arg1 model.PropertyValueSearchOpts
@@ -3549,6 +4248,9 @@ func (s *apiService) SearchPropertyValues(_ context.Context, req *pb.SearchPrope
 // RegisterPropertyGroup serves plugin.API.RegisterPropertyGroup.
 func (s *apiService) RegisterPropertyGroup(_ context.Context, req *pb.RegisterPropertyGroupRequest) (_ *pb.RegisterPropertyGroupResponse, rerr error) {
 	defer s.catch("RegisterPropertyGroup", &rerr)
+	if _, no := Unsupported["RegisterPropertyGroup"]; no {
+		return nil, notSupported("RegisterPropertyGroup")
+	}
 	var err error
 	arg0 := req.Name
 	res0, callErr := s.api.RegisterPropertyGroup(arg0)
@@ -3563,6 +4265,9 @@ func (s *apiService) RegisterPropertyGroup(_ context.Context, req *pb.RegisterPr
 // GetPropertyGroup serves plugin.API.GetPropertyGroup.
 func (s *apiService) GetPropertyGroup(_ context.Context, req *pb.GetPropertyGroupRequest) (_ *pb.GetPropertyGroupResponse, rerr error) {
 	defer s.catch("GetPropertyGroup", &rerr)
+	if _, no := Unsupported["GetPropertyGroup"]; no {
+		return nil, notSupported("GetPropertyGroup")
+	}
 	var err error
 	arg0 := req.Name
 	res0, callErr := s.api.GetPropertyGroup(arg0)
@@ -3577,6 +4282,9 @@ func (s *apiService) GetPropertyGroup(_ context.Context, req *pb.GetPropertyGrou
 // GetPropertyFieldByName serves plugin.API.GetPropertyFieldByName.
 func (s *apiService) GetPropertyFieldByName(_ context.Context, req *pb.GetPropertyFieldByNameRequest) (_ *pb.GetPropertyFieldByNameResponse, rerr error) {
 	defer s.catch("GetPropertyFieldByName", &rerr)
+	if _, no := Unsupported["GetPropertyFieldByName"]; no {
+		return nil, notSupported("GetPropertyFieldByName")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.TargetId
@@ -3593,6 +4301,9 @@ func (s *apiService) GetPropertyFieldByName(_ context.Context, req *pb.GetProper
 // UpdatePropertyFields serves plugin.API.UpdatePropertyFields.
 func (s *apiService) UpdatePropertyFields(_ context.Context, req *pb.UpdatePropertyFieldsRequest) (_ *pb.UpdatePropertyFieldsResponse, rerr error) {
 	defer s.catch("UpdatePropertyFields", &rerr)
+	if _, no := Unsupported["UpdatePropertyFields"]; no {
+		return nil, notSupported("UpdatePropertyFields")
+	}
 	var err error
 	arg0 := req.GroupId
 	var arg1 []*model.PropertyField
@@ -3614,6 +4325,9 @@ func (s *apiService) UpdatePropertyFields(_ context.Context, req *pb.UpdatePrope
 // UpdatePropertyValues serves plugin.API.UpdatePropertyValues.
 func (s *apiService) UpdatePropertyValues(_ context.Context, req *pb.UpdatePropertyValuesRequest) (_ *pb.UpdatePropertyValuesResponse, rerr error) {
 	defer s.catch("UpdatePropertyValues", &rerr)
+	if _, no := Unsupported["UpdatePropertyValues"]; no {
+		return nil, notSupported("UpdatePropertyValues")
+	}
 	var err error
 	arg0 := req.GroupId
 	var arg1 []*model.PropertyValue
@@ -3635,6 +4349,9 @@ func (s *apiService) UpdatePropertyValues(_ context.Context, req *pb.UpdatePrope
 // UpsertPropertyValues serves plugin.API.UpsertPropertyValues.
 func (s *apiService) UpsertPropertyValues(_ context.Context, req *pb.UpsertPropertyValuesRequest) (_ *pb.UpsertPropertyValuesResponse, rerr error) {
 	defer s.catch("UpsertPropertyValues", &rerr)
+	if _, no := Unsupported["UpsertPropertyValues"]; no {
+		return nil, notSupported("UpsertPropertyValues")
+	}
 	var err error
 	var arg0 []*model.PropertyValue
 	if arg0, err = listFromPB[[]*model.PropertyValue](req.Values, convert.PropertyValueFromProto, req.Empty, 1); err != nil {
@@ -3655,6 +4372,9 @@ func (s *apiService) UpsertPropertyValues(_ context.Context, req *pb.UpsertPrope
 // DeletePropertyValuesForTarget serves plugin.API.DeletePropertyValuesForTarget.
 func (s *apiService) DeletePropertyValuesForTarget(_ context.Context, req *pb.DeletePropertyValuesForTargetRequest) (_ *pb.DeletePropertyValuesForTargetResponse, rerr error) {
 	defer s.catch("DeletePropertyValuesForTarget", &rerr)
+	if _, no := Unsupported["DeletePropertyValuesForTarget"]; no {
+		return nil, notSupported("DeletePropertyValuesForTarget")
+	}
 	arg0 := req.GroupId
 	arg1 := req.TargetType
 	arg2 := req.TargetId
@@ -3667,6 +4387,9 @@ func (s *apiService) DeletePropertyValuesForTarget(_ context.Context, req *pb.De
 // DeletePropertyValuesForField serves plugin.API.DeletePropertyValuesForField.
 func (s *apiService) DeletePropertyValuesForField(_ context.Context, req *pb.DeletePropertyValuesForFieldRequest) (_ *pb.DeletePropertyValuesForFieldResponse, rerr error) {
 	defer s.catch("DeletePropertyValuesForField", &rerr)
+	if _, no := Unsupported["DeletePropertyValuesForField"]; no {
+		return nil, notSupported("DeletePropertyValuesForField")
+	}
 	arg0 := req.GroupId
 	arg1 := req.FieldId
 	callErr := s.api.DeletePropertyValuesForField(arg0, arg1)
@@ -3678,6 +4401,9 @@ func (s *apiService) DeletePropertyValuesForField(_ context.Context, req *pb.Del
 // UpsertPropertyValuesWithOptions serves plugin.API.UpsertPropertyValuesWithOptions.
 func (s *apiService) UpsertPropertyValuesWithOptions(_ context.Context, req *pb.UpsertPropertyValuesWithOptionsRequest) (_ *pb.UpsertPropertyValuesWithOptionsResponse, rerr error) {
 	defer s.catch("UpsertPropertyValuesWithOptions", &rerr)
+	if _, no := Unsupported["UpsertPropertyValuesWithOptions"]; no {
+		return nil, notSupported("UpsertPropertyValuesWithOptions")
+	}
 	var err error
 	var arg0 []*model.PropertyValue
 	if arg0, err = listFromPB[[]*model.PropertyValue](req.Values, convert.PropertyValueFromProto, req.Empty, 1); err != nil {
@@ -3702,6 +4428,9 @@ func (s *apiService) UpsertPropertyValuesWithOptions(_ context.Context, req *pb.
 // UpsertPropertyValueWithOptions serves plugin.API.UpsertPropertyValueWithOptions.
 func (s *apiService) UpsertPropertyValueWithOptions(_ context.Context, req *pb.UpsertPropertyValueWithOptionsRequest) (_ *pb.UpsertPropertyValueWithOptionsResponse, rerr error) {
 	defer s.catch("UpsertPropertyValueWithOptions", &rerr)
+	if _, no := Unsupported["UpsertPropertyValueWithOptions"]; no {
+		return nil, notSupported("UpsertPropertyValueWithOptions")
+	}
 	var err error
 	var arg0 *model.PropertyValue
 	if arg0, err = convert.PropertyValueFromProto(req.Value); err != nil {
@@ -3723,6 +4452,9 @@ func (s *apiService) UpsertPropertyValueWithOptions(_ context.Context, req *pb.U
 // DeletePropertyValueWithOptions serves plugin.API.DeletePropertyValueWithOptions.
 func (s *apiService) DeletePropertyValueWithOptions(_ context.Context, req *pb.DeletePropertyValueWithOptionsRequest) (_ *pb.DeletePropertyValueWithOptionsResponse, rerr error) {
 	defer s.catch("DeletePropertyValueWithOptions", &rerr)
+	if _, no := Unsupported["DeletePropertyValueWithOptions"]; no {
+		return nil, notSupported("DeletePropertyValueWithOptions")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.ValueId
@@ -3739,6 +4471,9 @@ func (s *apiService) DeletePropertyValueWithOptions(_ context.Context, req *pb.D
 // DeletePropertyValuesForTargetWithOptions serves plugin.API.DeletePropertyValuesForTargetWithOptions.
 func (s *apiService) DeletePropertyValuesForTargetWithOptions(_ context.Context, req *pb.DeletePropertyValuesForTargetWithOptionsRequest) (_ *pb.DeletePropertyValuesForTargetWithOptionsResponse, rerr error) {
 	defer s.catch("DeletePropertyValuesForTargetWithOptions", &rerr)
+	if _, no := Unsupported["DeletePropertyValuesForTargetWithOptions"]; no {
+		return nil, notSupported("DeletePropertyValuesForTargetWithOptions")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.TargetType
@@ -3756,6 +4491,9 @@ func (s *apiService) DeletePropertyValuesForTargetWithOptions(_ context.Context,
 // DeletePropertyValuesForFieldWithOptions serves plugin.API.DeletePropertyValuesForFieldWithOptions.
 func (s *apiService) DeletePropertyValuesForFieldWithOptions(_ context.Context, req *pb.DeletePropertyValuesForFieldWithOptionsRequest) (_ *pb.DeletePropertyValuesForFieldWithOptionsResponse, rerr error) {
 	defer s.catch("DeletePropertyValuesForFieldWithOptions", &rerr)
+	if _, no := Unsupported["DeletePropertyValuesForFieldWithOptions"]; no {
+		return nil, notSupported("DeletePropertyValuesForFieldWithOptions")
+	}
 	var err error
 	arg0 := req.GroupId
 	arg1 := req.FieldId
@@ -3772,6 +4510,9 @@ func (s *apiService) DeletePropertyValuesForFieldWithOptions(_ context.Context, 
 // LogAuditRec serves plugin.API.LogAuditRec.
 func (s *apiService) LogAuditRec(_ context.Context, req *pb.LogAuditRecRequest) (_ *pb.LogAuditRecResponse, rerr error) {
 	defer s.catch("LogAuditRec", &rerr)
+	if _, no := Unsupported["LogAuditRec"]; no {
+		return nil, notSupported("LogAuditRec")
+	}
 	var err error
 	var arg0 *model.AuditRecord
 	if arg0, err = convert.AuditRecordFromProto(req.Rec); err != nil {
@@ -3785,6 +4526,9 @@ func (s *apiService) LogAuditRec(_ context.Context, req *pb.LogAuditRecRequest) 
 // LogAuditRecWithLevel serves plugin.API.LogAuditRecWithLevel.
 func (s *apiService) LogAuditRecWithLevel(_ context.Context, req *pb.LogAuditRecWithLevelRequest) (_ *pb.LogAuditRecWithLevelResponse, rerr error) {
 	defer s.catch("LogAuditRecWithLevel", &rerr)
+	if _, no := Unsupported["LogAuditRecWithLevel"]; no {
+		return nil, notSupported("LogAuditRecWithLevel")
+	}
 	var err error
 	var arg0 *model.AuditRecord
 	if arg0, err = convert.AuditRecordFromProto(req.Rec); err != nil {
@@ -3802,6 +4546,9 @@ func (s *apiService) LogAuditRecWithLevel(_ context.Context, req *pb.LogAuditRec
 // EvaluateAccessControl serves plugin.API.EvaluateAccessControl.
 func (s *apiService) EvaluateAccessControl(_ context.Context, req *pb.EvaluateAccessControlRequest) (_ *pb.EvaluateAccessControlResponse, rerr error) {
 	defer s.catch("EvaluateAccessControl", &rerr)
+	if _, no := Unsupported["EvaluateAccessControl"]; no {
+		return nil, notSupported("EvaluateAccessControl")
+	}
 	var err error
 	arg0 := req.UserId
 	arg1 := req.ResourceType
@@ -3819,6 +4566,9 @@ func (s *apiService) EvaluateAccessControl(_ context.Context, req *pb.EvaluateAc
 // SaveAccessControlPolicy serves plugin.API.SaveAccessControlPolicy.
 func (s *apiService) SaveAccessControlPolicy(_ context.Context, req *pb.SaveAccessControlPolicyRequest) (_ *pb.SaveAccessControlPolicyResponse, rerr error) {
 	defer s.catch("SaveAccessControlPolicy", &rerr)
+	if _, no := Unsupported["SaveAccessControlPolicy"]; no {
+		return nil, notSupported("SaveAccessControlPolicy")
+	}
 	var err error
 	arg0 := req.ActingUserId
 	var arg1 *model.AccessControlPolicy
@@ -3837,6 +4587,9 @@ func (s *apiService) SaveAccessControlPolicy(_ context.Context, req *pb.SaveAcce
 // GetAccessControlPolicy serves plugin.API.GetAccessControlPolicy.
 func (s *apiService) GetAccessControlPolicy(_ context.Context, req *pb.GetAccessControlPolicyRequest) (_ *pb.GetAccessControlPolicyResponse, rerr error) {
 	defer s.catch("GetAccessControlPolicy", &rerr)
+	if _, no := Unsupported["GetAccessControlPolicy"]; no {
+		return nil, notSupported("GetAccessControlPolicy")
+	}
 	var err error
 	arg0 := req.Id
 	res0, appErr := s.api.GetAccessControlPolicy(arg0)
@@ -3851,6 +4604,9 @@ func (s *apiService) GetAccessControlPolicy(_ context.Context, req *pb.GetAccess
 // DeleteAccessControlPolicy serves plugin.API.DeleteAccessControlPolicy.
 func (s *apiService) DeleteAccessControlPolicy(_ context.Context, req *pb.DeleteAccessControlPolicyRequest) (_ *pb.DeleteAccessControlPolicyResponse, rerr error) {
 	defer s.catch("DeleteAccessControlPolicy", &rerr)
+	if _, no := Unsupported["DeleteAccessControlPolicy"]; no {
+		return nil, notSupported("DeleteAccessControlPolicy")
+	}
 	arg0 := req.ActingUserId
 	arg1 := req.ResourceType
 	arg2 := req.Id
@@ -3863,6 +4619,9 @@ func (s *apiService) DeleteAccessControlPolicy(_ context.Context, req *pb.Delete
 // CheckAccessControlExpression serves plugin.API.CheckAccessControlExpression.
 func (s *apiService) CheckAccessControlExpression(_ context.Context, req *pb.CheckAccessControlExpressionRequest) (_ *pb.CheckAccessControlExpressionResponse, rerr error) {
 	defer s.catch("CheckAccessControlExpression", &rerr)
+	if _, no := Unsupported["CheckAccessControlExpression"]; no {
+		return nil, notSupported("CheckAccessControlExpression")
+	}
 	var err error
 	arg0 := req.ActingUserId
 	arg1 := req.ResourceType
@@ -3882,6 +4641,9 @@ func (s *apiService) CheckAccessControlExpression(_ context.Context, req *pb.Che
 // QueryUsersForAccessControlExpression serves plugin.API.QueryUsersForAccessControlExpression.
 func (s *apiService) QueryUsersForAccessControlExpression(_ context.Context, req *pb.QueryUsersForAccessControlExpressionRequest) (_ *pb.QueryUsersForAccessControlExpressionResponse, rerr error) {
 	defer s.catch("QueryUsersForAccessControlExpression", &rerr)
+	if _, no := Unsupported["QueryUsersForAccessControlExpression"]; no {
+		return nil, notSupported("QueryUsersForAccessControlExpression")
+	}
 	var err error
 	arg0 := req.ActingUserId
 	arg1 := req.ResourceType
@@ -3901,6 +4663,9 @@ func (s *apiService) QueryUsersForAccessControlExpression(_ context.Context, req
 // GetAccessControlFieldsAutocomplete serves plugin.API.GetAccessControlFieldsAutocomplete.
 func (s *apiService) GetAccessControlFieldsAutocomplete(_ context.Context, req *pb.GetAccessControlFieldsAutocompleteRequest) (_ *pb.GetAccessControlFieldsAutocompleteResponse, rerr error) {
 	defer s.catch("GetAccessControlFieldsAutocomplete", &rerr)
+	if _, no := Unsupported["GetAccessControlFieldsAutocomplete"]; no {
+		return nil, notSupported("GetAccessControlFieldsAutocomplete")
+	}
 	var err error
 	arg0 := req.ActingUserId
 	arg1 := req.After
@@ -3920,6 +4685,9 @@ func (s *apiService) GetAccessControlFieldsAutocomplete(_ context.Context, req *
 // GetAccessControlVisualAST serves plugin.API.GetAccessControlVisualAST.
 func (s *apiService) GetAccessControlVisualAST(_ context.Context, req *pb.GetAccessControlVisualASTRequest) (_ *pb.GetAccessControlVisualASTResponse, rerr error) {
 	defer s.catch("GetAccessControlVisualAST", &rerr)
+	if _, no := Unsupported["GetAccessControlVisualAST"]; no {
+		return nil, notSupported("GetAccessControlVisualAST")
+	}
 	var err error
 	arg0 := req.ActingUserId
 	arg1 := req.ResourceType

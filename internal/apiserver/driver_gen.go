@@ -15,6 +15,9 @@ import (
 // Conn serves plugin.Driver.Conn.
 func (s *driverService) Conn(_ context.Context, req *pb.ConnRequest) (_ *pb.ConnResponse, rerr error) {
 	defer s.catch("Conn", &rerr)
+	if _, no := Unsupported["Conn"]; no {
+		return nil, notSupported("Conn")
+	}
 	arg0 := req.IsMaster
 	res0, callErr := s.driver.Conn(arg0)
 	resp := &pb.ConnResponse{}
@@ -26,6 +29,9 @@ func (s *driverService) Conn(_ context.Context, req *pb.ConnRequest) (_ *pb.Conn
 // ConnPing serves plugin.Driver.ConnPing.
 func (s *driverService) ConnPing(_ context.Context, req *pb.ConnPingRequest) (_ *pb.ConnPingResponse, rerr error) {
 	defer s.catch("ConnPing", &rerr)
+	if _, no := Unsupported["ConnPing"]; no {
+		return nil, notSupported("ConnPing")
+	}
 	arg0 := req.ConnId
 	callErr := s.driver.ConnPing(arg0)
 	resp := &pb.ConnPingResponse{}
@@ -36,6 +42,9 @@ func (s *driverService) ConnPing(_ context.Context, req *pb.ConnPingRequest) (_ 
 // ConnClose serves plugin.Driver.ConnClose.
 func (s *driverService) ConnClose(_ context.Context, req *pb.ConnCloseRequest) (_ *pb.ConnCloseResponse, rerr error) {
 	defer s.catch("ConnClose", &rerr)
+	if _, no := Unsupported["ConnClose"]; no {
+		return nil, notSupported("ConnClose")
+	}
 	arg0 := req.ConnId
 	callErr := s.driver.ConnClose(arg0)
 	resp := &pb.ConnCloseResponse{}
@@ -46,6 +55,9 @@ func (s *driverService) ConnClose(_ context.Context, req *pb.ConnCloseRequest) (
 // ConnQuery serves plugin.Driver.ConnQuery.
 func (s *driverService) ConnQuery(_ context.Context, req *pb.ConnQueryRequest) (_ *pb.ConnQueryResponse, rerr error) {
 	defer s.catch("ConnQuery", &rerr)
+	if _, no := Unsupported["ConnQuery"]; no {
+		return nil, notSupported("ConnQuery")
+	}
 	var err error
 	arg0 := req.ConnId
 	arg1 := req.Q
@@ -63,6 +75,9 @@ func (s *driverService) ConnQuery(_ context.Context, req *pb.ConnQueryRequest) (
 // ConnExec serves plugin.Driver.ConnExec.
 func (s *driverService) ConnExec(_ context.Context, req *pb.ConnExecRequest) (_ *pb.ConnExecResponse, rerr error) {
 	defer s.catch("ConnExec", &rerr)
+	if _, no := Unsupported["ConnExec"]; no {
+		return nil, notSupported("ConnExec")
+	}
 	var err error
 	arg0 := req.ConnId
 	arg1 := req.Q
@@ -82,6 +97,9 @@ func (s *driverService) ConnExec(_ context.Context, req *pb.ConnExecRequest) (_ 
 // Tx serves plugin.Driver.Tx.
 func (s *driverService) Tx(_ context.Context, req *pb.TxRequest) (_ *pb.TxResponse, rerr error) {
 	defer s.catch("Tx", &rerr)
+	if _, no := Unsupported["Tx"]; no {
+		return nil, notSupported("Tx")
+	}
 	var err error
 	arg0 := req.ConnId
 	var arg1 driver.TxOptions
@@ -98,6 +116,9 @@ func (s *driverService) Tx(_ context.Context, req *pb.TxRequest) (_ *pb.TxRespon
 // TxCommit serves plugin.Driver.TxCommit.
 func (s *driverService) TxCommit(_ context.Context, req *pb.TxCommitRequest) (_ *pb.TxCommitResponse, rerr error) {
 	defer s.catch("TxCommit", &rerr)
+	if _, no := Unsupported["TxCommit"]; no {
+		return nil, notSupported("TxCommit")
+	}
 	arg0 := req.TxId
 	callErr := s.driver.TxCommit(arg0)
 	resp := &pb.TxCommitResponse{}
@@ -108,6 +129,9 @@ func (s *driverService) TxCommit(_ context.Context, req *pb.TxCommitRequest) (_ 
 // TxRollback serves plugin.Driver.TxRollback.
 func (s *driverService) TxRollback(_ context.Context, req *pb.TxRollbackRequest) (_ *pb.TxRollbackResponse, rerr error) {
 	defer s.catch("TxRollback", &rerr)
+	if _, no := Unsupported["TxRollback"]; no {
+		return nil, notSupported("TxRollback")
+	}
 	arg0 := req.TxId
 	callErr := s.driver.TxRollback(arg0)
 	resp := &pb.TxRollbackResponse{}
@@ -118,6 +142,9 @@ func (s *driverService) TxRollback(_ context.Context, req *pb.TxRollbackRequest)
 // Stmt serves plugin.Driver.Stmt.
 func (s *driverService) Stmt(_ context.Context, req *pb.StmtRequest) (_ *pb.StmtResponse, rerr error) {
 	defer s.catch("Stmt", &rerr)
+	if _, no := Unsupported["Stmt"]; no {
+		return nil, notSupported("Stmt")
+	}
 	arg0 := req.ConnId
 	arg1 := req.Q
 	res0, callErr := s.driver.Stmt(arg0, arg1)
@@ -130,6 +157,9 @@ func (s *driverService) Stmt(_ context.Context, req *pb.StmtRequest) (_ *pb.Stmt
 // StmtClose serves plugin.Driver.StmtClose.
 func (s *driverService) StmtClose(_ context.Context, req *pb.StmtCloseRequest) (_ *pb.StmtCloseResponse, rerr error) {
 	defer s.catch("StmtClose", &rerr)
+	if _, no := Unsupported["StmtClose"]; no {
+		return nil, notSupported("StmtClose")
+	}
 	arg0 := req.StId
 	callErr := s.driver.StmtClose(arg0)
 	resp := &pb.StmtCloseResponse{}
@@ -140,6 +170,9 @@ func (s *driverService) StmtClose(_ context.Context, req *pb.StmtCloseRequest) (
 // StmtNumInput serves plugin.Driver.StmtNumInput.
 func (s *driverService) StmtNumInput(_ context.Context, req *pb.StmtNumInputRequest) (_ *pb.StmtNumInputResponse, rerr error) {
 	defer s.catch("StmtNumInput", &rerr)
+	if _, no := Unsupported["StmtNumInput"]; no {
+		return nil, notSupported("StmtNumInput")
+	}
 	arg0 := req.StId
 	res0 := s.driver.StmtNumInput(arg0)
 	resp := &pb.StmtNumInputResponse{}
@@ -150,6 +183,9 @@ func (s *driverService) StmtNumInput(_ context.Context, req *pb.StmtNumInputRequ
 // StmtQuery serves plugin.Driver.StmtQuery.
 func (s *driverService) StmtQuery(_ context.Context, req *pb.StmtQueryRequest) (_ *pb.StmtQueryResponse, rerr error) {
 	defer s.catch("StmtQuery", &rerr)
+	if _, no := Unsupported["StmtQuery"]; no {
+		return nil, notSupported("StmtQuery")
+	}
 	var err error
 	arg0 := req.StId
 	var arg1 []driver.NamedValue
@@ -166,6 +202,9 @@ func (s *driverService) StmtQuery(_ context.Context, req *pb.StmtQueryRequest) (
 // StmtExec serves plugin.Driver.StmtExec.
 func (s *driverService) StmtExec(_ context.Context, req *pb.StmtExecRequest) (_ *pb.StmtExecResponse, rerr error) {
 	defer s.catch("StmtExec", &rerr)
+	if _, no := Unsupported["StmtExec"]; no {
+		return nil, notSupported("StmtExec")
+	}
 	var err error
 	arg0 := req.StId
 	var arg1 []driver.NamedValue
@@ -184,6 +223,9 @@ func (s *driverService) StmtExec(_ context.Context, req *pb.StmtExecRequest) (_ 
 // RowsColumns serves plugin.Driver.RowsColumns.
 func (s *driverService) RowsColumns(_ context.Context, req *pb.RowsColumnsRequest) (_ *pb.RowsColumnsResponse, rerr error) {
 	defer s.catch("RowsColumns", &rerr)
+	if _, no := Unsupported["RowsColumns"]; no {
+		return nil, notSupported("RowsColumns")
+	}
 	var err error
 	arg0 := req.RowsId
 	res0 := s.driver.RowsColumns(arg0)
@@ -200,6 +242,9 @@ func (s *driverService) RowsColumns(_ context.Context, req *pb.RowsColumnsReques
 // RowsClose serves plugin.Driver.RowsClose.
 func (s *driverService) RowsClose(_ context.Context, req *pb.RowsCloseRequest) (_ *pb.RowsCloseResponse, rerr error) {
 	defer s.catch("RowsClose", &rerr)
+	if _, no := Unsupported["RowsClose"]; no {
+		return nil, notSupported("RowsClose")
+	}
 	arg0 := req.RowsId
 	callErr := s.driver.RowsClose(arg0)
 	resp := &pb.RowsCloseResponse{}
@@ -210,6 +255,9 @@ func (s *driverService) RowsClose(_ context.Context, req *pb.RowsCloseRequest) (
 // RowsNext serves plugin.Driver.RowsNext.
 func (s *driverService) RowsNext(_ context.Context, req *pb.RowsNextRequest) (_ *pb.RowsNextResponse, rerr error) {
 	defer s.catch("RowsNext", &rerr)
+	if _, no := Unsupported["RowsNext"]; no {
+		return nil, notSupported("RowsNext")
+	}
 	var err error
 	arg0 := req.RowsId
 	var arg1 []driver.Value
@@ -231,6 +279,9 @@ func (s *driverService) RowsNext(_ context.Context, req *pb.RowsNextRequest) (_ 
 // RowsHasNextResultSet serves plugin.Driver.RowsHasNextResultSet.
 func (s *driverService) RowsHasNextResultSet(_ context.Context, req *pb.RowsHasNextResultSetRequest) (_ *pb.RowsHasNextResultSetResponse, rerr error) {
 	defer s.catch("RowsHasNextResultSet", &rerr)
+	if _, no := Unsupported["RowsHasNextResultSet"]; no {
+		return nil, notSupported("RowsHasNextResultSet")
+	}
 	arg0 := req.RowsId
 	res0 := s.driver.RowsHasNextResultSet(arg0)
 	resp := &pb.RowsHasNextResultSetResponse{}
@@ -241,6 +292,9 @@ func (s *driverService) RowsHasNextResultSet(_ context.Context, req *pb.RowsHasN
 // RowsNextResultSet serves plugin.Driver.RowsNextResultSet.
 func (s *driverService) RowsNextResultSet(_ context.Context, req *pb.RowsNextResultSetRequest) (_ *pb.RowsNextResultSetResponse, rerr error) {
 	defer s.catch("RowsNextResultSet", &rerr)
+	if _, no := Unsupported["RowsNextResultSet"]; no {
+		return nil, notSupported("RowsNextResultSet")
+	}
 	arg0 := req.RowsId
 	callErr := s.driver.RowsNextResultSet(arg0)
 	resp := &pb.RowsNextResultSetResponse{}
@@ -251,6 +305,9 @@ func (s *driverService) RowsNextResultSet(_ context.Context, req *pb.RowsNextRes
 // RowsColumnTypeDatabaseTypeName serves plugin.Driver.RowsColumnTypeDatabaseTypeName.
 func (s *driverService) RowsColumnTypeDatabaseTypeName(_ context.Context, req *pb.RowsColumnTypeDatabaseTypeNameRequest) (_ *pb.RowsColumnTypeDatabaseTypeNameResponse, rerr error) {
 	defer s.catch("RowsColumnTypeDatabaseTypeName", &rerr)
+	if _, no := Unsupported["RowsColumnTypeDatabaseTypeName"]; no {
+		return nil, notSupported("RowsColumnTypeDatabaseTypeName")
+	}
 	arg0 := req.RowsId
 	arg1 := int(req.Index)
 	res0 := s.driver.RowsColumnTypeDatabaseTypeName(arg0, arg1)
@@ -262,6 +319,9 @@ func (s *driverService) RowsColumnTypeDatabaseTypeName(_ context.Context, req *p
 // RowsColumnTypePrecisionScale serves plugin.Driver.RowsColumnTypePrecisionScale.
 func (s *driverService) RowsColumnTypePrecisionScale(_ context.Context, req *pb.RowsColumnTypePrecisionScaleRequest) (_ *pb.RowsColumnTypePrecisionScaleResponse, rerr error) {
 	defer s.catch("RowsColumnTypePrecisionScale", &rerr)
+	if _, no := Unsupported["RowsColumnTypePrecisionScale"]; no {
+		return nil, notSupported("RowsColumnTypePrecisionScale")
+	}
 	arg0 := req.RowsId
 	arg1 := int(req.Index)
 	res0, res1, res2 := s.driver.RowsColumnTypePrecisionScale(arg0, arg1)

@@ -70,8 +70,8 @@ func (s *Server) APIService() pb.PluginAPIServiceServer { return s.api }
 func (s *Server) DriverService() pb.PluginDriverServiceServer { return s.driver }
 
 // Unsupported lists the RPCs that answer codes.Unimplemented ("not supported yet"), keyed by Go
-// method name, with the reason. The parity report counts them as missing. Empty: every
-// plugin.API and plugin.Driver method is served.
+// method name, with the reason; every generated method checks it first. The parity report
+// counts them as missing. Empty: every plugin.API and plugin.Driver method is served.
 var Unsupported = map[string]string{}
 
 // catch, deferred by every generated method, turns a panic in the wrapped implementation into

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/mmplugin/mmplugin/internal/apiserver"
 	"github.com/mmplugin/mmplugin/internal/apiserver/gluetest"
 	"github.com/mmplugin/mmplugin/internal/convert"
 	"github.com/mmplugin/mmplugin/internal/gen"
@@ -354,5 +355,20 @@ func TestPanicIsContained(t *testing.T) {
 	resp, err := client.GetServerVersion(context.Background(), &pb.GetServerVersionRequest{})
 	if err != nil || resp.Result != "10.0.0" {
 		t.Fatalf("the server did not survive the panic: %v, %v", resp, err)
+	}
+}
+
+// TestUnsupportedAnswersUnimplemented checks that a method listed in Unsupported answers
+// Unimplemented with a message naming it, without calling the implementation.
+func TestUnsupportedAnswersUnimplemented(t *testing.T) {
+	apiserver.Unsupported["GetUser"] = "for this test"
+	defer delete(apiserver.Unsupported, "GetUser")
+	f := newFixture(t)
+	_, err := pb.NewPluginAPIServiceClient(f.conn).GetUser(context.Background(), &pb.GetUserRequest{UserId: "u"})
+	if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "GetUser is not supported yet") {
+		t.Fatalf("got %v", err)
+	}
+	if len(f.api.Calls) != 0 {
+		t.Fatal("the implementation was called")
 	}
 }

@@ -48,8 +48,15 @@ func New(conn grpc.ClientConnInterface, logger hclog.Logger) *Client {
 }
 
 // Unsupported lists the hooks that are not served yet, keyed by Go method name, with the
-// reason. The parity report counts them as missing. Empty: every plugin.Hooks method is served.
+// reason: a generated hook listed here logs that and returns Mattermost's defaults without
+// calling the plugin. The parity report counts them as missing. Empty: every plugin.Hooks
+// method is served.
 var Unsupported = map[string]string{}
+
+// errNotSupported is the failure of a hook listed in Unsupported.
+func errNotSupported(hook string) error {
+	return fmt.Errorf("%s is not supported yet by mmplugin-host: %s", hook, Unsupported[hook])
+}
 
 // callContext is the context of a hook call: no deadline, as for a Go plugin.
 func (h *Client) callContext() context.Context { return context.Background() }

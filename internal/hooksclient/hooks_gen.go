@@ -22,6 +22,9 @@ func (h *Client) OnActivate() error {
 		h.failed("OnActivate", err)
 		return nil
 	}
+	if _, no := Unsupported["OnActivate"]; no {
+		return fail(errNotSupported("OnActivate"))
+	}
 	req := &pb.OnActivateRequest{}
 	resp, err := h.hooks.OnActivate(h.callContext(), req)
 	if err != nil {
@@ -34,6 +37,9 @@ func (h *Client) OnActivate() error {
 func (h *Client) Implemented() ([]string, error) {
 	fail := func(err error) ([]string, error) {
 		return nil, h.failedErr("Implemented", err)
+	}
+	if _, no := Unsupported["Implemented"]; no {
+		return fail(errNotSupported("Implemented"))
 	}
 	req := &pb.ImplementedRequest{}
 	resp, err := h.hooks.Implemented(h.callContext(), req)
@@ -53,6 +59,9 @@ func (h *Client) OnDeactivate() error {
 		h.failed("OnDeactivate", err)
 		return nil
 	}
+	if _, no := Unsupported["OnDeactivate"]; no {
+		return fail(errNotSupported("OnDeactivate"))
+	}
 	req := &pb.OnDeactivateRequest{}
 	resp, err := h.hooks.OnDeactivate(h.callContext(), req)
 	if err != nil {
@@ -67,6 +76,9 @@ func (h *Client) OnConfigurationChange() error {
 		h.failed("OnConfigurationChange", err)
 		return nil
 	}
+	if _, no := Unsupported["OnConfigurationChange"]; no {
+		return fail(errNotSupported("OnConfigurationChange"))
+	}
 	req := &pb.OnConfigurationChangeRequest{}
 	resp, err := h.hooks.OnConfigurationChange(h.callContext(), req)
 	if err != nil {
@@ -80,6 +92,9 @@ func (h *Client) ExecuteCommand(arg0 *plugin.Context, arg1 *model.CommandArgs) (
 	fail := func(err error) (*model.CommandResponse, *model.AppError) {
 		h.failed("ExecuteCommand", err)
 		return nil, nil
+	}
+	if _, no := Unsupported["ExecuteCommand"]; no {
+		return fail(errNotSupported("ExecuteCommand"))
 	}
 	var err error
 	req := &pb.ExecuteCommandRequest{}
@@ -105,6 +120,10 @@ func (h *Client) UserHasBeenCreated(arg0 *plugin.Context, arg1 *model.User) {
 	fail := func(err error) {
 		h.failed("UserHasBeenCreated", err)
 	}
+	if _, no := Unsupported["UserHasBeenCreated"]; no {
+		fail(errNotSupported("UserHasBeenCreated"))
+		return
+	}
 	var err error
 	req := &pb.UserHasBeenCreatedRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -128,6 +147,9 @@ func (h *Client) UserWillLogIn(arg0 *plugin.Context, arg1 *model.User) string {
 		h.failed("UserWillLogIn", err)
 		return ""
 	}
+	if _, no := Unsupported["UserWillLogIn"]; no {
+		return fail(errNotSupported("UserWillLogIn"))
+	}
 	var err error
 	req := &pb.UserWillLogInRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -148,6 +170,10 @@ func (h *Client) UserWillLogIn(arg0 *plugin.Context, arg1 *model.User) string {
 func (h *Client) UserHasLoggedIn(arg0 *plugin.Context, arg1 *model.User) {
 	fail := func(err error) {
 		h.failed("UserHasLoggedIn", err)
+	}
+	if _, no := Unsupported["UserHasLoggedIn"]; no {
+		fail(errNotSupported("UserHasLoggedIn"))
+		return
 	}
 	var err error
 	req := &pb.UserHasLoggedInRequest{}
@@ -172,6 +198,9 @@ func (h *Client) MessageWillBePosted(arg0 *plugin.Context, arg1 *model.Post) (*m
 	fail := func(err error) (*model.Post, string) {
 		h.failed("MessageWillBePosted", err)
 		return arg1, ""
+	}
+	if _, no := Unsupported["MessageWillBePosted"]; no {
+		return fail(errNotSupported("MessageWillBePosted"))
 	}
 	var err error
 	req := &pb.MessageWillBePostedRequest{}
@@ -199,6 +228,9 @@ func (h *Client) MessageWillBeUpdated(arg0 *plugin.Context, arg1 *model.Post, ar
 	fail := func(err error) (*model.Post, string) {
 		h.failed("MessageWillBeUpdated", err)
 		return arg1, ""
+	}
+	if _, no := Unsupported["MessageWillBeUpdated"]; no {
+		return fail(errNotSupported("MessageWillBeUpdated"))
 	}
 	var err error
 	req := &pb.MessageWillBeUpdatedRequest{}
@@ -228,6 +260,10 @@ func (h *Client) MessageHasBeenPosted(arg0 *plugin.Context, arg1 *model.Post) {
 	fail := func(err error) {
 		h.failed("MessageHasBeenPosted", err)
 	}
+	if _, no := Unsupported["MessageHasBeenPosted"]; no {
+		fail(errNotSupported("MessageHasBeenPosted"))
+		return
+	}
 	var err error
 	req := &pb.MessageHasBeenPostedRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -249,6 +285,10 @@ func (h *Client) MessageHasBeenPosted(arg0 *plugin.Context, arg1 *model.Post) {
 func (h *Client) MessageHasBeenUpdated(arg0 *plugin.Context, arg1 *model.Post, arg2 *model.Post) {
 	fail := func(err error) {
 		h.failed("MessageHasBeenUpdated", err)
+	}
+	if _, no := Unsupported["MessageHasBeenUpdated"]; no {
+		fail(errNotSupported("MessageHasBeenUpdated"))
+		return
 	}
 	var err error
 	req := &pb.MessageHasBeenUpdatedRequest{}
@@ -277,6 +317,9 @@ func (h *Client) MessagesWillBeConsumed(arg0 []*model.Post) []*model.Post {
 		h.failed("MessagesWillBeConsumed", err)
 		return nil
 	}
+	if _, no := Unsupported["MessagesWillBeConsumed"]; no {
+		return fail(errNotSupported("MessagesWillBeConsumed"))
+	}
 	var err error
 	req := &pb.MessagesWillBeConsumedRequest{}
 	if req.Posts, err = listToPB(arg0, nonNil("*model.Post", convert.PostToProto)); err != nil {
@@ -301,6 +344,9 @@ func (h *Client) MessagesWillBeConsumedWithContext(arg0 *plugin.Context, arg1 []
 	fail := func(err error) []*model.Post {
 		h.failed("MessagesWillBeConsumedWithContext", err)
 		return nil
+	}
+	if _, no := Unsupported["MessagesWillBeConsumedWithContext"]; no {
+		return fail(errNotSupported("MessagesWillBeConsumedWithContext"))
 	}
 	var err error
 	req := &pb.MessagesWillBeConsumedWithContextRequest{}
@@ -329,6 +375,10 @@ func (h *Client) MessageHasBeenDeleted(arg0 *plugin.Context, arg1 *model.Post) {
 	fail := func(err error) {
 		h.failed("MessageHasBeenDeleted", err)
 	}
+	if _, no := Unsupported["MessageHasBeenDeleted"]; no {
+		fail(errNotSupported("MessageHasBeenDeleted"))
+		return
+	}
 	var err error
 	req := &pb.MessageHasBeenDeletedRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -350,6 +400,10 @@ func (h *Client) MessageHasBeenDeleted(arg0 *plugin.Context, arg1 *model.Post) {
 func (h *Client) ChannelHasBeenCreated(arg0 *plugin.Context, arg1 *model.Channel) {
 	fail := func(err error) {
 		h.failed("ChannelHasBeenCreated", err)
+	}
+	if _, no := Unsupported["ChannelHasBeenCreated"]; no {
+		fail(errNotSupported("ChannelHasBeenCreated"))
+		return
 	}
 	var err error
 	req := &pb.ChannelHasBeenCreatedRequest{}
@@ -374,6 +428,9 @@ func (h *Client) ChannelWillBeArchived(arg0 *plugin.Context, arg1 *model.Channel
 		h.failed("ChannelWillBeArchived", err)
 		return ""
 	}
+	if _, no := Unsupported["ChannelWillBeArchived"]; no {
+		return fail(errNotSupported("ChannelWillBeArchived"))
+	}
 	var err error
 	req := &pb.ChannelWillBeArchivedRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -396,6 +453,9 @@ func (h *Client) ChannelMemberWillBeAdded(arg0 *plugin.Context, arg1 *model.Chan
 	fail := func(err error) (*model.ChannelMember, string) {
 		h.failed("ChannelMemberWillBeAdded", err)
 		return arg1, ""
+	}
+	if _, no := Unsupported["ChannelMemberWillBeAdded"]; no {
+		return fail(errNotSupported("ChannelMemberWillBeAdded"))
 	}
 	var err error
 	req := &pb.ChannelMemberWillBeAddedRequest{}
@@ -422,6 +482,10 @@ func (h *Client) UserHasJoinedChannel(arg0 *plugin.Context, arg1 *model.ChannelM
 	fail := func(err error) {
 		h.failed("UserHasJoinedChannel", err)
 	}
+	if _, no := Unsupported["UserHasJoinedChannel"]; no {
+		fail(errNotSupported("UserHasJoinedChannel"))
+		return
+	}
 	var err error
 	req := &pb.UserHasJoinedChannelRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -447,6 +511,10 @@ func (h *Client) UserHasJoinedChannel(arg0 *plugin.Context, arg1 *model.ChannelM
 func (h *Client) UserHasLeftChannel(arg0 *plugin.Context, arg1 *model.ChannelMember, arg2 *model.User) {
 	fail := func(err error) {
 		h.failed("UserHasLeftChannel", err)
+	}
+	if _, no := Unsupported["UserHasLeftChannel"]; no {
+		fail(errNotSupported("UserHasLeftChannel"))
+		return
 	}
 	var err error
 	req := &pb.UserHasLeftChannelRequest{}
@@ -476,6 +544,9 @@ func (h *Client) TeamMemberWillBeAdded(arg0 *plugin.Context, arg1 *model.TeamMem
 		h.failed("TeamMemberWillBeAdded", err)
 		return arg1, ""
 	}
+	if _, no := Unsupported["TeamMemberWillBeAdded"]; no {
+		return fail(errNotSupported("TeamMemberWillBeAdded"))
+	}
 	var err error
 	req := &pb.TeamMemberWillBeAddedRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -500,6 +571,10 @@ func (h *Client) TeamMemberWillBeAdded(arg0 *plugin.Context, arg1 *model.TeamMem
 func (h *Client) UserHasJoinedTeam(arg0 *plugin.Context, arg1 *model.TeamMember, arg2 *model.User) {
 	fail := func(err error) {
 		h.failed("UserHasJoinedTeam", err)
+	}
+	if _, no := Unsupported["UserHasJoinedTeam"]; no {
+		fail(errNotSupported("UserHasJoinedTeam"))
+		return
 	}
 	var err error
 	req := &pb.UserHasJoinedTeamRequest{}
@@ -526,6 +601,10 @@ func (h *Client) UserHasJoinedTeam(arg0 *plugin.Context, arg1 *model.TeamMember,
 func (h *Client) UserHasLeftTeam(arg0 *plugin.Context, arg1 *model.TeamMember, arg2 *model.User) {
 	fail := func(err error) {
 		h.failed("UserHasLeftTeam", err)
+	}
+	if _, no := Unsupported["UserHasLeftTeam"]; no {
+		fail(errNotSupported("UserHasLeftTeam"))
+		return
 	}
 	var err error
 	req := &pb.UserHasLeftTeamRequest{}
@@ -583,6 +662,9 @@ func (h *Client) FileWillBeDownloaded(arg0 *plugin.Context, arg1 *model.FileInfo
 		h.failed("FileWillBeDownloaded", err)
 		return ""
 	}
+	if _, no := Unsupported["FileWillBeDownloaded"]; no {
+		return fail(errNotSupported("FileWillBeDownloaded"))
+	}
 	var err error
 	req := &pb.FileWillBeDownloadedRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -606,6 +688,10 @@ func (h *Client) ReactionHasBeenAdded(arg0 *plugin.Context, arg1 *model.Reaction
 	fail := func(err error) {
 		h.failed("ReactionHasBeenAdded", err)
 	}
+	if _, no := Unsupported["ReactionHasBeenAdded"]; no {
+		fail(errNotSupported("ReactionHasBeenAdded"))
+		return
+	}
 	var err error
 	req := &pb.ReactionHasBeenAddedRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -627,6 +713,10 @@ func (h *Client) ReactionHasBeenAdded(arg0 *plugin.Context, arg1 *model.Reaction
 func (h *Client) ReactionHasBeenRemoved(arg0 *plugin.Context, arg1 *model.Reaction) {
 	fail := func(err error) {
 		h.failed("ReactionHasBeenRemoved", err)
+	}
+	if _, no := Unsupported["ReactionHasBeenRemoved"]; no {
+		fail(errNotSupported("ReactionHasBeenRemoved"))
+		return
 	}
 	var err error
 	req := &pb.ReactionHasBeenRemovedRequest{}
@@ -650,6 +740,10 @@ func (h *Client) OnPluginClusterEvent(arg0 *plugin.Context, arg1 model.PluginClu
 	fail := func(err error) {
 		h.failed("OnPluginClusterEvent", err)
 	}
+	if _, no := Unsupported["OnPluginClusterEvent"]; no {
+		fail(errNotSupported("OnPluginClusterEvent"))
+		return
+	}
 	var err error
 	req := &pb.OnPluginClusterEventRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -672,6 +766,10 @@ func (h *Client) OnWebSocketConnect(arg0 string, arg1 string) {
 	fail := func(err error) {
 		h.failed("OnWebSocketConnect", err)
 	}
+	if _, no := Unsupported["OnWebSocketConnect"]; no {
+		fail(errNotSupported("OnWebSocketConnect"))
+		return
+	}
 	req := &pb.OnWebSocketConnectRequest{}
 	req.WebConnId = arg0
 	req.UserId = arg1
@@ -687,6 +785,10 @@ func (h *Client) OnWebSocketDisconnect(arg0 string, arg1 string) {
 	fail := func(err error) {
 		h.failed("OnWebSocketDisconnect", err)
 	}
+	if _, no := Unsupported["OnWebSocketDisconnect"]; no {
+		fail(errNotSupported("OnWebSocketDisconnect"))
+		return
+	}
 	req := &pb.OnWebSocketDisconnectRequest{}
 	req.WebConnId = arg0
 	req.UserId = arg1
@@ -701,6 +803,10 @@ func (h *Client) OnWebSocketDisconnect(arg0 string, arg1 string) {
 func (h *Client) WebSocketMessageHasBeenPosted(arg0 string, arg1 string, arg2 *model.WebSocketRequest) {
 	fail := func(err error) {
 		h.failed("WebSocketMessageHasBeenPosted", err)
+	}
+	if _, no := Unsupported["WebSocketMessageHasBeenPosted"]; no {
+		fail(errNotSupported("WebSocketMessageHasBeenPosted"))
+		return
 	}
 	var err error
 	req := &pb.WebSocketMessageHasBeenPostedRequest{}
@@ -723,6 +829,9 @@ func (h *Client) RunDataRetention(arg0 int64, arg1 int64) (int64, error) {
 		h.failed("RunDataRetention", err)
 		return 0, nil
 	}
+	if _, no := Unsupported["RunDataRetention"]; no {
+		return fail(errNotSupported("RunDataRetention"))
+	}
 	req := &pb.RunDataRetentionRequest{}
 	req.NowTime = arg0
 	req.BatchSize = arg1
@@ -739,6 +848,9 @@ func (h *Client) OnInstall(arg0 *plugin.Context, arg1 model.OnInstallEvent) erro
 	fail := func(err error) error {
 		h.failed("OnInstall", err)
 		return nil
+	}
+	if _, no := Unsupported["OnInstall"]; no {
+		return fail(errNotSupported("OnInstall"))
 	}
 	var err error
 	req := &pb.OnInstallRequest{}
@@ -760,6 +872,10 @@ func (h *Client) OnSendDailyTelemetry() {
 	fail := func(err error) {
 		h.failed("OnSendDailyTelemetry", err)
 	}
+	if _, no := Unsupported["OnSendDailyTelemetry"]; no {
+		fail(errNotSupported("OnSendDailyTelemetry"))
+		return
+	}
 	req := &pb.OnSendDailyTelemetryRequest{}
 	_, err := h.hooks.OnSendDailyTelemetry(h.callContext(), req)
 	if err != nil {
@@ -772,6 +888,10 @@ func (h *Client) OnSendDailyTelemetry() {
 func (h *Client) OnCloudLimitsUpdated(arg0 *model.ProductLimits) {
 	fail := func(err error) {
 		h.failed("OnCloudLimitsUpdated", err)
+	}
+	if _, no := Unsupported["OnCloudLimitsUpdated"]; no {
+		fail(errNotSupported("OnCloudLimitsUpdated"))
+		return
 	}
 	var err error
 	req := &pb.OnCloudLimitsUpdatedRequest{}
@@ -791,6 +911,9 @@ func (h *Client) ConfigurationWillBeSaved(arg0 *model.Config) (*model.Config, er
 	fail := func(err error) (*model.Config, error) {
 		h.failed("ConfigurationWillBeSaved", err)
 		return nil, nil
+	}
+	if _, no := Unsupported["ConfigurationWillBeSaved"]; no {
+		return fail(errNotSupported("ConfigurationWillBeSaved"))
 	}
 	var err error
 	req := &pb.ConfigurationWillBeSavedRequest{}
@@ -813,6 +936,9 @@ func (h *Client) EmailNotificationWillBeSent(arg0 *model.EmailNotification) (*mo
 	fail := func(err error) (*model.EmailNotificationContent, string) {
 		h.failed("EmailNotificationWillBeSent", err)
 		return nil, ""
+	}
+	if _, no := Unsupported["EmailNotificationWillBeSent"]; no {
+		return fail(errNotSupported("EmailNotificationWillBeSent"))
 	}
 	var err error
 	req := &pb.EmailNotificationWillBeSentRequest{}
@@ -837,6 +963,9 @@ func (h *Client) NotificationWillBePushed(arg0 *model.PushNotification, arg1 str
 		h.failed("NotificationWillBePushed", err)
 		return nil, ""
 	}
+	if _, no := Unsupported["NotificationWillBePushed"]; no {
+		return fail(errNotSupported("NotificationWillBePushed"))
+	}
 	var err error
 	req := &pb.NotificationWillBePushedRequest{}
 	if req.PushNotification, err = convert.PushNotificationToProto(arg0); err != nil {
@@ -860,6 +989,10 @@ func (h *Client) UserHasBeenDeactivated(arg0 *plugin.Context, arg1 *model.User) 
 	fail := func(err error) {
 		h.failed("UserHasBeenDeactivated", err)
 	}
+	if _, no := Unsupported["UserHasBeenDeactivated"]; no {
+		fail(errNotSupported("UserHasBeenDeactivated"))
+		return
+	}
 	var err error
 	req := &pb.UserHasBeenDeactivatedRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -882,6 +1015,9 @@ func (h *Client) OnSharedChannelsSyncMsg(arg0 *model.SyncMsg, arg1 *model.Remote
 	fail := func(err error) (model.SyncResponse, error) {
 		h.failed("OnSharedChannelsSyncMsg", err)
 		return model.SyncResponse{}, nil
+	}
+	if _, no := Unsupported["OnSharedChannelsSyncMsg"]; no {
+		return fail(errNotSupported("OnSharedChannelsSyncMsg"))
 	}
 	var err error
 	req := &pb.OnSharedChannelsSyncMsgRequest{}
@@ -908,6 +1044,9 @@ func (h *Client) OnSharedChannelsPing(arg0 *model.RemoteCluster) bool {
 		h.failed("OnSharedChannelsPing", err)
 		return false
 	}
+	if _, no := Unsupported["OnSharedChannelsPing"]; no {
+		return fail(errNotSupported("OnSharedChannelsPing"))
+	}
 	var err error
 	req := &pb.OnSharedChannelsPingRequest{}
 	if req.Rc, err = convert.RemoteClusterToProto(arg0); err != nil {
@@ -925,6 +1064,10 @@ func (h *Client) OnSharedChannelsPing(arg0 *model.RemoteCluster) bool {
 func (h *Client) PreferencesHaveChanged(arg0 *plugin.Context, arg1 []model.Preference) {
 	fail := func(err error) {
 		h.failed("PreferencesHaveChanged", err)
+	}
+	if _, no := Unsupported["PreferencesHaveChanged"]; no {
+		fail(errNotSupported("PreferencesHaveChanged"))
+		return
 	}
 	var err error
 	req := &pb.PreferencesHaveChangedRequest{}
@@ -952,6 +1095,9 @@ func (h *Client) OnSharedChannelsAttachmentSyncMsg(arg0 *model.FileInfo, arg1 *m
 		h.failed("OnSharedChannelsAttachmentSyncMsg", err)
 		return nil
 	}
+	if _, no := Unsupported["OnSharedChannelsAttachmentSyncMsg"]; no {
+		return fail(errNotSupported("OnSharedChannelsAttachmentSyncMsg"))
+	}
 	var err error
 	req := &pb.OnSharedChannelsAttachmentSyncMsgRequest{}
 	if req.Fi, err = convert.FileInfoToProto(arg0); err != nil {
@@ -976,6 +1122,9 @@ func (h *Client) OnSharedChannelsProfileImageSyncMsg(arg0 *model.User, arg1 *mod
 		h.failed("OnSharedChannelsProfileImageSyncMsg", err)
 		return nil
 	}
+	if _, no := Unsupported["OnSharedChannelsProfileImageSyncMsg"]; no {
+		return fail(errNotSupported("OnSharedChannelsProfileImageSyncMsg"))
+	}
 	var err error
 	req := &pb.OnSharedChannelsProfileImageSyncMsgRequest{}
 	if req.User, err = convert.UserToProto(arg0); err != nil {
@@ -996,6 +1145,9 @@ func (h *Client) GenerateSupportData(arg0 *plugin.Context) ([]*model.FileData, e
 	fail := func(err error) ([]*model.FileData, error) {
 		h.failed("GenerateSupportData", err)
 		return nil, nil
+	}
+	if _, no := Unsupported["GenerateSupportData"]; no {
+		return fail(errNotSupported("GenerateSupportData"))
 	}
 	var err error
 	req := &pb.GenerateSupportDataRequest{}
@@ -1018,6 +1170,9 @@ func (h *Client) OnSAMLLogin(arg0 *plugin.Context, arg1 *model.User, arg2 *saml2
 	fail := func(err error) error {
 		h.failed("OnSAMLLogin", err)
 		return nil
+	}
+	if _, no := Unsupported["OnSAMLLogin"]; no {
+		return fail(errNotSupported("OnSAMLLogin"))
 	}
 	var err error
 	req := &pb.OnSAMLLoginRequest{}
@@ -1042,6 +1197,9 @@ func (h *Client) ChannelWillBeUpdated(arg0 *plugin.Context, arg1 *model.Channel,
 	fail := func(err error) (*model.Channel, string) {
 		h.failed("ChannelWillBeUpdated", err)
 		return nil, ""
+	}
+	if _, no := Unsupported["ChannelWillBeUpdated"]; no {
+		return fail(errNotSupported("ChannelWillBeUpdated"))
 	}
 	var err error
 	req := &pb.ChannelWillBeUpdatedRequest{}
@@ -1072,6 +1230,9 @@ func (h *Client) ChannelWillBeRestored(arg0 *plugin.Context, arg1 *model.Channel
 		h.failed("ChannelWillBeRestored", err)
 		return ""
 	}
+	if _, no := Unsupported["ChannelWillBeRestored"]; no {
+		return fail(errNotSupported("ChannelWillBeRestored"))
+	}
 	var err error
 	req := &pb.ChannelWillBeRestoredRequest{}
 	if req.Context, err = convert.PluginContextToProto(arg0); err != nil {
@@ -1093,6 +1254,9 @@ func (h *Client) ScheduledPostWillBeCreated(arg0 *plugin.Context, arg1 *model.Sc
 	fail := func(err error) (*model.ScheduledPost, string) {
 		h.failed("ScheduledPostWillBeCreated", err)
 		return nil, ""
+	}
+	if _, no := Unsupported["ScheduledPostWillBeCreated"]; no {
+		return fail(errNotSupported("ScheduledPostWillBeCreated"))
 	}
 	var err error
 	req := &pb.ScheduledPostWillBeCreatedRequest{}
@@ -1119,6 +1283,9 @@ func (h *Client) DraftWillBeUpserted(arg0 *plugin.Context, arg1 *model.Draft) (*
 	fail := func(err error) (*model.Draft, string) {
 		h.failed("DraftWillBeUpserted", err)
 		return nil, ""
+	}
+	if _, no := Unsupported["DraftWillBeUpserted"]; no {
+		return fail(errNotSupported("DraftWillBeUpserted"))
 	}
 	var err error
 	req := &pb.DraftWillBeUpsertedRequest{}

@@ -240,3 +240,19 @@ func TestDeadPluginFailsPromptly(t *testing.T) {
 		t.Errorf("failing took %v", d)
 	}
 }
+
+// TestUnsupportedHookKeepsDefaults checks that a hook listed in Unsupported returns
+// Mattermost's defaults without calling the plugin.
+func TestUnsupportedHookKeepsDefaults(t *testing.T) {
+	hooksclient.Unsupported["MessageWillBePosted"] = "for this test"
+	defer delete(hooksclient.Unsupported, "MessageWillBePosted")
+	f, client, _ := newFakePlugin(t)
+	f.respond = func(*ir.Method, protoreflect.Message) (protoreflect.Message, error) {
+		t.Error("the plugin was called")
+		return nil, status.Error(codes.Internal, "unexpected")
+	}
+	post := &model.Post{Id: "p"}
+	if got, reason := client.MessageWillBePosted(&plugin.Context{}, post); got != post || reason != "" {
+		t.Fatalf("got %v %q", got, reason)
+	}
+}

@@ -240,6 +240,7 @@ func (f *file) unaryServer(m *ir.Method, recv, impl string) error {
 	f.printf("func (s *%s) %s(_ %s.Context, req *%s.%s) (_ *%s.%s, rerr error) {\n", recv, m.Name,
 		f.use("context"), f.pb(), m.RequestName(), f.pb(), m.ResponseName())
 	f.printf("defer s.catch(%q, &rerr)\n", m.Name)
+	f.printf("if _, no := Unsupported[%q]; no {\nreturn nil, notSupported(%q)\n}\n", m.Name, m.Name)
 	if b.usesErr {
 		f.printf("var err error\n")
 	}
@@ -258,6 +259,7 @@ func (f *file) readerUploadServer(m *ir.Method, recv, impl string) error {
 	f.printf("func (s *%s) %s(stream %s.ClientStreamingServer[%s.%s, %s.%s]) (rerr error) {\n", recv, m.Name,
 		f.use("google.golang.org/grpc"), f.pb(), m.RequestName(), f.pb(), m.ResponseName())
 	f.printf("defer s.catch(%q, &rerr)\n", m.Name)
+	f.printf("if _, no := Unsupported[%q]; no {\nreturn notSupported(%q)\n}\n", m.Name, m.Name)
 	f.printf("req, err := recvHead[%s.%s](%q, stream.Recv)\nif err != nil {\nreturn err\n}\n", f.pb(), m.RequestMessage, m.Name)
 	for i, p := range m.Params {
 		if p.Type.Kind == ir.KindStream {
@@ -425,6 +427,7 @@ func (f *file) unaryHook(m *ir.Method) error {
 		f.printf("return %s\n", strings.Join(defs, ", "))
 	}
 	f.printf("}\n")
+	f.printf("if _, no := Unsupported[%q]; no {\n%s\n}\n", m.Name, failWith(fmt.Sprintf("errNotSupported(%q)", m.Name)))
 	if declErr {
 		f.printf("var err error\n")
 	}
