@@ -3,6 +3,7 @@ package apiserver_test
 import (
 	"bytes"
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mattermost/mattermost/server/public/model"
 	"github.com/stretchr/testify/mock"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -370,5 +372,33 @@ func TestUnsupportedAnswersUnimplemented(t *testing.T) {
 	}
 	if len(f.api.Calls) != 0 {
 		t.Fatal("the implementation was called")
+	}
+}
+
+// TestErrorsSurvive pins the two error styles with fixed values: an AppError keeps every
+// field (params included) and a sentinel error is itself again on the far side.
+func TestErrorsSurvive(t *testing.T) {
+	f := newFixture(t)
+	appErr := model.NewAppError("KVGet", "app.plugin.kv.get", map[string]any{"Key": "k", "N": 3}, "db down", http.StatusServiceUnavailable)
+	appErr.RequestId = "rq1"
+	f.api.On("KVGet", "k").Return(nil, appErr).Once()
+	resp, err := pb.NewPluginAPIServiceClient(f.conn).KVGet(context.Background(), &pb.KVGetRequest{Key: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := convert.AppErrorFromProto(resp.AppError); !reflect.DeepEqual(got, appErr) {
+		t.Fatalf("AppError crossed as %#v, want %#v", got, appErr)
+	}
+	if resp.Result != nil {
+		t.Fatalf("nil []byte result crossed as %v", resp.Result)
+	}
+
+	f.driver.On("ConnPing", "c1").Return(driver.ErrBadConn).Once()
+	pr, err := pb.NewPluginDriverServiceClient(f.conn).ConnPing(context.Background(), &pb.ConnPingRequest{ConnId: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := convert.ErrorFromProto(pr.Error); !errors.Is(got, driver.ErrBadConn) {
+		t.Fatalf("sentinel crossed as %v", got)
 	}
 }
