@@ -163,6 +163,9 @@ def test_connection_from_flags_and_environment() -> None:
     assert (c.url, c.token) == ("https://a.example", "t")
     assert Connection.from_args("https://b", "u", None, env=env).url == "https://b"
     assert Connection.from_args(None, None, None, True, env={}).local_socket == DEFAULT_SOCKET
+    sock = {"MM_LOCALSOCKETPATH": "/run/mm.sock"}
+    assert Connection.from_args(None, None, None, env=sock).local_socket == "/run/mm.sock"
+    assert Connection.from_args("https://b", "t", None, env=sock).local_socket is None
     env_login = {
         "MM_SERVICESETTINGS_SITEURL": "https://a",
         "MM_ADMIN_USERNAME": "admin",

@@ -59,10 +59,15 @@ class Connection:
         local: bool = False,
         env: Mapping[str, str] = os.environ,
     ) -> Connection:
-        """Flags first, then the environment (same names as Mattermost's starter template)."""
+        """Flags first, then the environment (same names as Mattermost's starter template).
+
+        Local mode: --local-socket/--local, or $MM_LOCALSOCKETPATH when no URL is given.
+        """
         if local_socket or local:
             return cls(local_socket=local_socket or env.get(SOCKET_ENV) or DEFAULT_SOCKET)
         url = url or env.get(URL_ENV)
+        if not url and env.get(SOCKET_ENV):
+            return cls(local_socket=env[SOCKET_ENV])
         if not url:
             raise BundleError(
                 "say which server: --url https://chat.example.com (or $"
