@@ -59,7 +59,7 @@ func (f *fakePlugin) handle(_ any, stream grpc.ServerStream) error {
 	return stream.SendMsg(resp.Interface())
 }
 
-func newFakePlugin(t *testing.T) (*fakePlugin, *hooksclient.Client, *grpc.Server) {
+func newFakePlugin(t testing.TB) (*fakePlugin, *hooksclient.Client, *grpc.Server) {
 	f := &fakePlugin{s: gluetest.Surface(t), last: map[string]protoreflect.Message{}}
 	gs := grpc.NewServer(grpc.UnknownServiceHandler(f.handle))
 	conn := gluetest.Serve(t, gs)

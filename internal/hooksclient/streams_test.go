@@ -48,7 +48,7 @@ func (p *streamPlugin) FileWillBeUploaded(s grpc.BidiStreamingServer[pb.FileWill
 	return p.upload(s)
 }
 
-func newStreamPlugin(t *testing.T, p *streamPlugin) *hooksclient.Client {
+func newStreamPlugin(t testing.TB, p *streamPlugin) *hooksclient.Client {
 	gs := grpc.NewServer()
 	pb.RegisterPluginHooksServiceServer(gs, p)
 	return hooksclient.New(gluetest.Serve(t, gs), nil)
