@@ -49,7 +49,7 @@ def test_bundle_layout_manifest_and_locks(
         "cp312-linux-amd64",
         "cp312-linux-arm64",
     ]
-    assert result.warning is None
+    assert result.warnings == []
 
     top = unpack(result.path, tmp_path / "x")
     assert top.name == "com.example.greeter"
@@ -121,8 +121,24 @@ def test_oversized_bundle_warns(
 ) -> None:
     monkeypatch.setattr(tarball_mod, "MAX_UPLOAD_BYTES", 1000)
     result = build_bundle(options(plugin_dir, host_dir, fake_pip))
-    assert result.warning is not None
-    assert "over Mattermost's 50 MiB" in result.warning and "4 Python" in result.warning
+    (warning,) = result.warnings
+    assert "over Mattermost's 50 MiB" in warning and "4 Python" in warning
+
+
+def test_a_missing_entry_point_module_warns(
+    plugin_dir: Path, host_dir: Path, fake_pip: FakePip
+) -> None:
+    manifest = json.loads((plugin_dir / "plugin.json").read_text())
+    manifest["props"]["python"]["entry_point"] = "greeter.plugn:GreeterPlugin"
+    (plugin_dir / "plugin.json").write_text(json.dumps(manifest))
+    (warning,) = build_bundle(options(plugin_dir, host_dir, fake_pip)).warnings
+    assert "'greeter.plugn:GreeterPlugin'" in warning and "greeter/plugn.py" in warning
+
+    manifest["props"]["python"].update(entry_point="plugin:P", path=["src"])
+    (plugin_dir / "plugin.json").write_text(json.dumps(manifest))
+    (plugin_dir / "src").mkdir()
+    (plugin_dir / "src" / "plugin.py").write_text("class P: pass\n")
+    assert build_bundle(options(plugin_dir, host_dir, fake_pip)).warnings == []
 
 
 def test_resolution_must_use_our_sdk(plugin_dir: Path, host_dir: Path) -> None:

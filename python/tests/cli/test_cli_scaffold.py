@@ -22,7 +22,7 @@ def test_new_writes_a_valid_plugin(tmp_path: Path, capsys: pytest.CaptureFixture
     assert m.entry_point == "greeter.plugin:GreeterBotPlugin"
     raw = json.loads((d / "plugin.json").read_text())
     assert raw["name"] == "Greeter Bot" and raw["version"] == "0.1.0"
-    assert set(raw["server"]["executables"]) == {"linux-amd64", "linux-arm64"}
+    assert set(raw["server"]["executables"]) == {"linux-amd64"}
     plugin_py = (d / "greeter" / "plugin.py").read_text()
     assert "class GreeterBotPlugin(Plugin):" in plugin_py
     assert "def on_activate(self) -> None:" in plugin_py

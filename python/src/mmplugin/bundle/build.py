@@ -47,7 +47,7 @@ class BundleResult:
     size: int
     targets: list[Target]
     wheels: int
-    warning: str | None
+    warnings: list[str]
 
 
 def build_bundle(opts: BundleOptions) -> BundleResult:
@@ -147,7 +147,32 @@ def build_bundle(opts: BundleOptions) -> BundleResult:
         size=size,
         targets=targets,
         wheels=len(wheelhouse) + 1,
-        warning=size_warning(size, len(targets), len(opts.platforms)),
+        warnings=[
+            w
+            for w in (
+                _entry_point_warning(manifest.entry_point, manifest.python_path, entries),
+                size_warning(size, len(targets), len(opts.platforms)),
+            )
+            if w
+        ],
+    )
+
+
+def _entry_point_warning(entry_point: str, path: list[str], entries: list[Entry]) -> str | None:
+    """Warn when the entry point's module is not among the bundled files.
+
+    Only a warning: the module may come from one of the bundled wheels.
+    """
+    module = entry_point.partition(":")[0].replace(".", "/")
+    shipped = {e.path for e in entries}
+    for d in path:
+        prefix = "" if d in (".", "./") else d.strip("/") + "/"
+        if f"{prefix}{module}.py" in shipped or f"{prefix}{module}/__init__.py" in shipped:
+            return None
+    return (
+        f"warning: props.python.entry_point {entry_point!r}: no {module}.py or "
+        f"{module}/__init__.py in the bundle below props.python.path {path}; unless a bundled "
+        "wheel provides it, the plugin will fail to start: check the entry point and the path"
     )
 
 

@@ -143,8 +143,8 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     )
     targets = ", ".join(t.key for t in result.targets)
     _say(f"bundle: {result.size / 2**20:.1f} MiB, {result.wheels} wheels, targets {targets}")
-    if result.warning:
-        _say(result.warning)
+    for warning in result.warnings:
+        _say(warning)
     print(result.path)
     return 0
 

@@ -53,10 +53,8 @@ def _manifest(n: Names) -> str:
         "description": f"{n.display_name}: a Mattermost plugin written in Python.",
         "version": "0.1.0",
         "server": {
-            "executables": {
-                "linux-amd64": "server/dist/mmplugin-host-linux-amd64",
-                "linux-arm64": "server/dist/mmplugin-host-linux-arm64",
-            }
+            # Rewritten by 'mmplugin bundle' for the --platform values it is given.
+            "executables": {"linux-amd64": "server/dist/mmplugin-host-linux-amd64"}
         },
         "props": {
             "python": {
