@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakePip
+from bundle_helpers import FakePip
 
 import mmplugin
 from mmplugin.bundle import BundleError, BundleOptions, PythonVersion, build_bundle

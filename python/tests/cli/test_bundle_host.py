@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import fake_elf
+from bundle_helpers import fake_elf
 
 from mmplugin.bundle.errors import BundleError
 from mmplugin.bundle.host import (

@@ -11,7 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run
+from bundle_helpers import REPO, run
 
 from mmplugin.bundle.platforms import PythonVersion
 

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run
+from bundle_helpers import run
 
 import mmplugin
 from mmplugin.bundle.errors import BundleError
