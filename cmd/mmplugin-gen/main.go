@@ -22,6 +22,7 @@ import (
 	"github.com/mmplugin/mmplugin/internal/gen/ir"
 	"github.com/mmplugin/mmplugin/internal/gen/netrpcgen"
 	"github.com/mmplugin/mmplugin/internal/gen/protogen"
+	"github.com/mmplugin/mmplugin/internal/gen/pygen"
 	"github.com/mmplugin/mmplugin/internal/gen/recordergen"
 )
 
@@ -34,6 +35,7 @@ type emitter struct {
 // emitters is the generator pipeline. Add yours with one line.
 var emitters = []emitter{
 	{"proto", protogen.Generate},
+	{"python", pygen.Generate},
 	{"convert", convgen.Generate},
 	{"netrpc", netrpcgen.Generate},
 	{"harness", recordergen.Generate},
