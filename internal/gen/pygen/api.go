@@ -282,7 +282,7 @@ func (g *generator) params(m *ir.Method) []pyParam {
 			continue
 		}
 		if p.Type.Kind == ir.KindStream {
-			out = append(out, pyParam{name: safeIdent(ir.Snake(p.GoName)), stream: true})
+			out = append(out, pyParam{name: paramName(p.GoName), stream: true})
 			continue
 		}
 		rf := byGo[p.GoName]
@@ -294,7 +294,15 @@ func (g *generator) params(m *ir.Method) []pyParam {
 		if m.Special.Kind == gen.KindOutParam && p.GoName == m.Special.OutParam {
 			ann = g.containerType(p.Type)
 		}
-		out = append(out, pyParam{name: safeIdent(rf.ProtoName), annotation: ann, proto: rf})
+		out = append(out, pyParam{name: paramName(p.GoName), annotation: ann, proto: rf})
+	}
+	seen := map[string]bool{}
+	for i, p := range out {
+		for seen[p.name] {
+			p.name += "_"
+		}
+		seen[p.name] = true
+		out[i] = p
 	}
 	return out
 }
@@ -475,9 +483,9 @@ func (g *generator) writeMethod(w *writer, m *ir.Method, async bool, imports imp
 		}
 		f := g.elemFrom(out.Type.Elem)
 		if f == "" {
-			w.line(2, "%s[:] = _r.%s", safeIdent(ir.Snake(out.GoName)), out.ProtoName)
+			w.line(2, "%s[:] = _r.%s", paramName(out.GoName), out.ProtoName)
 		} else {
-			w.line(2, "%s[:] = [%s(x) for x in _r.%s]", safeIdent(ir.Snake(out.GoName)), f, out.ProtoName)
+			w.line(2, "%s[:] = [%s(x) for x in _r.%s]", paramName(out.GoName), f, out.ProtoName)
 		}
 	case len(results) == 1:
 		expr, cond, otherwise := g.resultExpr(m, results[0])

@@ -52,7 +52,7 @@ type hookParam struct {
 func (g *generator) hookInfo(m *ir.Method) (*hookInfo, error) {
 	h := &hookInfo{m: m, py: methodName(m.Name), konst: strings.ToUpper(ir.Snake(m.Name))}
 	for _, p := range m.RequestFields {
-		hp := hookParam{name: safeIdent(p.ProtoName), field: p}
+		hp := hookParam{name: paramName(p.GoName), field: p}
 		switch {
 		case p.IsContext:
 			hp.name, hp.annotation = "ctx", "Context"

@@ -15,6 +15,7 @@ package pygen
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/mmplugin/mmplugin/internal/gen/ir"
@@ -94,6 +95,15 @@ func methodName(goName string) string {
 		n = strings.Trim(n, "_")
 	}
 	return safeIdent(n)
+}
+
+// pluralAcronym matches an acronym followed by a plural "s" ("IDs", "DMs").
+var pluralAcronym = regexp.MustCompile(`([A-Z]{2,})s([A-Z0-9]|$)`)
+
+// paramName is the Python name of a Go parameter: snake_case that keeps plural acronyms whole
+// ("userIDs" → "user_ids", where the proto field is user_i_ds).
+func paramName(goName string) string {
+	return safeIdent(ir.Snake(pluralAcronym.ReplaceAllString(goName, "${1}S${2}")))
 }
 
 // safeIdent appends "_" to Python keywords (PEP 8's convention).

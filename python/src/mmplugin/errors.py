@@ -119,12 +119,13 @@ class AppError(Exception):
         }
 
     def __eq__(self, other: object) -> bool:
+        # The same Go error whatever the Python class (the class follows the status code).
         if not isinstance(other, AppError):
             return NotImplemented
-        return type(self) is type(other) and self._fields() == other._fields()
+        return self._fields() == other._fields()
 
     def __hash__(self) -> int:
-        return hash((type(self), self.id, self.message, self.status_code, self.where))
+        return hash((self.id, self.message, self.status_code, self.where))
 
     def __reduce__(self) -> tuple[Any, ...]:
         fields = self._fields()
@@ -249,10 +250,10 @@ class PluginAPIError(Exception):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PluginAPIError):
             return NotImplemented
-        return (type(self), self.message, self.code) == (type(other), other.message, other.code)
+        return (self.message, self.code) == (other.message, other.code)
 
     def __hash__(self) -> int:
-        return hash((type(self), self.message, self.code))
+        return hash((self.message, self.code))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_plugin_api_error, (type(self), self.message, int(self.code)))

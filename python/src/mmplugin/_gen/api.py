@@ -387,7 +387,7 @@ class API(_t.SyncClient):
             raise _e.app_error_from_pb(_r.app_error)
         return [_c.user_from_pb(x) for x in _r.result]
 
-    def get_users_by_ids(self, user_i_ds: list[str] | None) -> list[User]:
+    def get_users_by_ids(self, user_ids: list[str] | None) -> list[User]:
         """GetUsersByIds gets a list of users by their IDs.
 
         Minimum server version: 9.8
@@ -395,7 +395,7 @@ class API(_t.SyncClient):
         Go: API.GetUsersByIds(userIDs []string) ([]*model.User, *model.AppError)
         """
         _empty: list[int] = []
-        _req = _api.GetUsersByIdsRequest(user_i_ds=_c._mark(user_i_ds, 1, _empty), empty=_empty)
+        _req = _api.GetUsersByIdsRequest(user_i_ds=_c._mark(user_ids, 1, _empty), empty=_empty)
         _r = self._unary("GetUsersByIds", self._stub.GetUsersByIds, _req)
         if _r.HasField("app_error"):
             raise _e.app_error_from_pb(_r.app_error)
@@ -3553,7 +3553,7 @@ class API(_t.SyncClient):
             return _nil(GroupMember)
         return _c.group_member_from_pb(_r.result)
 
-    def upsert_group_members(self, group_id: str, user_i_ds: list[str] | None) -> list[GroupMember]:
+    def upsert_group_members(self, group_id: str, user_ids: list[str] | None) -> list[GroupMember]:
         """UpsertGroupMembers adds multiple users to a group or updates their existing memberships.
 
         Minimum server version: 10.7
@@ -3564,7 +3564,7 @@ class API(_t.SyncClient):
         _empty: list[int] = []
         _req = _api.UpsertGroupMembersRequest(
             group_id=group_id,
-            user_i_ds=_c._mark(user_i_ds, 2, _empty),
+            user_i_ds=_c._mark(user_ids, 2, _empty),
             empty=_empty,
         )
         _r = self._unary("UpsertGroupMembers", self._stub.UpsertGroupMembers, _req)
@@ -4934,7 +4934,7 @@ class AsyncAPI(_t.AsyncClient):
             raise _e.app_error_from_pb(_r.app_error)
         return [_c.user_from_pb(x) for x in _r.result]
 
-    async def get_users_by_ids(self, user_i_ds: list[str] | None) -> list[User]:
+    async def get_users_by_ids(self, user_ids: list[str] | None) -> list[User]:
         """GetUsersByIds gets a list of users by their IDs.
 
         Minimum server version: 9.8
@@ -4942,7 +4942,7 @@ class AsyncAPI(_t.AsyncClient):
         Go: API.GetUsersByIds(userIDs []string) ([]*model.User, *model.AppError)
         """
         _empty: list[int] = []
-        _req = _api.GetUsersByIdsRequest(user_i_ds=_c._mark(user_i_ds, 1, _empty), empty=_empty)
+        _req = _api.GetUsersByIdsRequest(user_i_ds=_c._mark(user_ids, 1, _empty), empty=_empty)
         _r = await self._unary("GetUsersByIds", self._stub.GetUsersByIds, _req)
         if _r.HasField("app_error"):
             raise _e.app_error_from_pb(_r.app_error)
@@ -8215,7 +8215,7 @@ class AsyncAPI(_t.AsyncClient):
     async def upsert_group_members(
         self,
         group_id: str,
-        user_i_ds: list[str] | None,
+        user_ids: list[str] | None,
     ) -> list[GroupMember]:
         """UpsertGroupMembers adds multiple users to a group or updates their existing memberships.
 
@@ -8227,7 +8227,7 @@ class AsyncAPI(_t.AsyncClient):
         _empty: list[int] = []
         _req = _api.UpsertGroupMembersRequest(
             group_id=group_id,
-            user_i_ds=_c._mark(user_i_ds, 2, _empty),
+            user_i_ds=_c._mark(user_ids, 2, _empty),
             empty=_empty,
         )
         _r = await self._unary("UpsertGroupMembers", self._stub.UpsertGroupMembers, _req)
