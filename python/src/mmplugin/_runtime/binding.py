@@ -67,6 +67,11 @@ class RuntimeContext:
         return self._bootstrap.plugin_dir
 
     @property
+    def api_socket(self) -> str:
+        """The host's API socket, for a blocking channel (pass ``auth_metadata()`` on calls)."""
+        return self._bootstrap.api_socket
+
+    @property
     def protocol_versions(self) -> tuple[int, ...]:
         return self._bootstrap.protocol_versions
 
