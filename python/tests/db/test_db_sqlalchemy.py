@@ -8,14 +8,18 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from db_fakedriver import (  # noqa: F401 (the fixtures)
+    Served,
+    client_fixture,
+    served_fixture,
+    store_fixture,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.pool import NullPool
 
 import mmplugin.db as db
 from mmplugin.db import Store
 from mmplugin.db.dialect import MMPluginDialect
-
-from .fakedriver import Served
 
 metadata = sa.MetaData()
 users = sa.Table(

@@ -30,7 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 
+from mmplugin.db import Store
+from mmplugin.db._transport import DriverClient, stub_invoker
 from mmplugin.v1 import driver_pb2 as pb
 from mmplugin.v1 import driver_pb2_grpc
 from mmplugin.v1 import models_pb2 as mpb
@@ -432,3 +435,26 @@ def serve(directory: Path | None = None) -> Iterator[Served]:
             server.stop(None)
             for conn in fake.conns.values():
                 conn.close()
+
+
+# -- fixtures (imported by the test modules) --------------------------------------------------
+
+
+@pytest.fixture(name="served")
+def served_fixture() -> Iterator[Served]:
+    """A fresh fake on its own socket."""
+    yield from serve()
+
+
+@pytest.fixture(name="client")
+def client_fixture(served: Served) -> Iterator[DriverClient]:
+    channel = served.channel()
+    try:
+        yield DriverClient(stub_invoker(channel, [("mmplugin-secret", SECRET)], timeout=10))
+    finally:
+        channel.close()
+
+
+@pytest.fixture(name="store")
+def store_fixture(client: DriverClient) -> Store:
+    return Store(client)

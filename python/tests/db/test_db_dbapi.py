@@ -10,12 +10,16 @@ import warnings
 
 import grpc
 import pytest
+from db_fakedriver import (  # noqa: F401 (the fixtures)
+    Served,
+    client_fixture,
+    served_fixture,
+    store_fixture,
+)
 
 import mmplugin.db as db
 from mmplugin.db import Store
 from mmplugin.db._transport import DriverClient, stub_invoker
-
-from .fakedriver import Served
 
 
 @pytest.fixture
