@@ -300,8 +300,8 @@ func (s *apiService) GetUsersByIds(_ context.Context, req *pb.GetUsersByIdsReque
 	}
 	var err error
 	var arg0 []string
-	if arg0, err = listFromPB[[]string](req.UserIDs, same[string], req.Empty, 1); err != nil {
-		return nil, requestErr("GetUsersByIds", "user_i_ds", err)
+	if arg0, err = listFromPB[[]string](req.UserIds, same[string], req.Empty, 1); err != nil {
+		return nil, requestErr("GetUsersByIds", "user_ids", err)
 	}
 	res0, appErr := s.api.GetUsersByIds(arg0)
 	resp := &pb.GetUsersByIdsResponse{}
@@ -3639,8 +3639,8 @@ func (s *apiService) UpsertGroupMembers(_ context.Context, req *pb.UpsertGroupMe
 	var err error
 	arg0 := req.GroupId
 	var arg1 []string
-	if arg1, err = listFromPB[[]string](req.UserIDs, same[string], req.Empty, 2); err != nil {
-		return nil, requestErr("UpsertGroupMembers", "user_i_ds", err)
+	if arg1, err = listFromPB[[]string](req.UserIds, same[string], req.Empty, 2); err != nil {
+		return nil, requestErr("UpsertGroupMembers", "user_ids", err)
 	}
 	res0, appErr := s.api.UpsertGroupMembers(arg0, arg1)
 	resp := &pb.UpsertGroupMembersResponse{}

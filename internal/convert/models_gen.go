@@ -4415,10 +4415,10 @@ func FeatureFlagsToProto(in *model.FeatureFlags) (*pb.FeatureFlags, error) {
 	out := &pb.FeatureFlags{}
 	out.TestFeature = string(in.TestFeature)
 	out.TestBoolFeature = bool(in.TestBoolFeature)
-	out.EnableSharedChannelsDMs = bool(in.EnableSharedChannelsDMs)
+	out.EnableSharedChannelsDms = bool(in.EnableSharedChannelsDMs)
 	out.EnableSyncAllUsersForRemoteCluster = bool(in.EnableSyncAllUsersForRemoteCluster)
 	out.AppsEnabled = bool(in.AppsEnabled)
-	out.NormalizeLdapDNs = bool(in.NormalizeLdapDNs)
+	out.NormalizeLdapDns = bool(in.NormalizeLdapDNs)
 	out.WysiwygEditor = bool(in.WysiwygEditor)
 	out.MoveThreadsEnabled = bool(in.MoveThreadsEnabled)
 	out.NotificationMonitoring = bool(in.NotificationMonitoring)
@@ -4471,10 +4471,10 @@ func FeatureFlagsFromProto(in *pb.FeatureFlags) (*model.FeatureFlags, error) {
 func fillFeatureFlagsFromProto(in *pb.FeatureFlags, out *model.FeatureFlags) error {
 	out.TestFeature = string(in.TestFeature)
 	out.TestBoolFeature = bool(in.TestBoolFeature)
-	out.EnableSharedChannelsDMs = bool(in.EnableSharedChannelsDMs)
+	out.EnableSharedChannelsDMs = bool(in.EnableSharedChannelsDms)
 	out.EnableSyncAllUsersForRemoteCluster = bool(in.EnableSyncAllUsersForRemoteCluster)
 	out.AppsEnabled = bool(in.AppsEnabled)
-	out.NormalizeLdapDNs = bool(in.NormalizeLdapDNs)
+	out.NormalizeLdapDNs = bool(in.NormalizeLdapDns)
 	out.WysiwygEditor = bool(in.WysiwygEditor)
 	out.MoveThreadsEnabled = bool(in.MoveThreadsEnabled)
 	out.NotificationMonitoring = bool(in.NotificationMonitoring)
@@ -5805,7 +5805,7 @@ func GroupSearchOptsToProto(in *model.GroupSearchOpts) (*pb.GroupSearchOpts, err
 	out.FilterHasMember = string(in.FilterHasMember)
 	out.IncludeChannelMemberCount = string(in.IncludeChannelMemberCount)
 	out.IncludeTimezones = bool(in.IncludeTimezones)
-	out.IncludeMemberIDs = bool(in.IncludeMemberIDs)
+	out.IncludeMemberIds = bool(in.IncludeMemberIDs)
 	out.IncludeArchived = bool(in.IncludeArchived)
 	out.FilterArchived = bool(in.FilterArchived)
 	out.OnlySyncableSources = bool(in.OnlySyncableSources)
@@ -5840,7 +5840,7 @@ func fillGroupSearchOptsFromProto(in *pb.GroupSearchOpts, out *model.GroupSearch
 	out.FilterHasMember = string(in.FilterHasMember)
 	out.IncludeChannelMemberCount = string(in.IncludeChannelMemberCount)
 	out.IncludeTimezones = bool(in.IncludeTimezones)
-	out.IncludeMemberIDs = bool(in.IncludeMemberIDs)
+	out.IncludeMemberIDs = bool(in.IncludeMemberIds)
 	out.IncludeArchived = bool(in.IncludeArchived)
 	out.FilterArchived = bool(in.FilterArchived)
 	out.OnlySyncableSources = bool(in.OnlySyncableSources)
@@ -9412,7 +9412,7 @@ func PrivacySettingsToProto(in *model.PrivacySettings) (*pb.PrivacySettings, err
 	}
 	if in.UseAnonymousURLs != nil {
 		v := bool(*in.UseAnonymousURLs)
-		out.UseAnonymousUrLs = &v
+		out.UseAnonymousUrls = &v
 	}
 	return out, nil
 }
@@ -9438,8 +9438,8 @@ func fillPrivacySettingsFromProto(in *pb.PrivacySettings, out *model.PrivacySett
 		v := bool(*in.ShowFullName)
 		out.ShowFullName = &v
 	}
-	if in.UseAnonymousUrLs != nil {
-		v := bool(*in.UseAnonymousUrLs)
+	if in.UseAnonymousUrls != nil {
+		v := bool(*in.UseAnonymousUrls)
 		out.UseAnonymousURLs = &v
 	}
 	return nil
@@ -9634,7 +9634,7 @@ func PropertyFieldSearchOptsToProto(in *model.PropertyFieldSearchOpts) (*pb.Prop
 		out.Empty = append(out.Empty, 3)
 	}
 	out.TargetType = string(in.TargetType)
-	if out.TargetIDs, err = toPBSlicestring(in.TargetIDs); err != nil {
+	if out.TargetIds, err = toPBSlicestring(in.TargetIDs); err != nil {
 		return nil, fieldErr("PropertyFieldSearchOpts.TargetIDs", err)
 	}
 	if in.TargetIDs != nil && len(in.TargetIDs) == 0 {
@@ -9675,7 +9675,7 @@ func fillPropertyFieldSearchOptsFromProto(in *pb.PropertyFieldSearchOpts, out *m
 		out.ObjectTypes = []string{}
 	}
 	out.TargetType = string(in.TargetType)
-	if out.TargetIDs, err = fromPBSlicestring(in.TargetIDs); err != nil {
+	if out.TargetIDs, err = fromPBSlicestring(in.TargetIds); err != nil {
 		return fieldErr("PropertyFieldSearchOpts.TargetIDs", err)
 	}
 	if out.TargetIDs == nil && hasEmpty(in.Empty, 5) {
@@ -9892,7 +9892,7 @@ func PropertyValueSearchOptsToProto(in *model.PropertyValueSearchOpts) (*pb.Prop
 	var err error
 	out.GroupId = string(in.GroupID)
 	out.TargetType = string(in.TargetType)
-	if out.TargetIDs, err = toPBSlicestring(in.TargetIDs); err != nil {
+	if out.TargetIds, err = toPBSlicestring(in.TargetIDs); err != nil {
 		return nil, fieldErr("PropertyValueSearchOpts.TargetIDs", err)
 	}
 	if in.TargetIDs != nil && len(in.TargetIDs) == 0 {
@@ -9928,7 +9928,7 @@ func fillPropertyValueSearchOptsFromProto(in *pb.PropertyValueSearchOpts, out *m
 	var err error
 	out.GroupID = string(in.GroupId)
 	out.TargetType = string(in.TargetType)
-	if out.TargetIDs, err = fromPBSlicestring(in.TargetIDs); err != nil {
+	if out.TargetIDs, err = fromPBSlicestring(in.TargetIds); err != nil {
 		return fieldErr("PropertyValueSearchOpts.TargetIDs", err)
 	}
 	if out.TargetIDs == nil && hasEmpty(in.Empty, 3) {
@@ -10244,7 +10244,7 @@ func RegisterPluginOptsToProto(in *model.RegisterPluginOpts) (*pb.RegisterPlugin
 	out.Displayname = string(in.Displayname)
 	out.PluginId = string(in.PluginID)
 	out.CreatorId = string(in.CreatorID)
-	out.AutoShareDMs = bool(in.AutoShareDMs)
+	out.AutoShareDms = bool(in.AutoShareDMs)
 	out.AutoInvited = bool(in.AutoInvited)
 	out.SiteUrl = string(in.SiteURL)
 	return out, nil
@@ -10266,7 +10266,7 @@ func fillRegisterPluginOptsFromProto(in *pb.RegisterPluginOpts, out *model.Regis
 	out.Displayname = string(in.Displayname)
 	out.PluginID = string(in.PluginId)
 	out.CreatorID = string(in.CreatorId)
-	out.AutoShareDMs = bool(in.AutoShareDMs)
+	out.AutoShareDMs = bool(in.AutoShareDms)
 	out.AutoInvited = bool(in.AutoInvited)
 	out.SiteURL = string(in.SiteUrl)
 	return nil
@@ -12446,7 +12446,7 @@ func ServiceSettingsToProto(in *model.ServiceSettings) (*pb.ServiceSettings, err
 	}
 	if in.EnableSVGs != nil {
 		v := bool(*in.EnableSVGs)
-		out.EnableSvGs = &v
+		out.EnableSvgs = &v
 	}
 	if in.EnableLatex != nil {
 		v := bool(*in.EnableLatex)
@@ -12975,8 +12975,8 @@ func fillServiceSettingsFromProto(in *pb.ServiceSettings, out *model.ServiceSett
 		v := bool(*in.EnableBotAccountCreation)
 		out.EnableBotAccountCreation = &v
 	}
-	if in.EnableSvGs != nil {
-		v := bool(*in.EnableSvGs)
+	if in.EnableSvgs != nil {
+		v := bool(*in.EnableSvgs)
 		out.EnableSVGs = &v
 	}
 	if in.EnableLatex != nil {

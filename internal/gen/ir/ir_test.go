@@ -150,7 +150,8 @@ func TestSnake(t *testing.T) {
 	for in, want := range map[string]string{
 		"userID": "user_id", "IPAddress": "ip_address", "create_at": "create_at", "SessionId": "session_id",
 		"HTTPRequest": "http_request", "x-forwarded": "x_forwarded", "OAuth2": "o_auth2", "teamId": "team_id",
-		"ID": "id", "Saml2Key": "saml2_key",
+		"ID": "id", "Saml2Key": "saml2_key", "userIDs": "user_ids", "AutoShareDMs": "auto_share_dms",
+		"IDsOnly": "ids_only", "URLs": "urls", "HTTPServer": "http_server", "IsPinned": "is_pinned",
 	} {
 		if got := Snake(in); got != want {
 			t.Errorf("Snake(%q) = %q, want %q", in, got, want)

@@ -8,7 +8,8 @@ import (
 
 // Snake converts a Go or JSON identifier to lower_snake_case: "userID" → "user_id",
 // "IPAddress" → "ip_address", "create_at" → "create_at", "x-forwarded" → "x_forwarded".
-// Digits stick to the preceding word ("OAuth2" → "o_auth2", "Saml2Key" → "saml2_key").
+// Digits stick to the preceding word ("OAuth2" → "o_auth2", "Saml2Key" → "saml2_key"), and a
+// plural acronym stays one word ("userIDs" → "user_ids", "AutoShareDMs" → "auto_share_dms").
 func Snake(s string) string {
 	rs := []rune(s)
 	var b strings.Builder
@@ -23,7 +24,9 @@ func Snake(s string) string {
 			if i > 0 && b.Len() > 0 && !strings.HasSuffix(b.String(), "_") {
 				prev := rs[i-1]
 				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
-				if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
+				// "IDs": the "s" after an acronym makes it plural, it does not start a word.
+				pluralAcronym := nextLower && rs[i+1] == 's' && (i+2 == len(rs) || !unicode.IsLower(rs[i+2]))
+				if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower && !pluralAcronym) {
 					b.WriteByte('_')
 				}
 			}

@@ -1746,7 +1746,7 @@ func (x *GetUsersResponse) GetEmpty() []uint32 {
 type GetUsersByIdsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Go: userIDs
-	UserIDs []string `protobuf:"bytes,1,rep,name=user_i_ds,json=userIDs,proto3" json:"user_i_ds,omitempty"`
+	UserIds []string `protobuf:"bytes,1,rep,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
 	// Field numbers of the slice, map and bytes fields that are empty but not nil.
 	Empty         []uint32 `protobuf:"varint,2,rep,packed,name=empty,proto3" json:"empty,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1783,9 +1783,9 @@ func (*GetUsersByIdsRequest) Descriptor() ([]byte, []int) {
 	return file_mmplugin_v1_api_proto_rawDescGZIP(), []int{38}
 }
 
-func (x *GetUsersByIdsRequest) GetUserIDs() []string {
+func (x *GetUsersByIdsRequest) GetUserIds() []string {
 	if x != nil {
-		return x.UserIDs
+		return x.UserIds
 	}
 	return nil
 }
@@ -21588,7 +21588,7 @@ type UpsertGroupMembersRequest struct {
 	// Go: groupID
 	GroupId string `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	// Go: userIDs
-	UserIDs []string `protobuf:"bytes,2,rep,name=user_i_ds,json=userIDs,proto3" json:"user_i_ds,omitempty"`
+	UserIds []string `protobuf:"bytes,2,rep,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
 	// Field numbers of the slice, map and bytes fields that are empty but not nil.
 	Empty         []uint32 `protobuf:"varint,3,rep,packed,name=empty,proto3" json:"empty,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -21632,9 +21632,9 @@ func (x *UpsertGroupMembersRequest) GetGroupId() string {
 	return ""
 }
 
-func (x *UpsertGroupMembersRequest) GetUserIDs() []string {
+func (x *UpsertGroupMembersRequest) GetUserIds() []string {
 	if x != nil {
-		return x.UserIDs
+		return x.UserIds
 	}
 	return nil
 }
@@ -27655,9 +27655,9 @@ const file_mmplugin_v1_api_proto_rawDesc = "" +
 	"\x10GetUsersResponse\x12)\n" +
 	"\x06result\x18\x01 \x03(\v2\x11.mmplugin.v1.UserR\x06result\x122\n" +
 	"\tapp_error\x18\x02 \x01(\v2\x15.mmplugin.v1.AppErrorR\bappError\x12\x14\n" +
-	"\x05empty\x18\x03 \x03(\rR\x05empty\"H\n" +
-	"\x14GetUsersByIdsRequest\x12\x1a\n" +
-	"\tuser_i_ds\x18\x01 \x03(\tR\auserIDs\x12\x14\n" +
+	"\x05empty\x18\x03 \x03(\rR\x05empty\"G\n" +
+	"\x14GetUsersByIdsRequest\x12\x19\n" +
+	"\buser_ids\x18\x01 \x03(\tR\auserIds\x12\x14\n" +
 	"\x05empty\x18\x02 \x03(\rR\x05empty\"\x8c\x01\n" +
 	"\x15GetUsersByIdsResponse\x12)\n" +
 	"\x06result\x18\x01 \x03(\v2\x11.mmplugin.v1.UserR\x06result\x122\n" +
@@ -28800,10 +28800,10 @@ const file_mmplugin_v1_api_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\"\x81\x01\n" +
 	"\x19UpsertGroupMemberResponse\x120\n" +
 	"\x06result\x18\x01 \x01(\v2\x18.mmplugin.v1.GroupMemberR\x06result\x122\n" +
-	"\tapp_error\x18\x02 \x01(\v2\x15.mmplugin.v1.AppErrorR\bappError\"h\n" +
+	"\tapp_error\x18\x02 \x01(\v2\x15.mmplugin.v1.AppErrorR\bappError\"g\n" +
 	"\x19UpsertGroupMembersRequest\x12\x19\n" +
-	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1a\n" +
-	"\tuser_i_ds\x18\x02 \x03(\tR\auserIDs\x12\x14\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x19\n" +
+	"\buser_ids\x18\x02 \x03(\tR\auserIds\x12\x14\n" +
 	"\x05empty\x18\x03 \x03(\rR\x05empty\"\x98\x01\n" +
 	"\x1aUpsertGroupMembersResponse\x120\n" +
 	"\x06result\x18\x01 \x03(\v2\x18.mmplugin.v1.GroupMemberR\x06result\x122\n" +

@@ -8216,13 +8216,13 @@ type FeatureFlags struct {
 	// TestBoolFeature bool
 	TestBoolFeature bool `protobuf:"varint,2,opt,name=test_bool_feature,json=testBoolFeature,proto3" json:"test_bool_feature,omitempty"`
 	// EnableSharedChannelsDMs bool
-	EnableSharedChannelsDMs bool `protobuf:"varint,3,opt,name=enable_shared_channels_d_ms,json=enableSharedChannelsDMs,proto3" json:"enable_shared_channels_d_ms,omitempty"`
+	EnableSharedChannelsDms bool `protobuf:"varint,3,opt,name=enable_shared_channels_dms,json=enableSharedChannelsDms,proto3" json:"enable_shared_channels_dms,omitempty"`
 	// EnableSyncAllUsersForRemoteCluster bool
 	EnableSyncAllUsersForRemoteCluster bool `protobuf:"varint,4,opt,name=enable_sync_all_users_for_remote_cluster,json=enableSyncAllUsersForRemoteCluster,proto3" json:"enable_sync_all_users_for_remote_cluster,omitempty"`
 	// AppsEnabled bool
 	AppsEnabled bool `protobuf:"varint,5,opt,name=apps_enabled,json=appsEnabled,proto3" json:"apps_enabled,omitempty"`
 	// NormalizeLdapDNs bool
-	NormalizeLdapDNs bool `protobuf:"varint,6,opt,name=normalize_ldap_d_ns,json=normalizeLdapDNs,proto3" json:"normalize_ldap_d_ns,omitempty"`
+	NormalizeLdapDns bool `protobuf:"varint,6,opt,name=normalize_ldap_dns,json=normalizeLdapDns,proto3" json:"normalize_ldap_dns,omitempty"`
 	// WysiwygEditor bool
 	WysiwygEditor bool `protobuf:"varint,7,opt,name=wysiwyg_editor,json=wysiwygEditor,proto3" json:"wysiwyg_editor,omitempty"`
 	// MoveThreadsEnabled bool
@@ -8339,9 +8339,9 @@ func (x *FeatureFlags) GetTestBoolFeature() bool {
 	return false
 }
 
-func (x *FeatureFlags) GetEnableSharedChannelsDMs() bool {
+func (x *FeatureFlags) GetEnableSharedChannelsDms() bool {
 	if x != nil {
-		return x.EnableSharedChannelsDMs
+		return x.EnableSharedChannelsDms
 	}
 	return false
 }
@@ -8360,9 +8360,9 @@ func (x *FeatureFlags) GetAppsEnabled() bool {
 	return false
 }
 
-func (x *FeatureFlags) GetNormalizeLdapDNs() bool {
+func (x *FeatureFlags) GetNormalizeLdapDns() bool {
 	if x != nil {
-		return x.NormalizeLdapDNs
+		return x.NormalizeLdapDns
 	}
 	return false
 }
@@ -10443,7 +10443,7 @@ type GroupSearchOpts struct {
 	// IncludeTimezones bool
 	IncludeTimezones bool `protobuf:"varint,12,opt,name=include_timezones,json=includeTimezones,proto3" json:"include_timezones,omitempty"`
 	// IncludeMemberIDs bool
-	IncludeMemberIDs bool `protobuf:"varint,13,opt,name=include_member_i_ds,json=includeMemberIDs,proto3" json:"include_member_i_ds,omitempty"`
+	IncludeMemberIds bool `protobuf:"varint,13,opt,name=include_member_ids,json=includeMemberIds,proto3" json:"include_member_ids,omitempty"`
 	// IncludeArchived bool
 	IncludeArchived bool `protobuf:"varint,14,opt,name=include_archived,json=includeArchived,proto3" json:"include_archived,omitempty"`
 	// FilterArchived bool
@@ -10568,9 +10568,9 @@ func (x *GroupSearchOpts) GetIncludeTimezones() bool {
 	return false
 }
 
-func (x *GroupSearchOpts) GetIncludeMemberIDs() bool {
+func (x *GroupSearchOpts) GetIncludeMemberIds() bool {
 	if x != nil {
-		return x.IncludeMemberIDs
+		return x.IncludeMemberIds
 	}
 	return false
 }
@@ -16414,7 +16414,7 @@ type PrivacySettings struct {
 	// ShowFullName *bool
 	ShowFullName *bool `protobuf:"varint,2,opt,name=show_full_name,json=showFullName,proto3,oneof" json:"show_full_name,omitempty"`
 	// UseAnonymousURLs *bool
-	UseAnonymousUrLs *bool `protobuf:"varint,3,opt,name=use_anonymous_ur_ls,json=useAnonymousUrLs,proto3,oneof" json:"use_anonymous_ur_ls,omitempty"`
+	UseAnonymousUrls *bool `protobuf:"varint,3,opt,name=use_anonymous_urls,json=useAnonymousUrls,proto3,oneof" json:"use_anonymous_urls,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -16463,9 +16463,9 @@ func (x *PrivacySettings) GetShowFullName() bool {
 	return false
 }
 
-func (x *PrivacySettings) GetUseAnonymousUrLs() bool {
-	if x != nil && x.UseAnonymousUrLs != nil {
-		return *x.UseAnonymousUrLs
+func (x *PrivacySettings) GetUseAnonymousUrls() bool {
+	if x != nil && x.UseAnonymousUrls != nil {
+		return *x.UseAnonymousUrls
 	}
 	return false
 }
@@ -16818,7 +16818,7 @@ type PropertyFieldSearchOpts struct {
 	// TargetType string
 	TargetType string `protobuf:"bytes,4,opt,name=target_type,json=targetType,proto3" json:"target_type,omitempty"`
 	// TargetIDs []string
-	TargetIDs []string `protobuf:"bytes,5,rep,name=target_i_ds,json=targetIDs,proto3" json:"target_i_ds,omitempty"`
+	TargetIds []string `protobuf:"bytes,5,rep,name=target_ids,json=targetIds,proto3" json:"target_ids,omitempty"`
 	// ChannelID string
 	ChannelId string `protobuf:"bytes,6,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
 	// TeamID string
@@ -16897,9 +16897,9 @@ func (x *PropertyFieldSearchOpts) GetTargetType() string {
 	return ""
 }
 
-func (x *PropertyFieldSearchOpts) GetTargetIDs() []string {
+func (x *PropertyFieldSearchOpts) GetTargetIds() []string {
 	if x != nil {
-		return x.TargetIDs
+		return x.TargetIds
 	}
 	return nil
 }
@@ -17369,7 +17369,7 @@ type PropertyValueSearchOpts struct {
 	// TargetType string
 	TargetType string `protobuf:"bytes,2,opt,name=target_type,json=targetType,proto3" json:"target_type,omitempty"`
 	// TargetIDs []string
-	TargetIDs []string `protobuf:"bytes,3,rep,name=target_i_ds,json=targetIDs,proto3" json:"target_i_ds,omitempty"`
+	TargetIds []string `protobuf:"bytes,3,rep,name=target_ids,json=targetIds,proto3" json:"target_ids,omitempty"`
 	// FieldID string
 	FieldId string `protobuf:"bytes,4,opt,name=field_id,json=fieldId,proto3" json:"field_id,omitempty"`
 	// SinceUpdateAt int64
@@ -17432,9 +17432,9 @@ func (x *PropertyValueSearchOpts) GetTargetType() string {
 	return ""
 }
 
-func (x *PropertyValueSearchOpts) GetTargetIDs() []string {
+func (x *PropertyValueSearchOpts) GetTargetIds() []string {
 	if x != nil {
-		return x.TargetIDs
+		return x.TargetIds
 	}
 	return nil
 }
@@ -18096,7 +18096,7 @@ type RegisterPluginOpts struct {
 	// CreatorID string
 	CreatorId string `protobuf:"bytes,3,opt,name=creator_id,json=creatorId,proto3" json:"creator_id,omitempty"`
 	// AutoShareDMs bool
-	AutoShareDMs bool `protobuf:"varint,4,opt,name=auto_share_d_ms,json=autoShareDMs,proto3" json:"auto_share_d_ms,omitempty"`
+	AutoShareDms bool `protobuf:"varint,4,opt,name=auto_share_dms,json=autoShareDms,proto3" json:"auto_share_dms,omitempty"`
 	// AutoInvited bool
 	AutoInvited bool `protobuf:"varint,5,opt,name=auto_invited,json=autoInvited,proto3" json:"auto_invited,omitempty"`
 	// SiteURL string
@@ -18156,9 +18156,9 @@ func (x *RegisterPluginOpts) GetCreatorId() string {
 	return ""
 }
 
-func (x *RegisterPluginOpts) GetAutoShareDMs() bool {
+func (x *RegisterPluginOpts) GetAutoShareDms() bool {
 	if x != nil {
-		return x.AutoShareDMs
+		return x.AutoShareDms
 	}
 	return false
 }
@@ -21097,7 +21097,7 @@ type ServiceSettings struct {
 	// EnableBotAccountCreation *bool
 	EnableBotAccountCreation *bool `protobuf:"varint,93,opt,name=enable_bot_account_creation,json=enableBotAccountCreation,proto3,oneof" json:"enable_bot_account_creation,omitempty"`
 	// EnableSVGs *bool
-	EnableSvGs *bool `protobuf:"varint,94,opt,name=enable_sv_gs,json=enableSvGs,proto3,oneof" json:"enable_sv_gs,omitempty"`
+	EnableSvgs *bool `protobuf:"varint,94,opt,name=enable_svgs,json=enableSvgs,proto3,oneof" json:"enable_svgs,omitempty"`
 	// EnableLatex *bool
 	EnableLatex *bool `protobuf:"varint,95,opt,name=enable_latex,json=enableLatex,proto3,oneof" json:"enable_latex,omitempty"`
 	// EnableInlineLatex *bool
@@ -21851,9 +21851,9 @@ func (x *ServiceSettings) GetEnableBotAccountCreation() bool {
 	return false
 }
 
-func (x *ServiceSettings) GetEnableSvGs() bool {
-	if x != nil && x.EnableSvGs != nil {
-		return *x.EnableSvGs
+func (x *ServiceSettings) GetEnableSvgs() bool {
+	if x != nil && x.EnableSvgs != nil {
+		return *x.EnableSvgs
 	}
 	return false
 }
@@ -27151,14 +27151,14 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\x0eretention_days\x18\x02 \x01(\x03H\x01R\rretentionDays\x88\x01\x01B\f\n" +
 	"\n" +
 	"_directoryB\x11\n" +
-	"\x0f_retention_days\"\x9a\x10\n" +
+	"\x0f_retention_days\"\x98\x10\n" +
 	"\fFeatureFlags\x12!\n" +
 	"\ftest_feature\x18\x01 \x01(\tR\vtestFeature\x12*\n" +
-	"\x11test_bool_feature\x18\x02 \x01(\bR\x0ftestBoolFeature\x12<\n" +
-	"\x1benable_shared_channels_d_ms\x18\x03 \x01(\bR\x17enableSharedChannelsDMs\x12T\n" +
+	"\x11test_bool_feature\x18\x02 \x01(\bR\x0ftestBoolFeature\x12;\n" +
+	"\x1aenable_shared_channels_dms\x18\x03 \x01(\bR\x17enableSharedChannelsDms\x12T\n" +
 	"(enable_sync_all_users_for_remote_cluster\x18\x04 \x01(\bR\"enableSyncAllUsersForRemoteCluster\x12!\n" +
-	"\fapps_enabled\x18\x05 \x01(\bR\vappsEnabled\x12-\n" +
-	"\x13normalize_ldap_d_ns\x18\x06 \x01(\bR\x10normalizeLdapDNs\x12%\n" +
+	"\fapps_enabled\x18\x05 \x01(\bR\vappsEnabled\x12,\n" +
+	"\x12normalize_ldap_dns\x18\x06 \x01(\bR\x10normalizeLdapDns\x12%\n" +
 	"\x0ewysiwyg_editor\x18\a \x01(\bR\rwysiwygEditor\x120\n" +
 	"\x14move_threads_enabled\x18\b \x01(\bR\x12moveThreadsEnabled\x127\n" +
 	"\x17notification_monitoring\x18\t \x01(\bR\x16notificationMonitoring\x126\n" +
@@ -27497,7 +27497,7 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tcreate_at\x18\x03 \x01(\x03R\bcreateAt\x12\x1b\n" +
-	"\tdelete_at\x18\x04 \x01(\x03R\bdeleteAt\"\xeb\x05\n" +
+	"\tdelete_at\x18\x04 \x01(\x03R\bdeleteAt\"\xea\x05\n" +
 	"\x0fGroupSearchOpts\x12\f\n" +
 	"\x01q\x18\x01 \x01(\tR\x01q\x123\n" +
 	"\x16not_associated_to_team\x18\x02 \x01(\tR\x13notAssociatedToTeam\x129\n" +
@@ -27511,8 +27511,8 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\x11filter_has_member\x18\n" +
 	" \x01(\tR\x0ffilterHasMember\x12?\n" +
 	"\x1cinclude_channel_member_count\x18\v \x01(\tR\x19includeChannelMemberCount\x12+\n" +
-	"\x11include_timezones\x18\f \x01(\bR\x10includeTimezones\x12-\n" +
-	"\x13include_member_i_ds\x18\r \x01(\bR\x10includeMemberIDs\x12)\n" +
+	"\x11include_timezones\x18\f \x01(\bR\x10includeTimezones\x12,\n" +
+	"\x12include_member_ids\x18\r \x01(\bR\x10includeMemberIds\x12)\n" +
 	"\x10include_archived\x18\x0e \x01(\bR\x0fincludeArchived\x12'\n" +
 	"\x0ffilter_archived\x18\x0f \x01(\bR\x0efilterArchived\x122\n" +
 	"\x15only_syncable_sources\x18\x10 \x01(\bR\x13onlySyncableSources\"\xab\x03\n" +
@@ -28235,14 +28235,14 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\x14channel_display_name\x18\x04 \x01(\tR\x12channelDisplayName\x12!\n" +
 	"\fchannel_type\x18\x05 \x01(\tR\vchannelType\x12\x1d\n" +
 	"\n" +
-	"channel_id\x18\x06 \x01(\tR\tchannelId\"\xe5\x01\n" +
+	"channel_id\x18\x06 \x01(\tR\tchannelId\"\xe3\x01\n" +
 	"\x0fPrivacySettings\x121\n" +
 	"\x12show_email_address\x18\x01 \x01(\bH\x00R\x10showEmailAddress\x88\x01\x01\x12)\n" +
-	"\x0eshow_full_name\x18\x02 \x01(\bH\x01R\fshowFullName\x88\x01\x01\x122\n" +
-	"\x13use_anonymous_ur_ls\x18\x03 \x01(\bH\x02R\x10useAnonymousUrLs\x88\x01\x01B\x15\n" +
+	"\x0eshow_full_name\x18\x02 \x01(\bH\x01R\fshowFullName\x88\x01\x01\x121\n" +
+	"\x12use_anonymous_urls\x18\x03 \x01(\bH\x02R\x10useAnonymousUrls\x88\x01\x01B\x15\n" +
 	"\x13_show_email_addressB\x11\n" +
-	"\x0f_show_full_nameB\x16\n" +
-	"\x14_use_anonymous_ur_ls\"\xa8\x01\n" +
+	"\x0f_show_full_nameB\x15\n" +
+	"\x13_use_anonymous_urls\"\xa8\x01\n" +
 	"\rProductLimits\x12.\n" +
 	"\x05files\x18\x01 \x01(\v2\x18.mmplugin.v1.FilesLimitsR\x05files\x127\n" +
 	"\bmessages\x18\x02 \x01(\v2\x1b.mmplugin.v1.MessagesLimitsR\bmessages\x12.\n" +
@@ -28283,15 +28283,16 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\x19PropertyFieldSearchCursor\x12*\n" +
 	"\x11property_field_id\x18\x01 \x01(\tR\x0fpropertyFieldId\x12\x1b\n" +
 	"\tcreate_at\x18\x02 \x01(\x03R\bcreateAt\x12\x1b\n" +
-	"\tupdate_at\x18\x03 \x01(\x03R\bupdateAt\"\xdb\x03\n" +
+	"\tupdate_at\x18\x03 \x01(\x03R\bupdateAt\"\xda\x03\n" +
 	"\x17PropertyFieldSearchOpts\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
 	"\vobject_type\x18\x02 \x01(\tR\n" +
 	"objectType\x12!\n" +
 	"\fobject_types\x18\x03 \x03(\tR\vobjectTypes\x12\x1f\n" +
 	"\vtarget_type\x18\x04 \x01(\tR\n" +
-	"targetType\x12\x1e\n" +
-	"\vtarget_i_ds\x18\x05 \x03(\tR\ttargetIDs\x12\x1d\n" +
+	"targetType\x12\x1d\n" +
+	"\n" +
+	"target_ids\x18\x05 \x03(\tR\ttargetIds\x12\x1d\n" +
 	"\n" +
 	"channel_id\x18\x06 \x01(\tR\tchannelId\x12\x17\n" +
 	"\ateam_id\x18\a \x01(\tR\x06teamId\x12&\n" +
@@ -28334,12 +28335,13 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\x19PropertyValueSearchCursor\x12*\n" +
 	"\x11property_value_id\x18\x01 \x01(\tR\x0fpropertyValueId\x12\x1b\n" +
 	"\tcreate_at\x18\x02 \x01(\x03R\bcreateAt\x12\x1b\n" +
-	"\tupdate_at\x18\x03 \x01(\x03R\bupdateAt\"\xe8\x02\n" +
+	"\tupdate_at\x18\x03 \x01(\x03R\bupdateAt\"\xe7\x02\n" +
 	"\x17PropertyValueSearchOpts\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1f\n" +
 	"\vtarget_type\x18\x02 \x01(\tR\n" +
-	"targetType\x12\x1e\n" +
-	"\vtarget_i_ds\x18\x03 \x03(\tR\ttargetIDs\x12\x19\n" +
+	"targetType\x12\x1d\n" +
+	"\n" +
+	"target_ids\x18\x03 \x03(\tR\ttargetIds\x12\x19\n" +
 	"\bfield_id\x18\x04 \x01(\tR\afieldId\x12&\n" +
 	"\x0fsince_update_at\x18\x05 \x01(\x03R\rsinceUpdateAt\x12'\n" +
 	"\x0finclude_deleted\x18\x06 \x01(\bR\x0eincludeDeleted\x12>\n" +
@@ -28425,13 +28427,13 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\x14_max_posts_per_recapB\x17\n" +
 	"\x15_max_tokens_per_recapB\x14\n" +
 	"\x12_max_posts_per_dayB\x13\n" +
-	"\x11_cooldown_minutes\"\xd7\x01\n" +
+	"\x11_cooldown_minutes\"\xd6\x01\n" +
 	"\x12RegisterPluginOpts\x12 \n" +
 	"\vdisplayname\x18\x01 \x01(\tR\vdisplayname\x12\x1b\n" +
 	"\tplugin_id\x18\x02 \x01(\tR\bpluginId\x12\x1d\n" +
 	"\n" +
-	"creator_id\x18\x03 \x01(\tR\tcreatorId\x12%\n" +
-	"\x0fauto_share_d_ms\x18\x04 \x01(\bR\fautoShareDMs\x12!\n" +
+	"creator_id\x18\x03 \x01(\tR\tcreatorId\x12$\n" +
+	"\x0eauto_share_dms\x18\x04 \x01(\bR\fautoShareDms\x12!\n" +
 	"\fauto_invited\x18\x05 \x01(\bR\vautoInvited\x12\x19\n" +
 	"\bsite_url\x18\x06 \x01(\tR\asiteUrl\"\x87\x04\n" +
 	"\rRemoteCluster\x12\x1b\n" +
@@ -28732,7 +28734,7 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\bmodifier\x18\x14 \x01(\tR\bmodifier\x12\x14\n" +
 	"\x05empty\x18\x15 \x03(\rR\x05empty\"5\n" +
 	"\x17SendToastMessageOptions\x12\x1a\n" +
-	"\bposition\x18\x01 \x01(\tR\bposition\"\xcb[\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition\"\xc9[\n" +
 	"\x0fServiceSettings\x12\x1e\n" +
 	"\bsite_url\x18\x01 \x01(\tH\x00R\asiteUrl\x88\x01\x01\x12(\n" +
 	"\rwebsocket_url\x18\x02 \x01(\tH\x01R\fwebsocketUrl\x88\x01\x01\x127\n" +
@@ -28830,9 +28832,9 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"$experimental_strict_csrf_enforcement\x18Z \x01(\bHVR!experimentalStrictCsrfEnforcement\x88\x01\x01\x12=\n" +
 	"\x18enable_email_invitations\x18[ \x01(\bHWR\x16enableEmailInvitations\x88\x01\x01\x12V\n" +
 	"&disable_bots_when_owner_is_deactivated\x18\\ \x01(\bHXR!disableBotsWhenOwnerIsDeactivated\x88\x01\x01\x12B\n" +
-	"\x1benable_bot_account_creation\x18] \x01(\bHYR\x18enableBotAccountCreation\x88\x01\x01\x12%\n" +
-	"\fenable_sv_gs\x18^ \x01(\bHZR\n" +
-	"enableSvGs\x88\x01\x01\x12&\n" +
+	"\x1benable_bot_account_creation\x18] \x01(\bHYR\x18enableBotAccountCreation\x88\x01\x01\x12$\n" +
+	"\venable_svgs\x18^ \x01(\bHZR\n" +
+	"enableSvgs\x88\x01\x01\x12&\n" +
 	"\fenable_latex\x18_ \x01(\bH[R\venableLatex\x88\x01\x01\x123\n" +
 	"\x13enable_inline_latex\x18` \x01(\bH\\R\x11enableInlineLatex\x88\x01\x01\x12(\n" +
 	"\rpost_priority\x18a \x01(\bH]R\fpostPriority\x88\x01\x01\x12I\n" +
@@ -28957,8 +28959,8 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"%_experimental_strict_csrf_enforcementB\x1b\n" +
 	"\x19_enable_email_invitationsB)\n" +
 	"'_disable_bots_when_owner_is_deactivatedB\x1e\n" +
-	"\x1c_enable_bot_account_creationB\x0f\n" +
-	"\r_enable_sv_gsB\x0f\n" +
+	"\x1c_enable_bot_account_creationB\x0e\n" +
+	"\f_enable_svgsB\x0f\n" +
 	"\r_enable_latexB\x16\n" +
 	"\x14_enable_inline_latexB\x10\n" +
 	"\x0e_post_priorityB!\n" +

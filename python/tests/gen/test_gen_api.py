@@ -91,7 +91,7 @@ class FakeAPI(ag.PluginAPIServiceServicer):
     def GetUsersByIds(
         self, request: a.GetUsersByIdsRequest, context: grpc.ServicerContext
     ) -> a.GetUsersByIdsResponse:
-        return a.GetUsersByIdsResponse(result=[m.User(id=i) for i in request.user_i_ds])
+        return a.GetUsersByIdsResponse(result=[m.User(id=i) for i in request.user_ids])
 
     def GetEmojiImage(
         self, request: a.GetEmojiImageRequest, context: grpc.ServicerContext

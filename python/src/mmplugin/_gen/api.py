@@ -395,7 +395,7 @@ class API(_t.SyncClient):
         Go: API.GetUsersByIds(userIDs []string) ([]*model.User, *model.AppError)
         """
         _empty: list[int] = []
-        _req = _api.GetUsersByIdsRequest(user_i_ds=_c._mark(user_ids, 1, _empty), empty=_empty)
+        _req = _api.GetUsersByIdsRequest(user_ids=_c._mark(user_ids, 1, _empty), empty=_empty)
         _r = self._unary("GetUsersByIds", self._stub.GetUsersByIds, _req)
         if _r.HasField("app_error"):
             raise _e.app_error_from_pb(_r.app_error)
@@ -3564,7 +3564,7 @@ class API(_t.SyncClient):
         _empty: list[int] = []
         _req = _api.UpsertGroupMembersRequest(
             group_id=group_id,
-            user_i_ds=_c._mark(user_ids, 2, _empty),
+            user_ids=_c._mark(user_ids, 2, _empty),
             empty=_empty,
         )
         _r = self._unary("UpsertGroupMembers", self._stub.UpsertGroupMembers, _req)
@@ -4942,7 +4942,7 @@ class AsyncAPI(_t.AsyncClient):
         Go: API.GetUsersByIds(userIDs []string) ([]*model.User, *model.AppError)
         """
         _empty: list[int] = []
-        _req = _api.GetUsersByIdsRequest(user_i_ds=_c._mark(user_ids, 1, _empty), empty=_empty)
+        _req = _api.GetUsersByIdsRequest(user_ids=_c._mark(user_ids, 1, _empty), empty=_empty)
         _r = await self._unary("GetUsersByIds", self._stub.GetUsersByIds, _req)
         if _r.HasField("app_error"):
             raise _e.app_error_from_pb(_r.app_error)
@@ -8227,7 +8227,7 @@ class AsyncAPI(_t.AsyncClient):
         _empty: list[int] = []
         _req = _api.UpsertGroupMembersRequest(
             group_id=group_id,
-            user_i_ds=_c._mark(user_ids, 2, _empty),
+            user_ids=_c._mark(user_ids, 2, _empty),
             empty=_empty,
         )
         _r = await self._unary("UpsertGroupMembers", self._stub.UpsertGroupMembers, _req)

@@ -2022,10 +2022,10 @@ def feature_flags_to_pb(v: md.FeatureFlags) -> _m.FeatureFlags:
     return _m.FeatureFlags(
         test_feature=v.test_feature,
         test_bool_feature=v.test_bool_feature,
-        enable_shared_channels_d_ms=v.enable_shared_channels_d_ms,
+        enable_shared_channels_dms=v.enable_shared_channels_dms,
         enable_sync_all_users_for_remote_cluster=v.enable_sync_all_users_for_remote_cluster,
         apps_enabled=v.apps_enabled,
-        normalize_ldap_d_ns=v.normalize_ldap_d_ns,
+        normalize_ldap_dns=v.normalize_ldap_dns,
         wysiwyg_editor=v.wysiwyg_editor,
         move_threads_enabled=v.move_threads_enabled,
         notification_monitoring=v.notification_monitoring,
@@ -2067,10 +2067,10 @@ def feature_flags_from_pb(m: _m.FeatureFlags) -> md.FeatureFlags:
     return md.FeatureFlags(
         test_feature=m.test_feature,
         test_bool_feature=m.test_bool_feature,
-        enable_shared_channels_d_ms=m.enable_shared_channels_d_ms,
+        enable_shared_channels_dms=m.enable_shared_channels_dms,
         enable_sync_all_users_for_remote_cluster=m.enable_sync_all_users_for_remote_cluster,
         apps_enabled=m.apps_enabled,
-        normalize_ldap_d_ns=m.normalize_ldap_d_ns,
+        normalize_ldap_dns=m.normalize_ldap_dns,
         wysiwyg_editor=m.wysiwyg_editor,
         move_threads_enabled=m.move_threads_enabled,
         notification_monitoring=m.notification_monitoring,
@@ -2668,7 +2668,7 @@ def group_search_opts_to_pb(v: md.GroupSearchOpts) -> _m.GroupSearchOpts:
         filter_has_member=v.filter_has_member,
         include_channel_member_count=v.include_channel_member_count,
         include_timezones=v.include_timezones,
-        include_member_i_ds=v.include_member_i_ds,
+        include_member_ids=v.include_member_ids,
         include_archived=v.include_archived,
         filter_archived=v.filter_archived,
         only_syncable_sources=v.only_syncable_sources,
@@ -2689,7 +2689,7 @@ def group_search_opts_from_pb(m: _m.GroupSearchOpts) -> md.GroupSearchOpts:
         filter_has_member=m.filter_has_member,
         include_channel_member_count=m.include_channel_member_count,
         include_timezones=m.include_timezones,
-        include_member_i_ds=m.include_member_i_ds,
+        include_member_ids=m.include_member_ids,
         include_archived=m.include_archived,
         filter_archived=m.filter_archived,
         only_syncable_sources=m.only_syncable_sources,
@@ -4128,7 +4128,7 @@ def privacy_settings_to_pb(v: md.PrivacySettings) -> _m.PrivacySettings:
     return _m.PrivacySettings(
         show_email_address=v.show_email_address,
         show_full_name=v.show_full_name,
-        use_anonymous_ur_ls=v.use_anonymous_ur_ls,
+        use_anonymous_urls=v.use_anonymous_urls,
     )
 
 
@@ -4136,7 +4136,7 @@ def privacy_settings_from_pb(m: _m.PrivacySettings) -> md.PrivacySettings:
     return md.PrivacySettings(
         show_email_address=m.show_email_address if m.HasField("show_email_address") else None,
         show_full_name=m.show_full_name if m.HasField("show_full_name") else None,
-        use_anonymous_ur_ls=m.use_anonymous_ur_ls if m.HasField("use_anonymous_ur_ls") else None,
+        use_anonymous_urls=m.use_anonymous_urls if m.HasField("use_anonymous_urls") else None,
     )
 
 
@@ -4232,7 +4232,7 @@ def property_field_search_opts_to_pb(v: md.PropertyFieldSearchOpts) -> _m.Proper
         object_type=v.object_type,
         object_types=_mark(v.object_types, 3, e),
         target_type=v.target_type,
-        target_i_ds=_mark(v.target_i_ds, 5, e),
+        target_ids=_mark(v.target_ids, 5, e),
         channel_id=v.channel_id,
         team_id=v.team_id,
         linked_field_id=v.linked_field_id,
@@ -4251,7 +4251,7 @@ def property_field_search_opts_from_pb(m: _m.PropertyFieldSearchOpts) -> md.Prop
         object_type=m.object_type,
         object_types=_ulist(m.object_types, 3, e),
         target_type=m.target_type,
-        target_i_ds=_ulist(m.target_i_ds, 5, e),
+        target_ids=_ulist(m.target_ids, 5, e),
         channel_id=m.channel_id,
         team_id=m.team_id,
         linked_field_id=m.linked_field_id,
@@ -4358,7 +4358,7 @@ def property_value_search_opts_to_pb(v: md.PropertyValueSearchOpts) -> _m.Proper
     return _m.PropertyValueSearchOpts(
         group_id=v.group_id,
         target_type=v.target_type,
-        target_i_ds=_mark(v.target_i_ds, 3, e),
+        target_ids=_mark(v.target_ids, 3, e),
         field_id=v.field_id,
         since_update_at=v.since_update_at,
         include_deleted=v.include_deleted,
@@ -4374,7 +4374,7 @@ def property_value_search_opts_from_pb(m: _m.PropertyValueSearchOpts) -> md.Prop
     return md.PropertyValueSearchOpts(
         group_id=m.group_id,
         target_type=m.target_type,
-        target_i_ds=_ulist(m.target_i_ds, 3, e),
+        target_ids=_ulist(m.target_ids, 3, e),
         field_id=m.field_id,
         since_update_at=m.since_update_at,
         include_deleted=m.include_deleted,
@@ -4532,7 +4532,7 @@ def register_plugin_opts_to_pb(v: md.RegisterPluginOpts) -> _m.RegisterPluginOpt
         displayname=v.displayname,
         plugin_id=v.plugin_id,
         creator_id=v.creator_id,
-        auto_share_d_ms=v.auto_share_d_ms,
+        auto_share_dms=v.auto_share_dms,
         auto_invited=v.auto_invited,
         site_url=v.site_url,
     )
@@ -4543,7 +4543,7 @@ def register_plugin_opts_from_pb(m: _m.RegisterPluginOpts) -> md.RegisterPluginO
         displayname=m.displayname,
         plugin_id=m.plugin_id,
         creator_id=m.creator_id,
-        auto_share_d_ms=m.auto_share_d_ms,
+        auto_share_dms=m.auto_share_dms,
         auto_invited=m.auto_invited,
         site_url=m.site_url,
     )
@@ -5396,7 +5396,7 @@ def service_settings_to_pb(v: md.ServiceSettings) -> _m.ServiceSettings:
         enable_email_invitations=v.enable_email_invitations,
         disable_bots_when_owner_is_deactivated=v.disable_bots_when_owner_is_deactivated,
         enable_bot_account_creation=v.enable_bot_account_creation,
-        enable_sv_gs=v.enable_sv_gs,
+        enable_svgs=v.enable_svgs,
         enable_latex=v.enable_latex,
         enable_inline_latex=v.enable_inline_latex,
         post_priority=v.post_priority,
@@ -5752,7 +5752,7 @@ def service_settings_from_pb(m: _m.ServiceSettings) -> md.ServiceSettings:
         enable_email_invitations=f91,
         disable_bots_when_owner_is_deactivated=f92,
         enable_bot_account_creation=f93,
-        enable_sv_gs=m.enable_sv_gs if m.HasField("enable_sv_gs") else None,
+        enable_svgs=m.enable_svgs if m.HasField("enable_svgs") else None,
         enable_latex=m.enable_latex if m.HasField("enable_latex") else None,
         enable_inline_latex=m.enable_inline_latex if m.HasField("enable_inline_latex") else None,
         post_priority=m.post_priority if m.HasField("post_priority") else None,

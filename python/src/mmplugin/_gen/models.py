@@ -612,7 +612,7 @@ class ServiceSettings:
     enable_email_invitations: bool | None = None
     disable_bots_when_owner_is_deactivated: bool | None = None
     enable_bot_account_creation: bool | None = None
-    enable_sv_gs: bool | None = None
+    enable_svgs: bool | None = None
     enable_latex: bool | None = None
     enable_inline_latex: bool | None = None
     post_priority: bool | None = None
@@ -863,7 +863,7 @@ class PrivacySettings:
 
     show_email_address: bool | None = None
     show_full_name: bool | None = None
-    use_anonymous_ur_ls: bool | None = None
+    use_anonymous_urls: bool | None = None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -1523,10 +1523,10 @@ class FeatureFlags:
 
     test_feature: str = ""
     test_bool_feature: bool = False
-    enable_shared_channels_d_ms: bool = False
+    enable_shared_channels_dms: bool = False
     enable_sync_all_users_for_remote_cluster: bool = False
     apps_enabled: bool = False
-    normalize_ldap_d_ns: bool = False
+    normalize_ldap_dns: bool = False
     wysiwyg_editor: bool = False
     move_threads_enabled: bool = False
     notification_monitoring: bool = False
@@ -1726,7 +1726,7 @@ class GroupSearchOpts:
     filter_has_member: str = ""
     include_channel_member_count: str = ""
     include_timezones: bool = False
-    include_member_i_ds: bool = False
+    include_member_ids: bool = False
     include_archived: bool = False
     filter_archived: bool = False
     only_syncable_sources: bool = False
@@ -2300,7 +2300,7 @@ class PropertyFieldSearchOpts:
     object_type: str = ""
     object_types: list[str] | None = None
     target_type: str = ""
-    target_i_ds: list[str] | None = None
+    target_ids: list[str] | None = None
     channel_id: str = ""
     team_id: str = ""
     linked_field_id: str = ""
@@ -2368,7 +2368,7 @@ class PropertyValueSearchOpts:
 
     group_id: str = ""
     target_type: str = ""
-    target_i_ds: list[str] | None = None
+    target_ids: list[str] | None = None
     field_id: str = ""
     since_update_at: int = 0
     include_deleted: bool = False
@@ -2445,7 +2445,7 @@ class RegisterPluginOpts:
     displayname: str = ""
     plugin_id: str = ""
     creator_id: str = ""
-    auto_share_d_ms: bool = False
+    auto_share_dms: bool = False
     auto_invited: bool = False
     site_url: str = ""
 

@@ -897,10 +897,10 @@ class GetUsersByIdsRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    USER_I_DS_FIELD_NUMBER: _builtins.int
+    USER_IDS_FIELD_NUMBER: _builtins.int
     EMPTY_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def user_i_ds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Go: userIDs"""
 
     @_builtins.property
@@ -910,12 +910,12 @@ class GetUsersByIdsRequest(_message.Message):
     def __init__(
         self,
         *,
-        user_i_ds: _abc.Iterable[_builtins.str] | None = ...,
+        user_ids: _abc.Iterable[_builtins.str] | None = ...,
         empty: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["empty", b"empty", "user_i_ds", b"user_i_ds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["empty", b"empty", "user_ids", b"user_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -10598,12 +10598,12 @@ class UpsertGroupMembersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     GROUP_ID_FIELD_NUMBER: _builtins.int
-    USER_I_DS_FIELD_NUMBER: _builtins.int
+    USER_IDS_FIELD_NUMBER: _builtins.int
     EMPTY_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
     """Go: groupID"""
     @_builtins.property
-    def user_i_ds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Go: userIDs"""
 
     @_builtins.property
@@ -10614,12 +10614,12 @@ class UpsertGroupMembersRequest(_message.Message):
         self,
         *,
         group_id: _builtins.str = ...,
-        user_i_ds: _abc.Iterable[_builtins.str] | None = ...,
+        user_ids: _abc.Iterable[_builtins.str] | None = ...,
         empty: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["empty", b"empty", "group_id", b"group_id", "user_i_ds", b"user_i_ds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["empty", b"empty", "group_id", b"group_id", "user_ids", b"user_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
