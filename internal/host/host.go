@@ -110,14 +110,19 @@ func (p *pythonSide) newSupervisor(api *apiserver.Server) (*supervisor.Superviso
 	if err != nil {
 		return nil, err
 	}
+	handshakeTimeout, err := envDuration("MMPLUGIN_HANDSHAKE_TIMEOUT")
+	if err != nil {
+		return nil, err
+	}
 	sup, err := supervisor.New(supervisor.Config{
-		PluginID:    p.manifest.Id,
-		PluginDir:   p.pluginDir,
-		Python:      settings,
-		Logger:      p.log.Named("python"),
-		RegisterAPI: api.Register,
-		OnRestart:   p.replayActivation,
-		HostVersion: Version,
+		PluginID:         p.manifest.Id,
+		PluginDir:        p.pluginDir,
+		Python:           settings,
+		Logger:           p.log.Named("python"),
+		RegisterAPI:      api.Register,
+		OnRestart:        p.replayActivation,
+		HostVersion:      Version,
+		HandshakeTimeout: handshakeTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -249,6 +254,20 @@ func findPluginDir() (string, error) {
 	}
 	return "", fmt.Errorf("mmplugin-host: no plugin.json at or above %s; the host must be "+
 		"inside a plugin bundle (build one with 'mmplugin bundle')", filepath.Dir(exe))
+}
+
+// envDuration reads an optional duration setting from the server's environment (0 when unset,
+// which means the supervisor's default).
+func envDuration(name string) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a positive duration such as 30s or 2m", name, v)
+	}
+	return d, nil
 }
 
 func envOr(name, def string) string {
