@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help setup tools venv generate proto proto-breaking check-generated lint test test-go test-py parity host-wheels
+.PHONY: help setup tools venv generate check-generated lint test test-go test-py parity host-wheels e2e demo bench proto-breaking proto-baseline
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -26,8 +26,11 @@ generate: setup ## regenerate every generated file (proto, Go, Python)
 	go run ./cmd/mmplugin-gen
 	$(PY) scripts/compile_protos.py
 
-proto-breaking: setup ## fail if proto/ changed incompatibly against the protocol last committed on main (buf breaking)
-	cd proto && ../$(VENV)/bin/buf breaking --against '../.git#branch=main,subdir=proto'
+proto-breaking: setup ## fail if proto/ changed incompatibly against the released baseline (buf breaking, FILE rules)
+	cd proto && ../$(VENV)/bin/buf breaking --against baseline/mmplugin-v1.binpb
+
+proto-baseline: setup ## record the current protocol as the baseline later changes must stay compatible with (at a release)
+	mkdir -p proto/baseline && cd proto && ../$(VENV)/bin/buf build --exclude-source-info -o baseline/mmplugin-v1.binpb
 
 check-generated: generate ## fail if generated files differ from the committed ones
 	@git add -N . && git diff --exit-code --stat || (echo "generated files are stale: run 'make generate' and commit" >&2; exit 1)
@@ -65,4 +68,4 @@ host-wheels: venv ## mmplugin-host platform wheels in dist/host-wheels (HOST_PLA
 		--version "$$($(PY) -c 'import mmplugin; print(mmplugin.__version__)')" \
 		$(foreach p,$(HOST_PLATFORMS),$(p)=build/host/mmplugin-host-$(p))
 
-test: check-generated lint test-go test-py e2e ## everything CI runs
+test: check-generated lint proto-breaking test-go test-py e2e ## everything CI runs
