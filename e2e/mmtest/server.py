@@ -216,7 +216,11 @@ class MattermostServer:
             "MM_LOGSETTINGS_CONSOLELEVEL": "INFO",
             "MM_LOGSETTINGS_CONSOLEJSON": "false",
             "MM_LOGSETTINGS_ENABLECOLOR": "false",
-            "MM_LOGSETTINGS_ENABLEFILE": "false",
+            # The JSON file log is what GET /api/v4/logs (and `mmplugin logs`) reads.
+            "MM_LOGSETTINGS_ENABLEFILE": "true",
+            "MM_LOGSETTINGS_FILELOCATION": str(work / "logs"),
+            "MM_LOGSETTINGS_FILEJSON": "true",
+            "MM_LOGSETTINGS_FILELEVEL": "INFO",
             "MM_LOGSETTINGS_ENABLEDIAGNOSTICS": "false",
             "MM_LOGSETTINGS_ENABLESENTRY": "false",
             "MM_ANNOUNCEMENTSETTINGS_ADMINNOTICESENABLED": "false",

@@ -266,7 +266,16 @@ def cmd_logs(args: argparse.Namespace) -> int:
         print(json.dumps(entry) if args.json else format_entry(entry), flush=True)
 
     with _client(args) as client:
-        entries = plugin_log_entries(client.log_lines(), plugin_id)
+        lines = client.log_lines()
+        if not lines:
+            # GET /api/v4/logs reads the server's JSON file log; with it off the answer is empty.
+            print(
+                "mmplugin logs: the server returned no log lines: its file log is probably off; "
+                "set LogSettings.EnableFile=true (MM_LOGSETTINGS_ENABLEFILE=true) with "
+                "LogSettings.FileJson=true",
+                file=sys.stderr,
+            )
+        entries = plugin_log_entries(lines, plugin_id)
         for e in entries[-args.lines :] if args.lines > 0 else []:
             show(e)
         seen = {json.dumps(e, sort_keys=True) for e in entries}

@@ -1,0 +1,257 @@
+"""A real Python plugin (e2e/plugins/pyplugin) on the real server, beside the Go plugin.
+
+Built as an author builds it (``go build`` of the host, ``mmplugin bundle`` with wheels from
+PyPI, ``mmplugin deploy``); everything the tests observe goes through httpx (REST and the
+plugin's HTTP routes) and websockets (events), never through mmplugin's own code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from mmtest import pyplugin
+from mmtest.api import JSON, MattermostAPI, PluginState
+from mmtest.bundle import GOPLUGIN_ID
+from mmtest.pyplugin import PYPLUGIN_DIR, PYPLUGIN_ID
+from mmtest.server import MattermostServer, NewUser
+from mmtest.ws import EventStream
+
+_T = TypeVar("_T")
+
+RESTART_BOUND_SECONDS = 60.0
+
+
+def _poll(what: str, check: Callable[[], _T | None], timeout: float = 30.0) -> _T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value is not None:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what}: not within {timeout:.0f}s")
+        time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def py_plugin(
+    mm_server: MattermostServer, admin_api: MattermostAPI, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[JSON]:
+    """Host built, plugin bundled and deployed with the author CLI; removed afterwards."""
+    work = tmp_path_factory.mktemp("pyplugin")
+    host = pyplugin.build_host(work / "host")
+    bundled = pyplugin.bundle(PYPLUGIN_DIR, work / "dist", host.path)
+    deployed = pyplugin.deploy(bundled.path, mm_server.url, mm_server.admin.token)
+    print(
+        f"\npyplugin: host build {host.seconds:.1f}s, bundle {bundled.seconds:.1f}s "
+        f"({bundled.path.stat().st_size / 2**20:.1f} MiB), deploy to running "
+        f"{deployed.seconds:.1f}s"
+    )
+    status = admin_api.plugin_status(PYPLUGIN_ID)
+    assert status is not None
+    yield status
+    admin_api.remove_plugin(PYPLUGIN_ID)
+
+
+@pytest.fixture
+def member(
+    new_user: NewUser, admin_api: MattermostAPI, team: JSON, channel: JSON
+) -> tuple[str, MattermostAPI]:
+    """A new user who is a member of ``team`` and ``channel``: (user id, their REST session)."""
+    user, api = new_user()
+    admin_api.add_team_member(team["id"], user.user_id)
+    admin_api.add_channel_member(channel["id"], user.user_id)
+    return user.user_id, api
+
+
+def _go_plugin_serves(api: MattermostAPI) -> None:
+    response = api.plugin_http(GOPLUGIN_ID, "GET", "/ping")
+    assert response.status_code == 200, response.text
+    assert response.json()["pong"] is True
+
+
+def _ask(api: MattermostAPI, method: str, path: str) -> httpx.Response:
+    return api.plugin_http(PYPLUGIN_ID, method, path)
+
+
+def test_deploy_runs_the_plugin_beside_the_go_plugin(
+    py_plugin: JSON, go_plugin: JSON, admin_api: MattermostAPI
+) -> None:
+    assert py_plugin["state"] == PluginState.RUNNING
+    statuses = {s["plugin_id"]: s["state"] for s in admin_api.get("/plugins/statuses")}
+    assert statuses[PYPLUGIN_ID] == PluginState.RUNNING
+    assert statuses[GOPLUGIN_ID] == PluginState.RUNNING
+    active = {p["id"] for p in admin_api.get("/plugins")["active"]}
+    assert {PYPLUGIN_ID, GOPLUGIN_ID} <= active
+    _go_plugin_serves(admin_api)
+
+
+def test_message_will_be_posted_changes_and_rejects(
+    py_plugin: JSON, member: tuple[str, MattermostAPI], channel: JSON
+) -> None:
+    _, api = member
+    post = api.create_post(channel["id"], "please pyrewrite this")
+    assert post["message"] == "please rewritten-by-python this"
+    stored = api.get(f"/posts/{post['id']}")
+    assert stored["message"] == "please rewritten-by-python this"
+
+    response = api.http.post(
+        "/api/v4/posts", json={"channel_id": channel["id"], "message": "pyforbidden"}
+    )
+    assert response.status_code == 400, response.text
+    reason = "the e2e Python plugin rejects posts containing pyforbidden"
+    assert reason in response.json()["message"]
+    recent = api.get(f"/channels/{channel['id']}/posts", params={"per_page": 20})
+    assert all("pyforbidden" not in p["message"] for p in recent["posts"].values())
+
+    untouched = api.create_post(channel["id"], "an ordinary message")
+    assert untouched["message"] == "an ordinary message"
+
+
+def test_bot_replies_on_the_websocket(
+    mm_server: MattermostServer,
+    py_plugin: JSON,
+    member: tuple[str, MattermostAPI],
+    channel: JSON,
+) -> None:
+    user_id, api = member
+    bot = api.get("/users/username/pybot")
+    assert bot["is_bot"] is True
+    assert api.token is not None
+    with EventStream(mm_server.ws_url, api.token, timeout=20) as events:
+        trigger = api.create_post(channel["id"], "hey pytrigger")
+
+        def is_reply(event: JSON) -> bool:
+            post = json.loads(event["data"]["post"])
+            return bool(post["user_id"] == bot["id"] and post["root_id"] == trigger["id"])
+
+        event = events.wait_for("posted", is_reply)
+    reply = json.loads(event["data"]["post"])
+    assert reply["message"] == f"pybot heard {user_id}"
+    assert reply["channel_id"] == channel["id"]
+
+
+def test_slash_command_answers(
+    py_plugin: JSON, member: tuple[str, MattermostAPI], team: JSON, channel: JSON
+) -> None:
+    user_id, api = member
+    response = api.execute_command(channel["id"], "/pyecho hello  from  e2e", team["id"])
+    assert response["response_type"] == "ephemeral"
+    assert response["text"] == f"pyecho {user_id}: hello  from  e2e"
+
+
+def test_asgi_app_sees_the_authenticated_user(
+    mm_server: MattermostServer, py_plugin: JSON, new_user: NewUser
+) -> None:
+    user, api = new_user()
+    response = _ask(api, "GET", "/whoami")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"user_id": user.user_id}
+    assert response.headers["Mattermost-User-Id"] == user.user_id
+
+    with mm_server.api() as anonymous:
+        response = _ask(anonymous, "GET", "/whoami")
+        # A forged header is dropped by the server: the plugin still sees no user.
+        forged = anonymous.plugin_http(
+            PYPLUGIN_ID, "GET", "/whoami", headers={"Mattermost-User-Id": user.user_id}
+        )
+    assert response.status_code == 401
+    assert "Mattermost-User-Id" not in response.headers
+    assert forged.status_code == 401
+
+    assert _ask(api, "GET", "/no-such-route").status_code == 404
+
+
+def test_kv_survives_disable_and_enable(
+    py_plugin: JSON, go_plugin: JSON, admin_api: MattermostAPI
+) -> None:
+    first = _ask(admin_api, "POST", "/counter").json()["count"]
+    second = _ask(admin_api, "POST", "/counter").json()["count"]
+    assert second == first + 1
+
+    admin_api.disable_plugin(PYPLUGIN_ID)
+    admin_api.wait_for_plugin(PYPLUGIN_ID, PluginState.NOT_RUNNING)
+    assert _ask(admin_api, "GET", "/counter").status_code == 404
+    _go_plugin_serves(admin_api)
+
+    admin_api.enable_plugin(PYPLUGIN_ID)
+    admin_api.wait_for_plugin(PYPLUGIN_ID)
+    assert _ask(admin_api, "GET", "/counter").json() == {"count": second}
+    assert _ask(admin_api, "POST", "/counter").json() == {"count": second + 1}
+    _go_plugin_serves(admin_api)
+
+
+def test_settings_change_reaches_the_plugin(
+    py_plugin: JSON, admin_api: MattermostAPI, unique: str
+) -> None:
+    assert _ask(admin_api, "GET", "/setting").status_code == 200
+    config = admin_api.get("/config")
+    plugins = config["PluginSettings"].setdefault("Plugins", {})
+    greeting = f"hello {unique}"
+    plugins[PYPLUGIN_ID] = {**plugins.get(PYPLUGIN_ID, {}), "greeting": greeting}
+    response = admin_api.http.put("/api/v4/config", json=config)
+    assert response.status_code == 200, response.text
+
+    def changed() -> str | None:
+        value = _ask(admin_api, "GET", "/setting").json()["greeting"]
+        return value if value == greeting else None
+
+    assert _poll("the new Greeting reaching the plugin", changed, timeout=15) == greeting
+
+
+def test_killed_python_process_is_restarted(
+    mm_server: MattermostServer,
+    py_plugin: JSON,
+    go_plugin: JSON,
+    admin_api: MattermostAPI,
+    member: tuple[str, MattermostAPI],
+    channel: JSON,
+) -> None:
+    plugin_dir = mm_server.plugin_dir / PYPLUGIN_ID
+    pids = pyplugin.python_processes(plugin_dir)
+    assert len(pids) == 1, f"expected one Python process in {plugin_dir}, found {pids}"
+    before = _ask(admin_api, "GET", "/counter").json()["count"]
+
+    os.kill(pids[0], signal.SIGKILL)
+    _poll("the killed process to go", lambda: None if Path(f"/proc/{pids[0]}").exists() else True)
+
+    ping = admin_api.http.get("/api/v4/system/ping")
+    assert ping.status_code == 200 and ping.json()["status"] == "OK"
+    _go_plugin_serves(admin_api)
+
+    def serving() -> httpx.Response | None:
+        response = _ask(admin_api, "GET", "/counter")
+        return response if response.status_code == 200 else None
+
+    started = time.monotonic()
+    response = _poll("the plugin serving again", serving, timeout=RESTART_BOUND_SECONDS)
+    print(f"\npyplugin: serving again {time.monotonic() - started:.1f}s after SIGKILL")
+    assert response.json() == {"count": before}
+    new_pids = pyplugin.python_processes(plugin_dir)
+    assert len(new_pids) == 1 and new_pids != pids
+    status = admin_api.plugin_status(PYPLUGIN_ID)
+    assert status is not None and status["state"] == PluginState.RUNNING
+
+    # Hooks work in the new process too (OnActivate ran again: the bot id is known).
+    _, api = member
+    assert api.create_post(channel["id"], "pyrewrite")["message"] == "rewritten-by-python"
+    _go_plugin_serves(admin_api)
+
+
+def test_mmplugin_logs_shows_the_plugins_lines(
+    mm_server: MattermostServer, py_plugin: JSON, admin_api: MattermostAPI
+) -> None:
+    count = _ask(admin_api, "POST", "/counter").json()["count"]
+    output = pyplugin.logs(PYPLUGIN_ID, mm_server.url, mm_server.admin.token)
+    assert "pyplugin activated" in output
+    assert "counter incremented" in output
+    assert str(count) in output
+    assert GOPLUGIN_ID not in output
