@@ -53,6 +53,9 @@ parity: setup ## parity report: RPC, Go glue and Python method of every API meth
 e2e: setup ## end-to-end tests on a real Mattermost server built from its Go module (PostgreSQL via apt)
 	cd e2e && ../$(PY) -m mmtest test
 
+demo: setup ## a Python plugin on a real Mattermost server, with curl steps to try (DEMO_FLAGS=--check: run them and exit)
+	$(PY) scripts/demo.py $(DEMO_FLAGS)
+
 # The host binaries an author's `mmplugin bundle` puts into a plugin, as pip-installable platform
 # wheels (mmplugin_host-<version>-py3-none-<platform>.whl): static, so one per OS/arch fits every
 # Linux. Authors then need no Go: `mmplugin bundle --find-links dist/host-wheels`.
