@@ -79,8 +79,14 @@ def _checked(what: str, result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout + result.stderr
 
 
-def bundle(plugin_dir: Path, out_dir: Path, host_binary: Path, python: str = "3.11") -> Timed:
-    """``mmplugin bundle`` for linux-amd64 and one Python version; returns the .tar.gz."""
+def running_python() -> str:
+    """``X.Y`` of the Python running this: the server (started from here) finds ``python3.X``."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def bundle(plugin_dir: Path, out_dir: Path, host_binary: Path, python: str | None = None) -> Timed:
+    """``mmplugin bundle`` for linux-amd64 and one Python version (default: the running one's);
+    returns the .tar.gz."""
     started = time.monotonic()
     output = _checked(
         f"mmplugin bundle {plugin_dir}",
@@ -92,7 +98,7 @@ def bundle(plugin_dir: Path, out_dir: Path, host_binary: Path, python: str = "3.
             "--host-binary",
             f"{HOST_PLATFORM}={host_binary}",
             "--python",
-            python,
+            python or running_python(),
             "-o",
             str(out_dir),
         ),
