@@ -42,16 +42,23 @@ def _poll(what: str, check: Callable[[], _T | None], timeout: float = 30.0) -> _
 
 
 @pytest.fixture(scope="module")
-def py_plugin(
-    mm_server: MattermostServer, admin_api: MattermostAPI, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[JSON]:
-    """Host built, plugin bundled and deployed with the author CLI; removed afterwards."""
+def py_bundle(tmp_path_factory: pytest.TempPathFactory) -> pyplugin.Timed:
+    """The host built and the plugin bundled with the author CLI."""
     work = tmp_path_factory.mktemp("pyplugin")
     host = pyplugin.build_host(work / "host")
-    bundled = pyplugin.bundle(PYPLUGIN_DIR, work / "dist", host.path)
+    print(f"\npyplugin: host build {host.seconds:.1f}s")
+    return pyplugin.bundle(PYPLUGIN_DIR, work / "dist", host.path)
+
+
+@pytest.fixture(scope="module")
+def py_plugin(
+    mm_server: MattermostServer, admin_api: MattermostAPI, py_bundle: pyplugin.Timed
+) -> Iterator[JSON]:
+    """The bundle deployed with ``mmplugin deploy`` and running; removed afterwards."""
+    bundled = py_bundle
     deployed = pyplugin.deploy(bundled.path, mm_server.url, mm_server.admin.token)
     print(
-        f"\npyplugin: host build {host.seconds:.1f}s, bundle {bundled.seconds:.1f}s "
+        f"\npyplugin: bundle {bundled.seconds:.1f}s "
         f"({bundled.path.stat().st_size / 2**20:.1f} MiB), deploy to running "
         f"{deployed.seconds:.1f}s"
     )
@@ -255,3 +262,25 @@ def test_mmplugin_logs_shows_the_plugins_lines(
     assert "counter incremented" in output
     assert str(count) in output
     assert GOPLUGIN_ID not in output
+
+
+def test_local_mode_deploy_and_logs(
+    mm_server: MattermostServer,
+    py_plugin: JSON,
+    py_bundle: pyplugin.Timed,
+    admin_api: MattermostAPI,
+) -> None:
+    """``mmplugin deploy|logs --local-socket``: on the server's machine, no token at all."""
+    local = ["--local-socket", str(mm_server.local_socket)]
+    no_server = {"MM_SERVICESETTINGS_SITEURL": "", "MM_ADMIN_TOKEN": ""}
+    deployed = pyplugin.mmplugin_cli(
+        "deploy", str(py_bundle.path), *local, "--wait", "120", env=no_server
+    )
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    assert f"{PYPLUGIN_ID} is running" in deployed.stdout + deployed.stderr
+    admin_api.wait_for_plugin(PYPLUGIN_ID)
+    assert _ask(admin_api, "GET", "/whoami").status_code == 200
+
+    logs = pyplugin.mmplugin_cli("logs", "--plugin-id", PYPLUGIN_ID, *local, env=no_server)
+    assert logs.returncode == 0, logs.stderr
+    assert "pyplugin activated" in logs.stdout
