@@ -39,6 +39,7 @@ from mmplugin.api import API, AsyncAPI
 from mmplugin.cluster import ClusterEvent
 from mmplugin.commands import CommandCall, ephemeral, to_response
 from mmplugin.config import ManifestConfig, manifest_has_settings
+from mmplugin.db import plugin_store, set_default_store
 from mmplugin.kv import AsyncKVStore, KVStore
 from mmplugin.logging import plugin_logger
 from mmplugin.messages import is_from_bot_or_system
@@ -249,6 +250,8 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
     sync_channel = grpc.insecure_channel(f"unix:{ctx.api_socket}", options=CHANNEL_OPTIONS)
     async_api = AsyncAPI(aio_channel)
     api = API(sync_channel, metadata=ctx.auth_metadata())
+    store = plugin_store(sync_channel, ctx.auth_metadata(), api)
+    set_default_store(store)  # mmplugin.db.connect() and SQLAlchemy URLs without creator=
     if isinstance(plugin, Plugin):
         attach(
             plugin,
@@ -258,6 +261,7 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
             bundle_path=ctx.plugin_dir,
             loop=asyncio.get_running_loop(),
         )
+        plugin.store = store
         handlers = hook_handlers(plugin)
     else:
         # A class that does not subclass Plugin still gets the hooks it defines, by name.
@@ -267,6 +271,7 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
     async def on_stop() -> None:
         if isinstance(plugin, Plugin):
             await stop_jobs(plugin)
+        await asyncio.to_thread(store.close)  # blocking Driver calls: off the loop
         sync_channel.close()
 
     def implemented() -> list[str]:

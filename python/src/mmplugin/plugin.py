@@ -48,11 +48,23 @@ from mmplugin.models import PluginClusterEventSendOptions
 
 if TYPE_CHECKING:
     from mmplugin.api import API, AsyncAPI
+    from mmplugin.db import Store
     from mmplugin.kv import AsyncKVStore, KVStore
     from mmplugin.logging import PluginLogger
 
 _SDK_ATTRIBUTES = frozenset(
-    {"api", "async_api", "log", "kv", "async_kv", "config", "plugin_id", "bundle_path", "manifest"}
+    {
+        "api",
+        "async_api",
+        "log",
+        "kv",
+        "async_kv",
+        "store",
+        "config",
+        "plugin_id",
+        "bundle_path",
+        "manifest",
+    }
 )
 
 
@@ -74,6 +86,8 @@ class Plugin:
       ``def`` and ``async def`` code respectively;
     - ``log``: a logger whose keyword arguments become key/values in the server log;
     - ``kv`` / ``async_kv``: the KV store with JSON values (``mmplugin.kv``);
+    - ``store``: the Mattermost database through the server's connections, like Go's
+      ``pluginapi.Store`` (``mmplugin.db``: ``with self.store.connect() as conn: ...``);
     - ``config``: the plugin's configuration — an instance of the class ``config`` is annotated
       with (a ``mmplugin.Settings`` subclass), else a read-only mapping of the manifest's
       settings; refreshed before ``on_configuration_change`` runs;
@@ -85,6 +99,7 @@ class Plugin:
     log: PluginLogger
     kv: KVStore
     async_kv: AsyncKVStore
+    store: Store
     config: Any
     plugin_id: str
     bundle_path: str

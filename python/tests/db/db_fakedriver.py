@@ -73,6 +73,8 @@ class Fake:
     calls: list[str] = field(default_factory=list)
     queries: list[tuple[str, str, list[Any]]] = field(default_factory=list)  # (method, q, args)
     tx_options: list[tuple[int, bool]] = field(default_factory=list)
+    masters: list[bool] = field(default_factory=list)  # is_master of each Conn call
+    replicas: list[str] = field(default_factory=list)  # SqlSettings.DataSourceReplicas
     lock: threading.RLock = field(default_factory=threading.RLock)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -204,6 +206,7 @@ class FakeDriver(driver_pb2_grpc.PluginDriverServiceServicer):
     def Conn(self, request: pb.ConnRequest, context: Any) -> pb.ConnResponse:
         with self.f.lock:
             self._track("Conn")
+            self.f.masters.append(request.is_master)
             conn = sqlite3.connect(self.f.path, isolation_level=None, check_same_thread=False)
             conn_id = self.f.new_id("conn")
             self.f.conns[conn_id] = conn
@@ -407,6 +410,25 @@ class _SecretInterceptor(grpc.ServerInterceptor):
         return continuation(details)
 
 
+def _config_api(fake: Fake) -> grpc.GenericRpcHandler:
+    """PluginAPIService.GetConfig only: what plugin.store reads (replicas, driver name)."""
+    from mmplugin.v1 import api_pb2
+
+    def get_config(request: api_pb2.GetConfigRequest, context: Any) -> api_pb2.GetConfigResponse:
+        fake.calls.append("GetConfig")
+        sql = mpb.SqlSettings(driver_name="postgres", data_source_replicas=fake.replicas)
+        return api_pb2.GetConfigResponse(result=mpb.Config(sql_settings=sql))
+
+    handler = grpc.unary_unary_rpc_method_handler(
+        get_config,
+        request_deserializer=api_pb2.GetConfigRequest.FromString,
+        response_serializer=api_pb2.GetConfigResponse.SerializeToString,
+    )
+    return grpc.method_handlers_generic_handler(
+        "mmplugin.v1.PluginAPIService", {"GetConfig": handler}
+    )
+
+
 @dataclass
 class Served:
     fake: Fake
@@ -426,6 +448,7 @@ def serve(directory: Path | None = None) -> Iterator[Served]:
             futures.ThreadPoolExecutor(max_workers=4), interceptors=[_SecretInterceptor()]
         )
         driver_pb2_grpc.add_PluginDriverServiceServicer_to_server(FakeDriver(fake), server)
+        server.add_generic_rpc_handlers((_config_api(fake),))
         socket = str(base / "api.sock")
         server.add_insecure_port(f"unix:{socket}")
         server.start()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import decimal
 import gc
+import os
 import uuid
 import warnings
 
 import grpc
 import pytest
 from db_fakedriver import (  # noqa: F401 (the fixtures)
+    SECRET,
     Served,
     client_fixture,
     served_fixture,
@@ -363,3 +366,45 @@ def test_default_store_connect(store: Store) -> None:
             assert conn.execute("SELECT 1 + 1").fetchone() == (2,)
     finally:
         db.set_default_store(None)
+
+
+async def test_the_sdk_binder_gives_plugins_a_store(served: Served) -> None:
+    from mmplugin import Plugin
+    from mmplugin._bind import bind
+    from mmplugin._runtime import RuntimeContext
+    from mmplugin._runtime.bootstrap import Bootstrap
+
+    class P(Plugin):
+        pass
+
+    served.fake.replicas = ["********"]  # GetConfig is sanitized; the count is what matters
+    d = os.path.dirname(served.socket)
+    ctx = RuntimeContext(
+        Bootstrap(
+            plugin_id="p",
+            plugin_dir=d,
+            entry_point="p:P",
+            socket_dir=d,
+            plugin_socket=os.path.join(d, "plugin.sock"),
+            api_socket=served.socket,
+            secret=SECRET,
+        )
+    )
+    plugin = P()
+    binding = bind(plugin, ctx)
+    try:
+
+        def use_the_database() -> tuple[object, ...] | None:
+            with plugin.store.connect_replica() as conn:
+                return conn.execute("SELECT 40 + 2").fetchone()
+
+        assert await asyncio.to_thread(use_the_database) == (42,)
+        assert served.fake.masters == [False]  # a replica is configured
+        assert db.default_store() is plugin.store
+        leaked = await asyncio.to_thread(plugin.store.connect)
+        assert binding.on_stop is not None
+        await binding.on_stop()
+        assert leaked.closed and served.fake.conns == {}
+    finally:
+        db.set_default_store(None)
+        await ctx.close()

@@ -33,7 +33,7 @@ from .exceptions import (
     ProgrammingError,
     Warning,
 )
-from .store import Store, default_store, set_default_store
+from .store import Store, default_store, plugin_store, set_default_store
 
 apilevel = "2.0"
 threadsafety = 1
@@ -129,6 +129,7 @@ __all__ = [
     "connect",
     "default_store",
     "paramstyle",
+    "plugin_store",
     "set_default_store",
     "threadsafety",
 ]

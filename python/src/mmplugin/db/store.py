@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import grpc
 
 from ._paramstyle import Placeholder
 from ._transport import DriverClient, DriverError
@@ -20,6 +23,12 @@ from .connection import Connection, driver_error
 from .exceptions import InterfaceError
 
 ClientSource = DriverClient | Callable[[], DriverClient]
+
+
+class ConfigSource(Protocol):
+    """What plugin_store needs of the API client: ``get_config()`` (mmplugin.api.API)."""
+
+    def get_config(self) -> Any: ...
 
 
 class Store:
@@ -92,6 +101,34 @@ class Store:
         conn = Connection(client, conn_id, placeholder=placeholder, autocommit=autocommit)
         self._open.add(conn)
         return conn
+
+
+def plugin_store(
+    channel: grpc.Channel, metadata: Sequence[tuple[str, str]], api: ConfigSource
+) -> Store:
+    """The Store the SDK gives a running plugin (``plugin.store``).
+
+    Driver calls go over ``channel``, the blocking channel to mmplugin-host's API socket
+    (``metadata`` carries the launch secret), so DB-API code runs in any thread. The server
+    configuration comes from ``api.get_config()``: the sanitized configuration keeps the number
+    of replicas and the driver name, so the database credentials never reach the plugin.
+    """
+    from ._transport import stub_invoker
+
+    def sql_settings() -> Any:
+        config = api.get_config()
+        return config.sql_settings if config is not None else None
+
+    def replicas() -> bool:
+        settings = sql_settings()
+        return bool(settings is not None and settings.data_source_replicas)
+
+    def driver() -> str:
+        settings = sql_settings()
+        return (settings.driver_name if settings is not None else None) or "postgres"
+
+    client = DriverClient(stub_invoker(channel, metadata))
+    return Store(client, replicas_configured=replicas, driver_name=driver)
 
 
 _default: Store | None = None
