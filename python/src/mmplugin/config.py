@@ -143,22 +143,7 @@ def parse_config_json(raw: Mapping[str, Any] | bytes | str | None) -> dict[str, 
 
 def load_settings(cls: type[_S], raw: Mapping[str, Any] | bytes | str | None) -> _S:
     """Convert the configuration into ``cls``, naming the key of any value that does not fit."""
-    data = parse_config_json(raw)
-    by_norm: dict[str, str] = {}
-    for k in data:
-        by_norm.setdefault(_norm(k), k)
-    hints = _hints(cls)
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        explicit = f.metadata.get(_KEY)
-        key = by_norm.get(_norm(explicit)) if explicit else by_norm.get(_norm(f.name))
-        if key is None:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                values[f.name] = _zero(hints[f.name])
-            continue
-        where = f'plugin setting "{key}" ({cls.__name__}.{f.name})'
-        values[f.name] = _convert(data[key], hints[f.name], where, key, f.name)
-    settings = cls(**values)
+    settings: _S = _build(cls, parse_config_json(raw), None)
     try:
         settings.validate()
     except ConfigurationError:
@@ -166,6 +151,46 @@ def load_settings(cls: type[_S], raw: Mapping[str, Any] | bytes | str | None) ->
     except ValueError as e:
         raise ConfigurationError(f"invalid plugin configuration: {e}") from e
     return settings
+
+
+@dataclasses.dataclass(frozen=True)
+class _Where:
+    """Where a value sits: its key path, the attribute it fills, the top-level key/field."""
+
+    path: str
+    owner: str
+    key: str
+    field: str
+
+    def __str__(self) -> str:
+        return f'plugin setting "{self.path}" ({self.owner})'
+
+    def at(self, suffix: str) -> _Where:
+        return dataclasses.replace(self, path=self.path + suffix)
+
+
+def _build(cls: type, data: Mapping[str, Any], where: _Where | None) -> Any:
+    """A dataclass (a Settings class, or a plain dataclass nested in one) from a JSON object."""
+    by_norm: dict[str, str] = {}
+    for k in data:
+        by_norm.setdefault(_norm(k), k)
+    hints = _hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        explicit = f.metadata.get(_KEY)
+        key = by_norm.get(_norm(explicit)) if explicit else by_norm.get(_norm(f.name))
+        if key is None:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                values[f.name] = _zero(hints[f.name])
+            continue
+        owner = f"{cls.__name__}.{f.name}"
+        sub = (
+            _Where(key, owner, key, f.name)
+            if where is None
+            else _Where(f"{where.path}.{key}", owner, where.key, where.field)
+        )
+        values[f.name] = _convert(data[key], hints[f.name], sub)
+    return cls(**values)
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -199,12 +224,18 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
-def _fail(where: str, tp: Any, value: Any, key: str, field: str) -> ConfigurationError:
+def _fail(where: _Where, tp: Any, value: Any) -> ConfigurationError:
     return ConfigurationError(
         f"{where}: expected {_expected(tp)}, got {_got(value)}; fix it in the System Console "
         "(Plugins > this plugin) or in config.json PluginSettings.Plugins",
-        key=key,
-        field=field,
+        key=where.key,
+        field=where.field,
+    )
+
+
+def _not_one_of(where: _Where, choices: str, value: Any) -> ConfigurationError:
+    return ConfigurationError(
+        f"{where}: expected one of {choices}, got {_got(value)}", key=where.key, field=where.field
     )
 
 
@@ -222,7 +253,7 @@ def _zero(tp: Any) -> Any:
     return None
 
 
-def _convert(value: Any, tp: Any, where: str, key: str, field: str) -> Any:
+def _convert(value: Any, tp: Any, where: _Where) -> Any:
     if tp is Any or tp is object:
         return value
     origin = typing.get_origin(tp)
@@ -234,40 +265,40 @@ def _convert(value: Any, tp: Any, where: str, key: str, field: str) -> Any:
             if arg is type(None):
                 continue
             try:
-                return _convert(value, arg, where, key, field)
+                return _convert(value, arg, where)
             except ConfigurationError:
                 continue
-        raise _fail(where, tp, value, key, field)
+        raise _fail(where, tp, value)
     if origin is typing.Literal:
         if value in args:
             return value
         choices = ", ".join(json.dumps(a) if _jsonable(a) else repr(a) for a in args)
-        raise ConfigurationError(
-            f"{where}: expected one of {choices}, got {_got(value)}", key=key, field=field
-        )
+        raise _not_one_of(where, choices, value)
     if origin in (list, set, frozenset, tuple) or tp in (list, set):
         if not isinstance(value, list):
-            raise _fail(where, tp, value, key, field)
+            raise _fail(where, tp, value)
         item = args[0] if args else Any
-        items = [_convert(v, item, f"{where}[{i}]", key, field) for i, v in enumerate(value)]
+        items = [_convert(v, item, where.at(f"[{i}]")) for i, v in enumerate(value)]
         return (origin or tp)(items)
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
-            raise _fail(where, tp, value, key, field)
+            raise _fail(where, tp, value)
         vt = args[1] if len(args) == 2 else Any
-        return {str(k): _convert(v, vt, f"{where}[{k!r}]", key, field) for k, v in value.items()}
+        return {str(k): _convert(v, vt, where.at(f".{k}")) for k, v in value.items()}
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         try:
             return tp(value)
         except ValueError:
             choices = ", ".join(json.dumps(m.value) for m in tp)
-            raise ConfigurationError(
-                f"{where}: expected one of {choices}, got {_got(value)}", key=key, field=field
-            ) from None
-    return _scalar(value, tp, where, key, field)
+            raise _not_one_of(where, choices, value) from None
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise _fail(where, tp, value)
+        return _build(tp, value, where)
+    return _scalar(value, tp, where)
 
 
-def _scalar(value: Any, tp: Any, where: str, key: str, field: str) -> Any:
+def _scalar(value: Any, tp: Any, where: _Where) -> Any:
     # Admin-console text settings hold strings; accept the obvious spellings of numbers and
     # booleans in them, but never silently truncate (2.5 is not an int) or guess.
     if tp is bool:
@@ -302,9 +333,9 @@ def _scalar(value: Any, tp: Any, where: str, key: str, field: str) -> Any:
     else:
         raise TypeError(
             f"{where}: unsupported setting type {_expected(tp)}; use str, int, float, bool, "
-            "X | None, list[X], dict[str, X], Literal[...] or an Enum"
+            "X | None, list[X], dict[str, X], Literal[...], an Enum or a dataclass"
         )
-    raise _fail(where, tp, value, key, field)
+    raise _fail(where, tp, value)
 
 
 class ManifestConfig(Mapping[str, Any]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from typing import Literal
@@ -71,27 +72,28 @@ def test_containers_literals_enums_and_optionals() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "key", "field", "expected"),
+    ("raw", "path", "field", "expected"),
     [
         ({"MaxItems": "ten"}, "MaxItems", "max_items", "expected an integer"),
         ({"maxitems": 2.5}, "maxitems", "max_items", "expected an integer"),
         ({"enabled": "yes"}, "enabled", "enabled", "expected true or false"),
         ({"channels": "a,b"}, "channels", "channels", "expected list[str]"),
+        ({"channels": ["a", 1]}, "channels[1]", "channels", "expected a string"),
         ({"mode": "medium"}, "mode", "mode", 'expected one of "fast", "slow"'),
         ({"color": "green"}, "color", "color", 'expected one of "red", "blue"'),
-        ({"limits": {"x": "many"}}, "limits", "limits", "expected an integer"),
+        ({"limits": {"x": "many"}}, "limits.x", "limits", "expected an integer"),
     ],
 )
 def test_a_bad_value_names_the_key_the_field_and_what_was_expected(
-    raw: dict[str, object], key: str, field: str, expected: str
+    raw: dict[str, object], path: str, field: str, expected: str
 ) -> None:
     with pytest.raises(ConfigurationError) as info:
         S.from_config(raw)
     message = str(info.value)
-    assert f'plugin setting "{key}" (S.{field})' in message
+    assert f'plugin setting "{path}" (S.{field})' in message
     assert expected in message
     assert "System Console" in message or "expected one of" in message
-    assert info.value.key == key and info.value.field == field
+    assert info.value.key == path.split("[")[0].split(".")[0] and info.value.field == field
 
 
 def test_secret_values_stay_out_of_repr() -> None:
@@ -140,3 +142,29 @@ def test_manifest_config_overlays_values_on_schema_defaults() -> None:
     assert config["GREETING"] == "Hi" and config["enabled"] is True
     assert list(config) == ["Greeting", "Enabled", "extra"]
     assert len(config) == 3
+
+
+@dataclasses.dataclass
+class Greeting:
+    team_name: str = ""
+    message: list[str] = dataclasses.field(default_factory=list)
+    delay_in_seconds: int = 0
+
+
+class Nested(Settings):
+    welcome_messages: list[Greeting] = setting(default_factory=list)
+
+
+def test_nested_dataclasses_like_a_go_plugins_struct_slices() -> None:
+    # welcomebot's config.json shape: a list of structs with Go field names.
+    raw = {
+        "welcomemessages": [{"TeamName": "eng", "Message": ["Hi", "there"], "DelayInSeconds": 3}]
+    }
+    assert Nested.from_config(raw).welcome_messages == [Greeting("eng", ["Hi", "there"], 3)]
+    with pytest.raises(ConfigurationError) as info:
+        Nested.from_config({"WelcomeMessages": [{"TeamName": "a"}, {"DelayInSeconds": "soon"}]})
+    assert str(info.value).startswith(
+        'plugin setting "WelcomeMessages[1].DelayInSeconds" (Greeting.delay_in_seconds): '
+        'expected an integer, got "soon" (str)'
+    )
+    assert (info.value.key, info.value.field) == ("WelcomeMessages", "welcome_messages")

@@ -17,13 +17,14 @@ soon as mmplugin is installed (see ``mmplugin.testing.pytest_plugin``).
 
 from ._store import EphemeralPost, LogEntry, WebSocketEvent
 from .fake import BOT_USER_KEY, FakeAPI, FakeAsyncAPI, NotSupportedByFake
-from .harness import PluginTestHarness
+from .harness import HarnessFactory, PluginTestHarness
 
 __all__ = [
     "BOT_USER_KEY",
     "EphemeralPost",
     "FakeAPI",
     "FakeAsyncAPI",
+    "HarnessFactory",
     "LogEntry",
     "NotSupportedByFake",
     "PluginTestHarness",

@@ -27,10 +27,12 @@ import concurrent.futures
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from mmplugin import _hookresults
 from mmplugin._bind import attach, hook_handlers, own_hooks, read_manifest, stop_jobs
@@ -64,8 +66,10 @@ class PluginTestHarness(Generic[P]):
 
     ``plugin``: the plugin class (or any factory returning the plugin object). ``config``: the
     plugin's settings as an admin would save them. ``manifest``: plugin.json as a dict (default:
-    ``bundle_path``/plugin.json if there is one), whose ``settings_schema`` defaults apply as on
-    the server. ``timeout``: seconds an ``async def`` hook may take.
+    the one in ``bundle_path``, if any), whose ``settings_schema`` defaults apply as on
+    the server. ``bundle_path``: the plugin's directory (default: the nearest directory with a
+    plugin.json above the plugin's module, else the current one). ``timeout``: seconds an
+    ``async def`` hook may take.
     """
 
     def __init__(
@@ -81,7 +85,7 @@ class PluginTestHarness(Generic[P]):
     ) -> None:
         self.raise_hook_errors = raise_hook_errors
         self.timeout = timeout
-        bundle = bundle_path or "."
+        bundle = bundle_path or _find_bundle(plugin)
         self.manifest: dict[str, Any] = dict(
             manifest if manifest is not None else read_manifest(bundle)
         )
@@ -239,6 +243,17 @@ class PluginTestHarness(Generic[P]):
             raise NotImplementedError(f"the plugin does not implement {name}")
         return result
 
+    def wait_until(
+        self, condition: Callable[[], object], timeout: float = 5.0, what: str = ""
+    ) -> None:
+        """Wait until ``condition()`` is true: for work the plugin finishes in the background
+        (an ``asyncio`` task it started, a delayed message). ``TimeoutError`` otherwise."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not within {timeout}s: {what or condition!r}")
+            time.sleep(0.005)
+
     @staticmethod
     def context() -> PluginContext:
         return PluginContext(session_id=new_id(), request_id=new_id())
@@ -349,6 +364,27 @@ class PluginTestHarness(Generic[P]):
             raise TimeoutError(f"an async hook did not finish within {self.timeout}s") from None
 
 
+class HarnessFactory(Protocol):
+    """The ``plugin_harness`` fixture: ``plugin_harness(MyPlugin, config={...})``."""
+
+    def __call__(
+        self, plugin: type[P] | Callable[[], P], **options: Any
+    ) -> PluginTestHarness[P]: ...
+
+
+def _find_bundle(plugin: object) -> str:
+    """The plugin's directory: the nearest one holding plugin.json above the module that
+    defines the plugin class (so tests find the manifest from any working directory)."""
+    try:
+        start = Path(inspect.getfile(plugin)).resolve().parent  # type: ignore[arg-type]
+    except (TypeError, OSError):
+        return "."
+    for directory in (start, *start.parents):
+        if (directory / "plugin.json").is_file():
+            return str(directory)
+    return "."
+
+
 def _hooks_py_name(go_name: str) -> str:
     for spec in _hooks.HOOKS:
         if spec.go_name == go_name:
@@ -360,4 +396,4 @@ def _id(value: str | User | Channel | Team) -> str:
     return value if isinstance(value, str) else value.id
 
 
-__all__ = ["PluginTestHarness"]
+__all__ = ["HarnessFactory", "PluginTestHarness"]

@@ -13,12 +13,14 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 if TYPE_CHECKING:
-    from mmplugin.testing import FakeAPI, PluginTestHarness
+    from mmplugin.testing import FakeAPI, HarnessFactory, PluginTestHarness
+
+P = TypeVar("P")
 
 
 @pytest.fixture
@@ -30,14 +32,15 @@ def mm_fake() -> FakeAPI:
 
 
 @pytest.fixture
-def plugin_harness() -> Iterator[Callable[..., PluginTestHarness[Any]]]:
-    """``plugin_harness(PluginClass, **options)``: a harness closed after the test."""
+def plugin_harness() -> Iterator[HarnessFactory]:
+    """``plugin_harness(PluginClass, **options)``: a ``PluginTestHarness`` (same options),
+    closed after the test."""
     from mmplugin.testing import PluginTestHarness
 
     made: list[PluginTestHarness[Any]] = []
 
-    def make(plugin: Callable[[], Any], **options: Any) -> PluginTestHarness[Any]:
-        harness: PluginTestHarness[Any] = PluginTestHarness(plugin, **options)
+    def make(plugin: type[P] | Callable[[], P], **options: Any) -> PluginTestHarness[P]:
+        harness = PluginTestHarness(plugin, **options)
         made.append(harness)
         return harness
 

@@ -1,0 +1,1 @@
+"""Hello: the smallest useful Mattermost plugin in Python."""
