@@ -195,10 +195,19 @@ class _Outbox:
         self.loop = loop
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
         self.closed = False
+        self.ended = False
 
     async def put(self, msg: Any) -> None:
         if self.closed:
             raise StreamClosedError("the response stream is closed: the client went away")
+        if self.ended:
+            # A task or thread the handler left behind: without this the data would vanish.
+            raise RuntimeError(
+                "the response is already complete (the hook handler returned): start, write "
+                "and flush must happen before the handler returns"
+            )
+        if msg is _END:
+            self.ended = True
         await self._queue.put(msg)
 
     def put_blocking(self, msg: Any) -> None:

@@ -482,3 +482,33 @@ async def test_factory_method_closes_over_the_plugin_and_serves_metrics() -> Non
         # No ServeHTTP: not implemented, so the server answers 404 without calling the plugin.
         implemented = await host.stub.Implemented(hpb.ImplementedRequest())
         assert list(implemented.result) == ["ServeMetrics"]
+
+
+async def test_plain_handler_misuse_is_a_clear_error() -> None:
+    late: list[str] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    class P:
+        async def serve_http(self, ctx: Any, w: Any, r: Any) -> None:
+            if r.url == "/twice":
+                await w.start(200)
+                await w.start(201)
+
+            async def write_later() -> None:
+                await asyncio.sleep(0.05)
+                try:
+                    await w.write(b"late")
+                except RuntimeError as e:
+                    late.append(str(e))
+
+            tasks.append(asyncio.create_task(write_later()))
+            await w.write(b"on time")
+
+    async with Served(P()) as host:
+        r = await host.request("GET", "/")
+        await asyncio.wait(tasks)
+        twice = await host.request("GET", "/twice")
+    assert r.body == b"on time"
+    assert late and "already complete" in late[0]
+    assert twice.status == 200
+    assert twice.end_error is not None and "already started with status 200" in twice.end_error
