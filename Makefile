@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help setup tools venv generate check-generated lint test test-go test-py parity host-wheels e2e demo bench proto-breaking proto-baseline
+.PHONY: help setup tools venv generate check-generated lint test test-go test-py parity parity-strict exercised host-wheels e2e demo bench proto-breaking proto-baseline
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -47,6 +47,14 @@ test-go: ## Go unit, protocol and runtime tests
 test-py: setup ## Python unit tests
 	cd python && ../$(PY) -m pytest -q
 
+exercised: setup ## run the host's runtime tests recording what crosses the real host, then the parity report with the exercised line
+	rm -f build/exercised.json && mkdir -p build
+	MMPLUGIN_EXERCISED_OUT=$(CURDIR)/build/exercised.json go test -count=1 ./internal/host/
+	MMPLUGIN_EXERCISED_OUT=$(CURDIR)/build/exercised.json go run ./cmd/mmplugin-parity $(PARITY_FLAGS)
+
+parity-strict: setup ## the parity report, failing on any missing or unsupported method (part of make test)
+	go run ./cmd/mmplugin-parity -strict
+
 parity: setup ## parity report: RPC, Go glue and Python method of every API method, hook and Driver call (PARITY_FLAGS=-strict to fail on gaps)
 	go run ./cmd/mmplugin-parity $(PARITY_FLAGS)
 
@@ -71,4 +79,4 @@ host-wheels: venv ## mmplugin-host platform wheels in dist/host-wheels (HOST_PLA
 		--version "$$($(PY) -c 'import mmplugin; print(mmplugin.__version__)')" \
 		$(foreach p,$(HOST_PLATFORMS),$(p)=build/host/mmplugin-host-$(p))
 
-test: check-generated lint proto-breaking test-go test-py e2e ## everything CI runs
+test: check-generated lint proto-breaking parity-strict test-go test-py e2e ## everything CI runs
