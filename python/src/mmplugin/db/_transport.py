@@ -9,15 +9,14 @@ because driver values are a closed set of seven Go types (see ``_values``) and t
 them raw: lib/pq's ``time`` columns arrive on year 0, and an ``io.EOF`` from ``RowsNext`` is the
 normal end of a result, not an error.
 
-Calls go through an *invoker*, so the same code runs on a blocking ``grpc.Channel`` (tests,
-tools) and on the runtime's ``grpc.aio`` channel from a worker thread (``loop_invoker``).
+Calls go through an *invoker*: ``stub_invoker`` calls on a blocking ``grpc.Channel``, which
+works from any thread (the SDK opens one to the host's API socket, next to the runtime's
+``grpc.aio`` channel); tests can substitute their own.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -30,7 +29,6 @@ from mmplugin.v1 import models_pb2 as mpb
 from ._values import DriverValue, WireTime
 from .exceptions import (
     DatabaseError,
-    InterfaceError,
     NotSupportedError,
     OperationalError,
     ProgrammingError,
@@ -84,42 +82,6 @@ def stub_invoker(
         return getattr(stub, method)(request, metadata=tuple(metadata), timeout=timeout)
 
     return invoke
-
-
-def loop_invoker(channel: grpc.aio.Channel, loop: asyncio.AbstractEventLoop) -> Invoker:
-    """An invoker over the runtime's ``grpc.aio`` channel, for calls from other threads.
-
-    grpc.aio objects belong to their event loop, so each call is handed to that loop and the
-    calling thread waits for the answer. Calling it on the loop itself would wait forever, so
-    that is refused with an error that says what to do instead.
-    """
-    from mmplugin.v1 import driver_pb2_grpc
-
-    stub = driver_pb2_grpc.PluginDriverServiceStub(channel)
-
-    def invoke(method: str, request: Message) -> Any:
-        if _on_loop(loop):
-            raise InterfaceError(
-                "mmplugin.db is a blocking DB-API and was called on the plugin's event loop "
-                "(from an async def hook or handler): run the database code in a thread, e.g. "
-                "`await asyncio.to_thread(fn)`, or use a sync (def) hook, which runs in a "
-                "worker thread"
-            )
-
-        async def call() -> Any:
-            return await getattr(stub, method)(request)
-
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(call(), loop)
-        return future.result()
-
-    return invoke
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
 
 
 class DriverClient:
@@ -304,6 +266,5 @@ __all__ = [
     "DriverError",
     "ExecResult",
     "Invoker",
-    "loop_invoker",
     "stub_invoker",
 ]
