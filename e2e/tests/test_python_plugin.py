@@ -7,8 +7,10 @@ plugin's HTTP routes) and websockets (events), never through mmplugin's own code
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +21,7 @@ import httpx
 import pytest
 
 from mmtest import pyplugin
-from mmtest.api import JSON, MattermostAPI, PluginState
+from mmtest.api import JSON, APIError, MattermostAPI, PluginState
 from mmtest.bundle import GOPLUGIN_ID
 from mmtest.pyplugin import PYPLUGIN_DIR, PYPLUGIN_ID
 from mmtest.server import MattermostServer, NewUser
@@ -42,12 +44,16 @@ def _poll(what: str, check: Callable[[], _T | None], timeout: float = 30.0) -> _
 
 
 @pytest.fixture(scope="module")
-def py_bundle(tmp_path_factory: pytest.TempPathFactory) -> pyplugin.Timed:
-    """The host built and the plugin bundled with the author CLI."""
-    work = tmp_path_factory.mktemp("pyplugin")
-    host = pyplugin.build_host(work / "host")
+def host_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    host = pyplugin.build_host(tmp_path_factory.mktemp("host"))
     print(f"\npyplugin: host build {host.seconds:.1f}s")
-    return pyplugin.bundle(PYPLUGIN_DIR, work / "dist", host.path)
+    return host.path
+
+
+@pytest.fixture(scope="module")
+def py_bundle(host_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> pyplugin.Timed:
+    """The plugin bundled with the author CLI."""
+    return pyplugin.bundle(PYPLUGIN_DIR, tmp_path_factory.mktemp("dist"), host_binary)
 
 
 @pytest.fixture(scope="module")
@@ -284,3 +290,53 @@ def test_local_mode_deploy_and_logs(
     logs = pyplugin.mmplugin_cli("logs", "--plugin-id", PYPLUGIN_ID, *local, env=no_server)
     assert logs.returncode == 0, logs.stderr
     assert "pyplugin activated" in logs.stdout
+
+
+def test_deploy_reports_why_a_plugin_does_not_start(
+    mm_server: MattermostServer,
+    py_plugin: JSON,
+    go_plugin: JSON,
+    admin_api: MattermostAPI,
+    host_binary: Path,
+    tmp_path: Path,
+) -> None:
+    """A bundle whose entry point names a missing class: deploy fails at once, saying why."""
+    source = tmp_path / "broken"
+    shutil.copytree(PYPLUGIN_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = json.loads((source / "plugin.json").read_text())
+    broken_id = "com.mmplugin.e2e.broken"
+    manifest["id"] = broken_id
+    manifest["props"]["python"]["entry_point"] = "pyplugin.plugin:NoSuchClass"
+    (source / "plugin.json").write_text(json.dumps(manifest))
+    bundled = pyplugin.bundle(source, tmp_path / "dist", host_binary)
+    reason = "entry point 'pyplugin.plugin:NoSuchClass' failed to import"
+    try:
+        remote = pyplugin.mmplugin_cli(
+            "deploy",
+            str(bundled.path),
+            env=pyplugin.server_env(mm_server.url, mm_server.admin.token),
+        )
+        assert remote.returncode == 1
+        assert f"{broken_id} failed to start" in remote.stderr
+        assert reason in remote.stderr
+
+        admin_api.remove_plugin(broken_id)
+        started = time.monotonic()
+        local = pyplugin.mmplugin_cli(
+            "deploy",
+            str(bundled.path),
+            "--local-socket",
+            str(mm_server.local_socket),
+            "--wait",
+            "120",
+            env={"MM_SERVICESETTINGS_SITEURL": "", "MM_ADMIN_TOKEN": ""},
+        )
+        assert local.returncode == 1
+        assert f"{broken_id} failed to start" in local.stderr
+        assert reason in local.stderr
+        assert time.monotonic() - started < 60, "local mode waited for the timeout"
+    finally:
+        with contextlib.suppress(APIError):  # keep the assertion's message, not this one
+            admin_api.remove_plugin(broken_id)
+    assert _ask(admin_api, "GET", "/whoami").status_code == 200
+    _go_plugin_serves(admin_api)

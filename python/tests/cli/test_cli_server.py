@@ -17,6 +17,7 @@ from mmplugin.cli.server import (
     Connection,
     ServerError,
     format_entry,
+    last_activation_failure,
     plugin_log_entries,
     wait_running,
 )
@@ -155,6 +156,37 @@ def test_local_mode_uses_the_plugin_list() -> None:
         wait_running(c, "com.example.x", 5, sleep=lambda _s: None)
     assert srv.requests[-1].url.path == "/api/v4/plugins"
     assert "Authorization" not in srv.requests[-1].headers
+
+
+def test_local_mode_fails_fast_on_a_new_activation_failure_in_the_log() -> None:
+    def entry(error: str) -> str:
+        return json.dumps(
+            {"msg": "Unable to activate plugin", "plugin_id": "com.example.x", "error": error}
+        )
+
+    srv = FakeServer()
+    srv.log = [entry("an old failure")]
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        if req.url.path == "/api/v4/plugins" and req.method == "GET":
+            return httpx.Response(200, json={"active": [], "inactive": [{"id": "com.example.x"}]})
+        return srv(req)
+
+    c = Client(Connection(local_socket="/x.sock"), transport=httpx.MockTransport(handler))
+    polls: list[float] = []
+
+    def sleep(s: float) -> None:
+        polls.append(s)
+        if len(polls) == 2:
+            srv.log.append(entry("entry point 'x.p:P' failed to import"))
+
+    with c:
+        before = last_activation_failure(c, "com.example.x")
+        assert before is not None and before["error"] == "an old failure"
+        with pytest.raises(ServerError) as e:
+            wait_running(c, "com.example.x", 60, sleep=sleep, failure_before=before)
+    assert "com.example.x failed to start: entry point 'x.p:P' failed to import" in str(e.value)
+    assert len(polls) == 2  # the old failure did not end the wait; the new one did at once
 
 
 def test_connection_from_flags_and_environment() -> None:

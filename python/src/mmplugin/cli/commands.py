@@ -228,18 +228,22 @@ def _default_bundle() -> Path:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from .server import wait_running
+    from .server import last_activation_failure, wait_running
 
     bundle: Path = args.bundle or _default_bundle()
     manifest = parse_manifest(_manifest_of_bundle(bundle), f"{bundle}: plugin.json")
     with _client(args) as client:
         started = time.monotonic()
+        # Local mode sees a failed start only in the log: remember the last one before.
+        failure_before = (
+            last_activation_failure(client, manifest.id) if client.conn.local_socket else None
+        )
         client.upload_plugin(bundle, force=True)
         _say(f"uploaded {manifest.id} {manifest.version} to {client.conn.where}")
         client.enable_plugin(manifest.id)
         _say(f"enabled {manifest.id}")
         if args.wait > 0:
-            wait_running(client, manifest.id, args.wait)
+            wait_running(client, manifest.id, args.wait, failure_before=failure_before)
             _say(f"{manifest.id} is running ({time.monotonic() - started:.1f}s)")
     return 0
 

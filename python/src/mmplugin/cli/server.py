@@ -220,6 +220,25 @@ class Client:
         return [str(x) for x in lines] if isinstance(lines, list) else []
 
 
+ACTIVATION_FAILED = "Unable to activate plugin"  # the server's log message (app/plugin.go)
+
+
+def last_activation_failure(client: Client, plugin_id: str) -> dict[str, Any] | None:
+    """The newest "Unable to activate plugin" log entry of this plugin, if the log has one.
+
+    Local mode has no status route, so this log line is where a failed start shows.
+    """
+    try:
+        lines = client.log_lines(2000)
+    except ServerError:
+        return None
+    for entry in reversed(plugin_log_entries(lines, plugin_id.lower())):
+        if entry.get("msg") == ACTIVATION_FAILED:
+            found: dict[str, Any] = entry
+            return found
+    return None
+
+
 def wait_running(
     client: Client,
     plugin_id: str,
@@ -227,8 +246,13 @@ def wait_running(
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    failure_before: dict[str, Any] | None = None,
 ) -> None:
-    """Poll until the plugin runs on every node; fail with the plugin's error if it fails."""
+    """Poll until the plugin runs on every node; fail with the plugin's error if it fails.
+
+    In local mode a failure is seen in the server log: an activation failure newer than
+    ``failure_before`` (``last_activation_failure`` read before the upload) ends the wait.
+    """
     deadline = clock() + timeout
     last = "unknown"
     while True:
@@ -237,6 +261,12 @@ def wait_running(
             if client.is_active(plugin_id):
                 return
             last = "not active"
+            failure = last_activation_failure(client, plugin_id)
+            if failure is not None and failure != failure_before:
+                raise ServerError(
+                    f"{plugin_id} failed to start: {failure.get('error') or 'no error given'}. "
+                    "See its log with 'mmplugin logs' (same connection flags)"
+                )
         elif statuses:
             failed = [s for s in statuses if s.get("state") in FAILED]
             if failed:
