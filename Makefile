@@ -40,12 +40,14 @@ lint: setup ## gofmt, go vet, buf lint, ruff, mypy --strict
 	go vet ./...
 	cd proto && ../$(VENV)/bin/buf lint
 	cd python && ../$(VENV)/bin/ruff check . && ../$(VENV)/bin/ruff format --check . && ../$(VENV)/bin/mypy src tests
+	for d in examples/*/; do (cd $$d && ../../$(VENV)/bin/ruff check . && ../../$(VENV)/bin/ruff format --check . && ../../$(VENV)/bin/mypy .) || exit 1; done
 
 test-go: ## Go unit, protocol and runtime tests
 	go test ./...
 
-test-py: setup ## Python unit tests
+test-py: setup ## Python unit tests, and each example plugin's tests
 	cd python && ../$(PY) -m pytest -q
+	for d in examples/*/; do (cd $$d && ../../$(PY) -m pytest -q -p no:cacheprovider) || exit 1; done
 
 exercised: setup ## run the host's runtime tests recording what crosses the real host, then the parity report with the exercised line
 	rm -f build/exercised.json && mkdir -p build

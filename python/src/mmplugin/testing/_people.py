@@ -249,6 +249,15 @@ class PeopleMixin(FakeBase):
                 raise not_found("GetTeamMember", "team_member", f"user_id={user_id}")
             return clone(member)
 
+    def update_team_member_roles(self, team_id: str, user_id: str, new_roles: str) -> TeamMember:
+        with self.store.lock:
+            member = self.store.team_members.get((team_id, user_id))
+            if member is None:
+                raise not_found("UpdateTeamMemberRoles", "team_member", f"user_id={user_id}")
+            member.roles = new_roles
+            member.scheme_admin = "team_admin" in new_roles.split()
+            return clone(member)
+
     def get_team_members(self, team_id: str, page: int, per_page: int) -> list[TeamMember]:
         with self.store.lock:
             members = [clone(m) for (t, _), m in self.store.team_members.items() if t == team_id]
@@ -420,6 +429,17 @@ class PeopleMixin(FakeBase):
                 clone(m) for (c, _), m in self.store.channel_members.items() if c == channel_id
             ]
         return _page(members, page, per_page)
+
+    def update_channel_member_roles(
+        self, channel_id: str, user_id: str, new_roles: str
+    ) -> ChannelMember:
+        with self.store.lock:
+            member = self.store.channel_members.get((channel_id, user_id))
+            if member is None:
+                raise not_found("UpdateChannelMemberRoles", "channel_member", f"user_id={user_id}")
+            member.roles = new_roles
+            member.scheme_admin = "channel_admin" in new_roles.split()
+            return clone(member)
 
     def delete_channel_member(self, channel_id: str, user_id: str) -> None:
         s = self.store

@@ -1,0 +1,1 @@
+"""Welcome Bot: greets new team members (a Python port of mattermost-plugin-welcomebot)."""
