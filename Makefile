@@ -25,6 +25,7 @@ bin/protoc-gen-go bin/protoc-gen-go-grpc: go.mod
 generate: setup ## regenerate every generated file (proto, Go, Python)
 	go run ./cmd/mmplugin-gen
 	$(PY) scripts/compile_protos.py
+	$(PY) -m mmplugin._hookdoc docs/sdk/hooks.md
 
 proto-breaking: setup ## fail if proto/ changed incompatibly against the released baseline (buf breaking, FILE rules)
 	cd proto && ../$(VENV)/bin/buf breaking --against baseline/mmplugin-v1.binpb
@@ -59,6 +60,10 @@ parity-strict: setup ## the parity report, failing on any missing or unsupported
 
 parity: setup ## parity report: RPC, Go glue and Python method of every API method, hook and Driver call (PARITY_FLAGS=-strict to fail on gaps)
 	go run ./cmd/mmplugin-parity $(PARITY_FLAGS)
+
+.PHONY: bench
+bench: venv ## Python plugin against its Go twin (latency, throughput, activation, memory); writes docs/benchmarks.md
+	go test ./bench -run '^$$' -bench '^BenchmarkTwins$$' -benchtime 1x -timeout 15m -args -out $(CURDIR)/docs/benchmarks.md
 
 e2e: setup ## end-to-end tests on a real Mattermost server built from its Go module (PostgreSQL via apt)
 	cd e2e && ../$(PY) -m mmtest test

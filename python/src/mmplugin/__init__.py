@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from mmplugin._hookresults import DISMISS, Reject
+    from mmplugin._hookresults import DISMISS, Dismiss, Reject
     from mmplugin.cluster import ClusterEvent, on_cluster_event
     from mmplugin.commands import CommandCall, command, ephemeral, in_channel
     from mmplugin.config import ConfigurationError, Settings, setting
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "DISMISS": "mmplugin._hookresults",
+    "Dismiss": "mmplugin._hookresults",
     "Reject": "mmplugin._hookresults",
     "ClusterEvent": "mmplugin.cluster",
     "on_cluster_event": "mmplugin.cluster",
@@ -75,6 +76,7 @@ __all__ = [
     "CommandResponse",
     "ConfigurationError",
     "Context",
+    "Dismiss",
     "Plugin",
     "PluginAPIError",
     "Post",

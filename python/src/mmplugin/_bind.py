@@ -96,9 +96,17 @@ def attach(
         plugin.config = ManifestConfig(None, plugin.manifest)
 
 
+def is_async(fn: Callable[..., Any]) -> bool:
+    """Whether calling ``fn`` gives a coroutine: ``async def`` functions and methods, and
+    objects with an ``async def __call__`` (``mmplugin.http.asgi(app)``)."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004
+    )
+
+
 async def call(fn: Callable[..., Any], *args: Any) -> Any:
     """Run a plugin function: ``async def`` on this loop, ``def`` in a worker thread."""
-    if inspect.iscoroutinefunction(fn):
+    if is_async(fn):
         return await fn(*args)
     result = await asyncio.to_thread(fn, *args)
     if inspect.isawaitable(result):
@@ -288,4 +296,13 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
 
 register_binder(bind)
 
-__all__ = ["HOOK_NAMES", "attach", "bind", "call", "hook_handlers", "own_hooks", "stop_jobs"]
+__all__ = [
+    "HOOK_NAMES",
+    "attach",
+    "bind",
+    "call",
+    "hook_handlers",
+    "is_async",
+    "own_hooks",
+    "stop_jobs",
+]

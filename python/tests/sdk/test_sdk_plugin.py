@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mmplugin import DISMISS, Context, Plugin, Post, Reject, Settings, on_message
+from mmplugin import DISMISS, Context, Dismiss, Plugin, Post, Reject, Settings, on_message
 from mmplugin.config import ConfigurationError
 from mmplugin.errors import BadRequestError
 from mmplugin.models import Channel, User
@@ -36,11 +36,11 @@ class Moderator(Plugin):
     def on_deactivate(self) -> None:
         self.calls.append("deactivate")
 
-    def message_will_be_posted(self, ctx: Context, post: Post) -> Post | Reject | None:
+    def message_will_be_posted(self, ctx: Context, post: Post) -> Post | Reject | Dismiss | None:
         if self.config.word in post.message:
             return Reject(f"please do not say {self.config.word}")
         if post.message == "shh":
-            return DISMISS  # type: ignore[return-value]
+            return DISMISS
         if post.message.startswith("typo"):
             post.message = post.message.replace("typo", "type")
             return post

@@ -15,6 +15,7 @@ process would. With pytest, the ``mm_fake`` and ``plugin_harness`` fixtures are 
 soon as mmplugin is installed (see ``mmplugin.testing.pytest_plugin``).
 """
 
+from ._http import HTTPResult
 from ._store import EphemeralPost, LogEntry, WebSocketEvent
 from .fake import BOT_USER_KEY, FakeAPI, FakeAsyncAPI, NotSupportedByFake
 from .harness import HarnessFactory, PluginTestHarness
@@ -24,6 +25,7 @@ __all__ = [
     "EphemeralPost",
     "FakeAPI",
     "FakeAsyncAPI",
+    "HTTPResult",
     "HarnessFactory",
     "LogEntry",
     "NotSupportedByFake",

@@ -25,17 +25,26 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import json as _json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
 from mmplugin import _hookresults
-from mmplugin._bind import attach, hook_handlers, own_hooks, read_manifest, stop_jobs
+from mmplugin._bind import (
+    attach,
+    hook_handlers,
+    is_async,
+    own_hooks,
+    read_manifest,
+    stop_jobs,
+)
 from mmplugin._gen import hooks as _hooks
 from mmplugin.models import (
     Channel,
@@ -51,6 +60,8 @@ from mmplugin.models import (
 )
 from mmplugin.plugin import Plugin
 
+from . import _http
+from ._http import HTTPResult
 from ._store import new_id
 from .fake import FakeAPI, FakeAsyncAPI
 
@@ -97,6 +108,7 @@ class PluginTestHarness(Generic[P]):
             target=self.loop.run_forever, name="mmplugin-test-loop", daemon=True
         )
         self._thread.start()
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mmplugin-test")
         self.plugin: P = plugin()
         if isinstance(self.plugin, Plugin):
             attach(
@@ -111,7 +123,7 @@ class PluginTestHarness(Generic[P]):
             self.handlers = hook_handlers(self.plugin)
         else:
             self.handlers = own_hooks(self.plugin)
-        self._async = {n: inspect.iscoroutinefunction(fn) for n, fn in self.handlers.items()}
+        self._async = {name: is_async(fn) for name, fn in self.handlers.items()}
         self.active = False
         self.api.store.hooks = self
         self.team: Team = self.api.add_team("test")
@@ -150,6 +162,7 @@ class PluginTestHarness(Generic[P]):
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(self.timeout)
+            self._executor.shutdown(wait=False, cancel_futures=True)
             if not self.loop.is_running():
                 self.loop.close()
 
@@ -224,6 +237,51 @@ class PluginTestHarness(Generic[P]):
         from mmplugin.cluster import cluster_event
 
         self._run("OnPluginClusterEvent", self.context(), cluster_event(event_id, data))
+
+    def http(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes = b"",
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        user: str | User | None = None,
+    ) -> HTTPResult:
+        """A request to ``<site>/plugins/<plugin id><path>``, served by the plugin's
+        ``serve_http`` (an ``mmplugin.http`` app or a handler) through the SDK's real streaming
+        code. ``user`` sets the ``Mattermost-User-Id`` header, as the server does for a logged-in
+        user; ``json`` is encoded as the body. A handler that fails before answering raises."""
+        handler = self.handlers.get("ServeHTTP")
+        if handler is None:
+            raise NotImplementedError("the plugin does not implement serve_http")
+        all_headers = dict(headers or {})
+        if json is not None:
+            body = _json.dumps(json).encode()
+            all_headers.setdefault("Content-Type", "application/json")
+        if user is not None:
+            all_headers["Mattermost-User-Id"] = _id(user)
+        result: HTTPResult = self._await(
+            _http.serve(
+                handler,
+                self._async["ServeHTTP"],
+                self._executor,
+                method,
+                path,
+                all_headers.items(),
+                body,
+                self.context(),
+            )
+        )
+        return result
+
+    def http_get(self, path: str, **options: Any) -> HTTPResult:
+        """``http("GET", path, ...)``."""
+        return self.http("GET", path, **options)
+
+    def http_post(self, path: str, **options: Any) -> HTTPResult:
+        """``http("POST", path, ...)``."""
+        return self.http("POST", path, **options)
 
     def advance_time(self, delta: timedelta | float) -> None:
         """Move the fake server's clock (KV expiry, timestamps)."""
