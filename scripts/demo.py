@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""``make demo``: a Python plugin running on a real Mattermost server, ready to try with curl.
+"""``make demo``: Python plugins running on a real Mattermost server, ready to try with curl.
 
-Builds the host (``go build ./cmd/mmplugin-host``), bundles an example plugin with ``mmplugin
-bundle`` (wheels from PyPI), starts PostgreSQL + a Mattermost server with the e2e
-infrastructure (``e2e/mmtest``), deploys the bundle with ``mmplugin deploy``, creates a demo
-team, channel and user, and prints where the server is, the admin and demo credentials and
-curl commands to try — then runs until Ctrl-C and cleans everything up.
+Builds the host (``go build ./cmd/mmplugin-host``), bundles the example plugin
+(``examples/hello``, or ``examples/welcomebot`` if hello is not there) and the e2e plugin
+(``e2e/plugins/pyplugin``: an ASGI app, KV, a bot) with ``mmplugin bundle`` (wheels from PyPI),
+starts PostgreSQL + a Mattermost server with the e2e infrastructure (``e2e/mmtest``), deploys
+the bundles with ``mmplugin deploy``, creates a demo team, channel and user, and prints where the
+server is, the admin and demo credentials and curl commands to try — then runs until Ctrl-C and
+cleans everything up. ``--plugin DIR`` (repeatable) deploys other plugins instead.
 
 ``--check`` does all of that, runs the printed curl steps itself, checks their answers and exits
 (0 when every step gave what it promised): the CI-style proof that the demo works.
@@ -18,6 +20,7 @@ with the project venv's python: ``make demo``). ``--no-install`` skips that.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import secrets
 import shlex
@@ -33,12 +36,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "e2e"))
 
-# The plugin the demo deploys: the first of these that exists.
-CANDIDATES = (
-    REPO / "examples" / "hello",
-    REPO / "examples" / "welcomebot",
-    REPO / "e2e" / "plugins" / "pyplugin",
-)
+# The plugins the demo deploys: the first example that exists, and the e2e plugin.
+EXAMPLES = (REPO / "examples" / "hello", REPO / "examples" / "welcomebot")
+E2E_PLUGIN = REPO / "e2e" / "plugins" / "pyplugin"
 
 JSON = dict[str, Any]
 
@@ -55,6 +55,7 @@ class Step:
     expect: Callable[[Any], bool] = lambda _answer: True
     promise: str = ""  # what the answer shows, in words
     anonymous: bool = False
+    plugin_id: str = ""  # set by create_demo
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Demo:
     """What the demo created on the server."""
 
     url: str
-    plugin_id: str
+    plugin_ids: list[str]
     team: JSON
     channel: JSON
     username: str
@@ -75,10 +76,57 @@ class Demo:
 # --- what to try, per plugin ------------------------------------------------------------------
 
 
-def pyplugin_steps(d: Demo) -> list[Step]:
+def hello_steps(d: Demo, plugin_id: str) -> list[Step]:
+    """examples/hello: fixes "teh", rejects its banned word, answers /hello with its greeting
+    (the two settings' defaults are read from its plugin.json)."""
+    channel, team = d.channel["id"], d.team["id"]
+    manifest = json.loads((EXAMPLES[0] / "plugin.json").read_text())
+    defaults = {x["key"]: x.get("default") for x in manifest["settings_schema"]["settings"]}
+    greeting, banned = defaults.get("Greeting") or "Hello", defaults.get("BannedWord") or "spoiler"
+    return [
+        Step(
+            "post a message the plugin changes (MessageWillBePosted)",
+            "POST",
+            "/api/v4/posts",
+            {"channel_id": channel, "message": "teh Python plugin fixed this"},
+            201,
+            lambda a: a["message"] == "the Python plugin fixed this",
+            'the saved post says "the Python plugin fixed this"',
+        ),
+        Step(
+            "post a message the plugin rejects",
+            "POST",
+            "/api/v4/posts",
+            {"channel_id": channel, "message": f"a {banned}: it was the butler"},
+            400,
+            lambda a: a["message"].startswith("Post rejected by plugin") and banned in a["message"],
+            f"HTTP 400: Post rejected by plugin. Please keep the {banned}s to yourself.",
+        ),
+        Step(
+            "run the slash command (it looks you up through the plugin API)",
+            "POST",
+            "/api/v4/commands/execute",
+            {"channel_id": channel, "team_id": team, "command": "/hello"},
+            200,
+            lambda a: a["text"] == f"{greeting}, {d.username}!",
+            f'"text": "{greeting}, {d.username}!"',
+        ),
+        Step(
+            "the slash command with a name",
+            "POST",
+            "/api/v4/commands/execute",
+            {"channel_id": channel, "team_id": team, "command": "/hello Python"},
+            200,
+            lambda a: a["text"] == f"{greeting}, Python!",
+            f'"text": "{greeting}, Python!"',
+        ),
+    ]
+
+
+def pyplugin_steps(d: Demo, plugin_id: str) -> list[Step]:
     """e2e/plugins/pyplugin (see its module docstring)."""
     channel, team, uid = d.channel["id"], d.team["id"], d.user_id
-    base = f"/plugins/{d.plugin_id}"
+    base = f"/plugins/{plugin_id}"
     return [
         Step(
             "post a message the plugin changes (MessageWillBePosted)",
@@ -142,12 +190,13 @@ def pyplugin_steps(d: Demo) -> list[Step]:
     ]
 
 
-PROFILES: dict[str, Callable[[Demo], list[Step]]] = {
+PROFILES: dict[str, Callable[[Demo, str], list[Step]]] = {
+    "com.example.hello": hello_steps,
     "com.mmplugin.e2e.pyplugin": pyplugin_steps,
 }
 
 
-def generic_steps(d: Demo) -> list[Step]:
+def generic_steps(d: Demo, plugin_id: str) -> list[Step]:
     """For a plugin the demo knows nothing about: its slash commands, listed by the server."""
     return [
         Step(
@@ -156,8 +205,8 @@ def generic_steps(d: Demo) -> list[Step]:
             f"/api/v4/teams/{d.team['id']}/commands/autocomplete",
             None,
             200,
-            lambda a: isinstance(a, list) and len(a) > 0,
-            "the team's commands, the plugin's included",
+            lambda a: any(c.get("plugin_id") == plugin_id for c in a),
+            f"the team's commands, with those of {plugin_id}",
         )
     ]
 
@@ -188,9 +237,7 @@ def run_step(step: Step, d: Demo) -> tuple[int, Any]:
         if data is not None:
             args += ["-d", data]
         args.append(d.url + step.path)
-        out = subprocess.run(
-            args, capture_output=True, text=True, timeout=60, check=False
-        )
+        out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
         body, _, status = out.stdout.rpartition("\n")
         code = int(status) if status.isdigit() else 0
     else:
@@ -235,23 +282,25 @@ def check_steps(d: Demo) -> bool:
     return ok
 
 
-def print_guide(d: Demo, server: Any, bundle_info: str) -> None:
+def print_guide(d: Demo, server: Any, bundles: list[str]) -> None:
     admin = server.admin
+    shown_bundles = "\n              ".join(bundles)
     print(
         f"""
 ================================================================================
- mmplugin demo: {d.plugin_id} runs on a real Mattermost server
+ mmplugin demo: Python plugins on a real Mattermost server
 ================================================================================
  Server:      {server.url}   (loopback only; from another machine:
               ssh -L {server.port}:127.0.0.1:{server.port} <this host>)
  Admin:       {admin.username} / {admin.password}
  Demo user:   {d.username} / {d.password}  (member of team "{d.team["name"]}")
  Channel:     {d.channel["display_name"]} ({d.channel["id"]})
- Bundle:      {bundle_info}
+ Plugins:     {", ".join(d.plugin_ids)}
+ Bundles:     {shown_bundles}
  Server log:  {server.log_path}
  Plugin log:  MM_SERVICESETTINGS_SITEURL={server.url} MM_ADMIN_USERNAME={admin.username} \\
               MM_ADMIN_PASSWORD='{admin.password}' \\
-              {sys.executable} -m mmplugin.cli logs --plugin-id {d.plugin_id} -f
+              {sys.executable} -m mmplugin.cli logs --plugin-id {d.plugin_ids[0]} -f
 
  Try it (as the demo user):
 
@@ -261,26 +310,24 @@ def print_guide(d: Demo, server: Any, bundle_info: str) -> None:
         flush=True,
     )
     for i, step in enumerate(d.steps, 1):
-        print(f"   # {i}. {step.title} -> {step.promise}\n   {curl_line(step)}\n")
+        print(f"   # {i}. [{step.plugin_id}] {step.title}")
+        print(f"   #    -> {step.promise}\n   {curl_line(step)}\n")
 
 
 # --- setting up -------------------------------------------------------------------------------
 
 
-def pick_plugin(explicit: Path | None) -> Path:
-    if explicit is not None:
-        if not (explicit / "plugin.json").is_file():
-            raise SystemExit(f"demo: {explicit} has no plugin.json")
-        return explicit.resolve()
-    for candidate in CANDIDATES:
-        if (candidate / "plugin.json").is_file():
-            return candidate
-    raise SystemExit(
-        "demo: no plugin to deploy: " + ", ".join(str(c) for c in CANDIDATES)
-    )
+def pick_plugins(explicit: list[Path] | None) -> list[Path]:
+    if explicit:
+        for plugin in explicit:
+            if not (plugin / "plugin.json").is_file():
+                raise SystemExit(f"demo: {plugin} has no plugin.json")
+        return [p.resolve() for p in explicit]
+    example = next((e for e in EXAMPLES if (e / "plugin.json").is_file()), None)
+    return [example, E2E_PLUGIN] if example is not None else [E2E_PLUGIN]
 
 
-def create_demo(server: Any, plugin_id: str) -> Demo:
+def create_demo(server: Any, plugin_ids: list[str]) -> Demo:
     admin = server.admin_api
     suffix = secrets.token_hex(3)
     team = admin.create_team(f"demo-{suffix}", "mmplugin demo")
@@ -291,10 +338,10 @@ def create_demo(server: Any, plugin_id: str) -> Demo:
     admin.add_channel_member(channel["id"], user["id"])
     with server.api() as anonymous:
         token, _ = anonymous.login(username, password)
-    d = Demo(
-        server.url, plugin_id, team, channel, username, password, token, user["id"]
-    )
-    d.steps = PROFILES.get(plugin_id, generic_steps)(d)
+    d = Demo(server.url, plugin_ids, team, channel, username, password, token, user["id"])
+    for plugin_id in plugin_ids:
+        steps = PROFILES.get(plugin_id, generic_steps)(d, plugin_id)
+        d.steps += [dataclasses.replace(step, plugin_id=plugin_id) for step in steps]
     return d
 
 
@@ -304,23 +351,24 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="run the curl steps, check them and exit"
     )
     parser.add_argument(
-        "--plugin", type=Path, help="plugin directory (default: an example)"
+        "--plugin",
+        type=Path,
+        action="append",
+        help="plugin directory to deploy (repeatable; default: an example and the e2e plugin)",
     )
     parser.add_argument(
         "--python",
         default=f"{sys.version_info.major}.{sys.version_info.minor}",
         help="Python version to bundle for (default: this Python's; the server runs it)",
     )
-    parser.add_argument(
-        "--no-install", action="store_true", help="skip apt-get/pip installs"
-    )
+    parser.add_argument("--no-install", action="store_true", help="skip apt-get/pip installs")
     args = parser.parse_args(argv)
 
     from mmtest import build
     from mmtest.__main__ import _interrupt_once_on, install_requirements
     from mmtest.errors import MMTestError
 
-    plugin_dir = pick_plugin(args.plugin)
+    plugin_dirs = pick_plugins(args.plugin)
     work = REPO / "build" / "demo"
     try:
         if not args.no_install:
@@ -330,42 +378,38 @@ def main(argv: list[str] | None = None) -> int:
 
         t0 = time.monotonic()
         install = build.ensure_server()
-        print(
-            f"demo: Mattermost server ready ({time.monotonic() - t0:.1f}s)", flush=True
-        )
+        print(f"demo: Mattermost server ready ({time.monotonic() - t0:.1f}s)", flush=True)
         host = pyplugin.build_host(work / "host")
         print(f"demo: built {host.path} ({host.seconds:.1f}s)", flush=True)
         shutil.rmtree(work / "dist", ignore_errors=True)
-        bundled = pyplugin.bundle(plugin_dir, work / "dist", host.path, args.python)
-        size = bundled.path.stat().st_size / 2**20
-        bundle_info = (
-            f"{bundled.path} ({size:.1f} MiB, bundled in {bundled.seconds:.1f}s)"
-        )
-        print(f"demo: bundled {bundle_info}", flush=True)
+        bundles, infos, plugin_ids = [], [], []
+        for plugin_dir in plugin_dirs:
+            plugin_ids.append(json.loads((plugin_dir / "plugin.json").read_text())["id"])
+            out = work / "dist" / plugin_dir.name
+            bundled = pyplugin.bundle(plugin_dir, out, host.path, args.python)
+            size = bundled.path.stat().st_size / 2**20
+            infos.append(f"{bundled.path} ({size:.1f} MiB, bundled in {bundled.seconds:.1f}s)")
+            print(f"demo: bundled {infos[-1]}", flush=True)
+            bundles.append(bundled.path)
 
         _interrupt_once_on(*_signals())
         server = MattermostServer(install)
         try:
             t0 = time.monotonic()
             server.start()
-            print(
-                f"demo: server up at {server.url} ({time.monotonic() - t0:.1f}s)",
-                flush=True,
-            )
-            manifest = json.loads((plugin_dir / "plugin.json").read_text())
-            deployed = pyplugin.deploy(bundled.path, server.url, server.admin.token)
-            print(
-                f"demo: mmplugin deploy: running in {deployed.seconds:.1f}s", flush=True
-            )
-            demo = create_demo(server, manifest["id"])
-            print_guide(demo, server, bundle_info)
+            print(f"demo: server up at {server.url} ({time.monotonic() - t0:.1f}s)", flush=True)
+            for plugin_id, bundle in zip(plugin_ids, bundles, strict=True):
+                deployed = pyplugin.deploy(bundle, server.url, server.admin.token)
+                print(
+                    f"demo: mmplugin deploy: {plugin_id} running in {deployed.seconds:.1f}s",
+                    flush=True,
+                )
+            demo = create_demo(server, plugin_ids)
+            print_guide(demo, server, infos)
             if args.check:
                 print("demo: --check: running the steps above", flush=True)
                 ok = check_steps(demo)
-                print(
-                    f"demo: {'all steps work' if ok else 'some steps FAILED'}",
-                    flush=True,
-                )
+                print(f"demo: {'all steps work' if ok else 'some steps FAILED'}", flush=True)
                 return 0 if ok else 1
             print("Ctrl-C stops the server and removes its files.", flush=True)
             while server.running:
