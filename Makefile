@@ -61,7 +61,6 @@ parity-strict: setup ## the parity report, failing on any missing or unsupported
 parity: setup ## parity report: RPC, Go glue and Python method of every API method, hook and Driver call (PARITY_FLAGS=-strict to fail on gaps)
 	go run ./cmd/mmplugin-parity $(PARITY_FLAGS)
 
-.PHONY: bench
 bench: venv ## Python plugin against its Go twin (latency, throughput, activation, memory); writes docs/benchmarks.md
 	go test ./bench -run '^$$' -bench '^BenchmarkTwins$$' -benchtime 1x -timeout 15m -args -out $(CURDIR)/docs/benchmarks.md
 
