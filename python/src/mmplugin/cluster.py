@@ -29,6 +29,7 @@ import datetime as dt
 import inspect
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -278,15 +279,17 @@ class JobMetadata:
 
 
 def _parse_go_time(raw: str) -> dt.datetime:
-    # Go writes RFC 3339 with up to nanoseconds; Python parses at most microseconds.
+    # Go writes RFC 3339 with up to nanoseconds; Python (3.10) parses exactly 3 or 6 digits.
     text = raw.replace("Z", "+00:00")
-    head, sep, rest = text.partition(".")
-    if sep:
-        digits = "".join(c for c in rest if c.isdigit())
-        zone = rest[len(digits) :]
+    match = _FRACTION.match(text)
+    if match:
+        head, digits, zone = match.groups()
         text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     t = dt.datetime.fromisoformat(text)
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+_FRACTION = re.compile(r"^([^.]*)\.(\d+)(.*)$")
 
 
 NextWait = Callable[[dt.datetime, JobMetadata], dt.timedelta]

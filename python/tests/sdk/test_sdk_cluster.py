@@ -95,6 +95,10 @@ def test_job_metadata_reads_and_writes_gos_format() -> None:
     md = cl.JobMetadata.from_json(b'{"LastFinished":"2024-05-01T10:00:00.123456789Z"}')
     assert md.last_finished == dt.datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=dt.timezone.utc)
     assert md.to_json() == b'{"LastFinished":"2024-05-01T10:00:00.123456Z"}'
+    # Nanoseconds and a zone offset, as Go writes them for a node in another time zone.
+    east = cl.JobMetadata.from_json(b'{"LastFinished":"2024-05-01T12:00:00.5000001+02:00"}')
+    assert east.last_finished == dt.datetime(2024, 5, 1, 10, 0, 0, 500000, tzinfo=dt.timezone.utc)
+    assert east.to_json() == b'{"LastFinished":"2024-05-01T10:00:00.500000Z"}'
     zero = cl.JobMetadata.from_json(b'{"LastFinished":"0001-01-01T00:00:00Z"}')
     assert zero.last_finished.year == 1
     assert cl.JobMetadata.from_json(None).last_finished == zero.last_finished
