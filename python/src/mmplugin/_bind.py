@@ -280,6 +280,7 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
         if isinstance(plugin, Plugin):
             await stop_jobs(plugin)
         await asyncio.to_thread(store.close)  # blocking Driver calls: off the loop
+        servicer.close()  # the dispatcher's thread pool for plain def hooks
         sync_channel.close()
 
     def implemented() -> list[str]:
