@@ -38,6 +38,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from mmplugin import _jsoncodec
+from mmplugin._marks import marked_methods
 from mmplugin.models import PluginClusterEvent, PluginContext, PluginKVSetOptions
 
 MUTEX_PREFIX = "mutex_"
@@ -497,13 +498,7 @@ def on_cluster_event(event_id: str) -> Callable[[ClusterEventHandler], ClusterEv
 
 def collect_cluster_handlers(cls: type) -> dict[str, str]:
     """Event id → handler method name, for a plugin class and its bases."""
-    out: dict[str, str] = {}
-    for klass in reversed(cls.__mro__):
-        for name, value in vars(klass).items():
-            event_id = getattr(value, _EVENT_ATTR, None)
-            if isinstance(event_id, str):
-                out[event_id] = name
-    return out
+    return {event_id: name for name, event_id in marked_methods(cls, _EVENT_ATTR).items()}
 
 
 def cluster_event(event_id: str, data: Any) -> PluginClusterEvent:

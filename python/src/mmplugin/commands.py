@@ -25,10 +25,11 @@ not know are passed to it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from mmplugin._marks import marked_methods
 from mmplugin.models import AutocompleteData, Command, CommandArgs, CommandResponse, PluginContext
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -275,16 +276,12 @@ def _autocomplete(node: _Node) -> AutocompleteData:
 def collect_commands(cls: type) -> CommandRouter:
     """The ``@command`` handlers of a plugin class and its bases (a subclass's method of the
     same name replaces the base's)."""
-    seen: dict[str, CommandSpec] = {}
-    for klass in reversed(cls.__mro__):
-        attrs: Mapping[str, object] = vars(klass)
-        for name, value in attrs.items():
-            spec = command_spec(value)
-            if spec is not None:
-                seen[name] = replace(spec, handler_name=name)
-            elif name in seen:
-                del seen[name]  # overridden by a plain method
-    return CommandRouter(seen.values())
+    marks = marked_methods(cls, _ATTR)
+    return CommandRouter(
+        replace(spec, handler_name=name)
+        for name, spec in marks.items()
+        if isinstance(spec, CommandSpec)
+    )
 
 
 __all__ = [

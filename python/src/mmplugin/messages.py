@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mmplugin._marks import marked_methods
 from mmplugin.models import Post
 
 _ATTR = "__mmplugin_on_message__"
@@ -64,17 +65,11 @@ def on_message(
 
 def collect_message_routes(cls: type) -> list[MessageRoute]:
     """The ``@on_message`` routes of a plugin class and its bases, bases first."""
-    found: dict[str, tuple[MessageRoute, ...]] = {}
-    for klass in reversed(cls.__mro__):
-        for name, value in vars(klass).items():
-            routes = getattr(value, _ATTR, None)
-            if isinstance(routes, tuple):
-                found[name] = tuple(
-                    MessageRoute(r.pattern, r.include_bots, r.channel_types, name) for r in routes
-                )
-            elif name in found:
-                del found[name]
-    return [r for routes in found.values() for r in reversed(routes)]
+    return [
+        MessageRoute(r.pattern, r.include_bots, r.channel_types, name)
+        for name, routes in marked_methods(cls, _ATTR).items()
+        for r in reversed(routes)
+    ]
 
 
 def is_from_bot_or_system(post: Post, bot_ids: Iterable[str]) -> bool:

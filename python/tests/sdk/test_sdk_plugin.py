@@ -336,3 +336,37 @@ def test_membership_hooks_fire_from_the_api() -> None:
         ch = h.api.create_channel(Channel(team_id=h.team.id, name="news", type="O"))
         h.api.add_user_to_channel(ch.id, bob.id, h.user.id)
         assert h.plugin.events == ["created:news", "joined:alice"]
+
+
+def test_a_plain_override_hides_a_decorated_base_method() -> None:
+    from mmplugin import ClusterEvent, CommandCall, command, on_cluster_event
+    from mmplugin.cluster import collect_cluster_handlers
+    from mmplugin.commands import collect_commands
+    from mmplugin.messages import collect_message_routes
+
+    class Base(Plugin):
+        @command("base")
+        def cmd(self, call: CommandCall) -> str:
+            return ""
+
+        @on_message("x")
+        def msg(self, post: Post, match: re.Match[str]) -> None: ...
+
+        @on_cluster_event("ev")
+        def ev(self, event: ClusterEvent) -> None: ...
+
+    class Child(Base):
+        def cmd(self, call: CommandCall) -> str:  # no longer a command
+            return ""
+
+        def msg(self, post: Post, match: re.Match[str]) -> None: ...
+
+        def ev(self, event: ClusterEvent) -> None: ...
+
+    assert collect_commands(Base).triggers == ["base"]
+    assert [r.handler_name for r in collect_message_routes(Base)] == ["msg"]
+    assert collect_cluster_handlers(Base) == {"ev": "ev"}
+    assert not collect_commands(Child) and collect_message_routes(Child) == []
+    assert collect_cluster_handlers(Child) == {}
+    with PluginTestHarness(Child) as h:
+        assert h.implemented == []
