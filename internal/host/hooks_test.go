@@ -296,3 +296,34 @@ func TestKilledPythonComesBackAndServes(t *testing.T) {
 		t.Fatalf("health check after restart: %v", err)
 	}
 }
+
+func TestPluginLogsReachTheServerLogWithKeyValues(t *testing.T) {
+	h := harness.New(t)
+	activatePython(t, h, "com.example.logs", `
+import logging
+
+from mmplugin import Plugin
+
+
+class TestPlugin(Plugin):
+    def on_activate(self) -> None:
+        self.log.info("activated with answer", answer=42, team="blue")
+        logging.getLogger("third.party").warning("a library warns", extra={"code": "W1"})
+        try:
+            raise KeyError("missing-key")
+        except KeyError:
+            self.log.exception("lookup failed", key="missing-key")
+`, nil)
+	info := h.Log().Wait(t, harness.LogQuery{Level: "info", Message: "activated with answer"}, 10*time.Second)
+	if info.Fields["answer"] != "42" || info.Fields["team"] != "blue" || info.Fields["plugin_id"] != "com.example.logs" {
+		t.Errorf("key/values are not separate fields of the server's log line: %s", info)
+	}
+	warn := h.Log().Wait(t, harness.LogQuery{Level: "warn", Message: "a library warns"}, 10*time.Second)
+	if warn.Fields["code"] != "W1" {
+		t.Errorf("extra= values of a stdlib logger are lost: %s", warn)
+	}
+	failure := h.Log().Wait(t, harness.LogQuery{Level: "error", Message: "lookup failed"}, 10*time.Second)
+	if !strings.Contains(failure.String(), "missing-key") || !strings.Contains(failure.String(), "Traceback") {
+		t.Errorf("the exception's traceback is not in the log line: %s", failure)
+	}
+}

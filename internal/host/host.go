@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/mattermost/mattermost/server/public/model"
+	"github.com/mattermost/mattermost/server/public/plugin"
 
 	"github.com/mmplugin/mmplugin/internal/apiserver"
 	"github.com/mmplugin/mmplugin/internal/hooksclient"
@@ -73,8 +74,16 @@ func Run(opts Options) error {
 	}
 
 	back := netrpc.NewBackchannels(log.Named("netrpc"))
-	api := apiserver.New(back.API, back.Driver, log.Named("api"))
-	p := &pythonSide{log: log, pluginDir: pluginDir, manifest: manifest, started: make(chan struct{})}
+	// Everything but the netrpc layer itself (which reports failures of the API) logs through
+	// the API once it is connected, so key/values stay fields of the server's log lines.
+	serverLog := newServerLogger(log, func() plugin.API {
+		if back.Connected() {
+			return back.API
+		}
+		return nil
+	})
+	api := apiserver.New(back.API, back.Driver, serverLog.Named("api"))
+	p := &pythonSide{log: serverLog, pluginDir: pluginDir, manifest: manifest, started: make(chan struct{})}
 	sup, err := p.newSupervisor(api)
 	if err != nil {
 		// Still serve, so that the server shows the reason as the activation error.
@@ -84,7 +93,7 @@ func Run(opts Options) error {
 	}
 
 	err = netrpc.Serve(netrpc.Config{
-		Hooks:              hooksclient.New(p.conn(), log.Named("hooks")),
+		Hooks:              hooksclient.New(p.conn(), serverLog.Named("hooks")),
 		Implemented:        p.implemented,
 		ImplementedTimeout: pyenv.DefaultTimeout + supervisor.DefaultHandshakeTimeout,
 		Backchannels:       back,

@@ -38,6 +38,9 @@ func NewBackchannels(log hclog.Logger) *Backchannels {
 	return b
 }
 
+// Connected reports whether the server has activated the plugin and the clients work.
+func (b *Backchannels) Connected() bool { return b.api.conn.Load() != nil }
+
 // connect attaches the streams dialed at activation.
 func (b *Backchannels) connect(api, driver *rpc.Client, broker *goplugin.MuxBroker) {
 	b.api.conn.Store(&backchannelConn{rpc: api, broker: broker})
