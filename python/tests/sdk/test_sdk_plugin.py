@@ -370,3 +370,18 @@ def test_a_plain_override_hides_a_decorated_base_method() -> None:
     assert collect_cluster_handlers(Child) == {}
     with PluginTestHarness(Child) as h:
         assert h.implemented == []
+
+
+def test_the_harness_has_no_database_unless_given_one() -> None:
+    from mmplugin.testing import NotSupportedByFake
+
+    class UsesDB(Plugin):
+        def on_activate(self) -> None:
+            self.store.connect()
+
+    with PluginTestHarness(UsesDB) as h, pytest.raises(NotSupportedByFake, match="no database"):
+        h.activate()
+
+    sentinel = object()
+    with PluginTestHarness(Responder, store=sentinel) as given:  # type: ignore[arg-type]
+        assert given.plugin.store is sentinel

@@ -35,13 +35,14 @@ from ._server import ServerMixin
 class NotSupportedByFake(NotImplementedError):
     """The fake does not implement this API method: patch it in the test that needs it."""
 
-    def __init__(self, method: str, go_name: str = "") -> None:
+    def __init__(self, method: str, go_name: str = "", *, hint: str = "") -> None:
         go = f" (Go API.{go_name})" if go_name else ""
-        super().__init__(
-            f"FakeAPI does not implement {method}{go}: patch it in your test, e.g. "
-            f"monkeypatch.setattr(fake, {method!r}, lambda *args: ...) or "
-            f"unittest.mock.patch.object(fake, {method!r}, return_value=...)"
+        hint = hint or (
+            f"patch it in your test, e.g. monkeypatch.setattr(fake, {method!r}, "
+            f"lambda *args: ...) or unittest.mock.patch.object(fake, {method!r}, "
+            "return_value=...)"
         )
+        super().__init__(f"FakeAPI does not implement {method}{go}: {hint}")
         self.method = method
 
 

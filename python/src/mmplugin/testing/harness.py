@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from mmplugin import _hookresults
 from mmplugin._bind import (
@@ -63,7 +63,10 @@ from mmplugin.plugin import Plugin
 from . import _http
 from ._http import HTTPResult
 from ._store import new_id
-from .fake import FakeAPI, FakeAsyncAPI
+from .fake import FakeAPI, FakeAsyncAPI, NotSupportedByFake
+
+if TYPE_CHECKING:
+    from mmplugin.db import Store
 
 P = TypeVar("P")
 
@@ -78,9 +81,10 @@ class PluginTestHarness(Generic[P]):
     ``plugin``: the plugin class (or any factory returning the plugin object). ``config``: the
     plugin's settings as an admin would save them. ``manifest``: plugin.json as a dict (default:
     the one in ``bundle_path``, if any), whose ``settings_schema`` defaults apply as on
-    the server. ``bundle_path``: the plugin's directory (default: the nearest directory with a
-    plugin.json above the plugin's module, else the current one). ``timeout``: seconds an
-    ``async def`` hook may take.
+    the server. ``store``: what ``self.store`` is (a ``mmplugin.db.Store`` over a test database
+    driver; without one, using ``self.store`` raises). ``bundle_path``: the plugin's directory
+    (default: the nearest directory with a plugin.json above the plugin's module, else the
+    current one). ``timeout``: seconds an ``async def`` hook may take.
     """
 
     def __init__(
@@ -93,6 +97,7 @@ class PluginTestHarness(Generic[P]):
         bundle_path: str | None = None,
         raise_hook_errors: bool = True,
         timeout: float = 30.0,
+        store: Store | None = None,
     ) -> None:
         self.raise_hook_errors = raise_hook_errors
         self.timeout = timeout
@@ -120,6 +125,7 @@ class PluginTestHarness(Generic[P]):
                 loop=self.loop,
                 manifest=self.manifest,
             )
+            self.plugin.store = store if store is not None else cast("Store", _NoDatabase())
             self.handlers = hook_handlers(self.plugin)
         else:
             self.handlers = own_hooks(self.plugin)
@@ -420,6 +426,18 @@ class PluginTestHarness(Generic[P]):
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise TimeoutError(f"an async hook did not finish within {self.timeout}s") from None
+
+
+class _NoDatabase:
+    """``self.store`` in a harness without a database: any use says how to give it one."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotSupportedByFake(
+            f"store.{name}",
+            "",
+            hint="the test harness has no database: pass store=mmplugin.db.Store(<driver>) "
+            "to PluginTestHarness, or patch plugin.store",
+        )
 
 
 class HarnessFactory(Protocol):
