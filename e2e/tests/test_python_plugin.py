@@ -183,6 +183,20 @@ def test_asgi_app_sees_the_authenticated_user(
     assert _ask(api, "GET", "/no-such-route").status_code == 404
 
 
+def test_dbapi_queries_the_servers_database(py_plugin: JSON, new_user: NewUser) -> None:
+    """mmplugin.db through the real server's plugin.Driver and its PostgreSQL driver."""
+    user, api = new_user()
+    response = _ask(api, "GET", "/db")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["driver"] == "postgres"
+    assert report["columns"] == ["username", "email"]
+    assert report["user"] == [user.username, user.email]
+    assert isinstance(report["active_users"], int) and report["active_users"] >= 2
+    # The committed insert is there, the rolled-back one is not.
+    assert report["notes"] == [[user.user_id, "kept"]]
+
+
 def test_kv_survives_disable_and_enable(
     py_plugin: JSON, go_plugin: JSON, admin_api: MattermostAPI
 ) -> None:

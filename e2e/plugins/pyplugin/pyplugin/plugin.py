@@ -6,10 +6,14 @@
 - ``/pyecho <text>``: an ephemeral ``pyecho <user id>: <text>``.
 - An ASGI (Starlette) app below ``/plugins/com.mmplugin.e2e.pyplugin``: ``GET /whoami`` (the
   ``Mattermost-User-Id``; 401 for anonymous requests), ``GET|POST /counter`` (a KV counter),
-  ``GET /setting`` (the current value of the ``Greeting`` setting).
+  ``GET /setting`` (the current value of the ``Greeting`` setting), ``GET /db`` (the caller's
+  user row and a committed/rolled-back write to the plugin's own table, through DB-API).
 """
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import mmplugin.http
 from mmplugin import CommandCall, Context, Plugin, Reject, Settings, command
@@ -60,11 +64,45 @@ async def setting(request: Request) -> JSONResponse:
     return JSONResponse({"greeting": _plugin(request).config.greeting})
 
 
+NOTES_TABLE = "com_mmplugin_e2e_pyplugin_notes"
+
+
+def _db_report(plugin: PyPlugin, user_id: str) -> dict[str, Any]:
+    """DB-API 2.0 (mmplugin.db) over the server's own database driver."""
+    report: dict[str, Any] = {"driver": plugin.store.driver_name()}
+    with plugin.store.connect() as conn:
+        cur = conn.execute("SELECT Username, Email FROM Users WHERE Id = %s", (user_id,))
+        report["columns"] = [d[0].lower() for d in cur.description or ()]
+        report["user"] = list(cur.fetchone() or ())
+        cur = conn.execute("SELECT COUNT(*) FROM Users WHERE DeleteAt = %(zero)s", {"zero": 0})
+        report["active_users"] = (cur.fetchone() or (None,))[0]
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {NOTES_TABLE} (id TEXT PRIMARY KEY, body TEXT)")
+    with plugin.store.connect() as conn:  # a transaction that commits
+        conn.execute(f"INSERT INTO {NOTES_TABLE} VALUES (%s, %s)", (user_id, "kept"))
+    conn = plugin.store.connect()  # one that rolls back
+    conn.execute(f"INSERT INTO {NOTES_TABLE} VALUES (%s, %s)", (user_id + "-x", "dropped"))
+    conn.rollback()
+    cur = conn.execute(
+        f"SELECT id, body FROM {NOTES_TABLE} WHERE id LIKE %s ORDER BY id", (user_id + "%",)
+    )
+    report["notes"] = [list(row) for row in cur.fetchall()]
+    conn.close()
+    return report
+
+
+async def db(request: Request) -> JSONResponse:
+    user_id = mmplugin.http.user_id(request)
+    if user_id is None:
+        return JSONResponse({"error": "not logged in"}, status_code=401)
+    return JSONResponse(await asyncio.to_thread(_db_report, _plugin(request), user_id))
+
+
 app = Starlette(
     routes=[
         Route("/whoami", whoami),
         Route("/counter", counter, methods=["GET", "POST"]),
         Route("/setting", setting),
+        Route("/db", db),
     ]
 )
 
