@@ -1,10 +1,11 @@
 package pyenv
 
 import (
+	"github.com/mmplugin/mmplugin/internal/execenv"
+
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -97,13 +98,13 @@ func pickInterpreter(ctx context.Context, o *Options, targets []Target) (base, T
 		}
 		explicit = append(explicit, struct{ path, source string }{p, "props.python.interpreter"})
 	}
-	if v, ok := lookupEnv(o.Env, PythonEnvVar); ok && v != "" {
+	if v, ok := execenv.Lookup(o.Env, PythonEnvVar); ok && v != "" {
 		explicit = append(explicit, struct{ path, source string }{v, "$" + PythonEnvVar})
 	}
-	pathEnv, _ := lookupEnv(o.Env, "PATH")
+	pathEnv, _ := execenv.Lookup(o.Env, "PATH")
 	if len(explicit) > 0 {
 		c := explicit[0]
-		path, err := resolve(c.path, pathEnv)
+		path, err := execenv.Find(c.path, pathEnv)
 		if err != nil {
 			return base{}, Target{}, fmt.Errorf("the Python set by %s (%s) cannot be used: %w", c.source, c.path, err)
 		}
@@ -126,7 +127,7 @@ func pickInterpreter(ctx context.Context, o *Options, targets []Target) (base, T
 	}
 	names = append(names, "python3")
 	for _, name := range names {
-		path, err := resolve(name, pathEnv)
+		path, err := execenv.Find(name, pathEnv)
 		if err != nil {
 			continue
 		}
@@ -184,46 +185,6 @@ func compareMinor(a, b string) int {
 		return am - bm
 	}
 	return an - bn
-}
-
-// resolve finds name (a path, or a bare name searched in pathEnv's absolute entries).
-func resolve(name, pathEnv string) (string, error) {
-	if strings.ContainsRune(name, filepath.Separator) {
-		if err := isExecutable(name); err != nil {
-			return "", err
-		}
-		return filepath.Abs(name)
-	}
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" || !filepath.IsAbs(dir) {
-			continue // never resolve relative to the working directory
-		}
-		p := filepath.Join(dir, name)
-		if isExecutable(p) == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s not found on PATH", name)
-}
-
-func isExecutable(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", path)
-	}
-	return nil
-}
-
-func lookupEnv(env []string, name string) (string, bool) {
-	for _, kv := range slices.Backward(env) {
-		if n, v, ok := strings.Cut(kv, "="); ok && n == name {
-			return v, true
-		}
-	}
-	return "", false
 }
 
 // tail returns the last n non-empty lines of s.

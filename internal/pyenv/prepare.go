@@ -1,6 +1,8 @@
 package pyenv
 
 import (
+	"github.com/mmplugin/mmplugin/internal/execenv"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -145,7 +147,7 @@ func Prepare(ctx context.Context, o Options) (Result, error) {
 		BaseVersion: b.version,
 	}
 	venv := filepath.Join(venvs, key)
-	if have, err := readMarker(venv); err == nil && have == want && isExecutable(filepath.Join(venv, "bin", "python3")) == nil {
+	if have, err := readMarker(venv); err == nil && have == want && execenv.IsExecutable(filepath.Join(venv, "bin", "python3")) == nil {
 		if err := pointLink(dir, key); err != nil {
 			return Result{}, err
 		}

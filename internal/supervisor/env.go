@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -56,14 +55,4 @@ func dedupEnv(env []string) []string {
 		out = append(out, kv)
 	}
 	return out
-}
-
-// lookupEnv returns the value of name in env.
-func lookupEnv(env []string, name string) (string, bool) {
-	for _, kv := range slices.Backward(env) {
-		if n, v, ok := strings.Cut(kv, "="); ok && n == name {
-			return v, true
-		}
-	}
-	return "", false
 }

@@ -1,11 +1,12 @@
 package supervisor
 
 import (
+	"github.com/mmplugin/mmplugin/internal/execenv"
+
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -58,16 +59,16 @@ func findInterpreter(ctx context.Context, pluginDir string, settings PythonSetti
 		}
 		cands = append(cands, candidate{p, "props.python.interpreter"})
 	}
-	if v, ok := lookupEnv(env, PythonEnvVar); ok && v != "" {
+	if v, ok := execenv.Lookup(env, PythonEnvVar); ok && v != "" {
 		cands = append(cands, candidate{v, "$" + PythonEnvVar})
 	} else {
 		looked = append(looked, "$"+PythonEnvVar+" (not set)")
 	}
-	pathEnv, _ := lookupEnv(env, "PATH")
+	pathEnv, _ := execenv.Lookup(env, "PATH")
 	cands = append(cands, candidate{"python3", "PATH"})
 
 	for _, c := range cands {
-		path, err := resolveExecutable(c.path, pathEnv)
+		path, err := execenv.Find(c.path, pathEnv)
 		if err != nil {
 			if c.source == "PATH" {
 				looked = append(looked, fmt.Sprintf("python3 on PATH (%s)", pathEnv))
@@ -80,37 +81,6 @@ func findInterpreter(ctx context.Context, pluginDir string, settings PythonSetti
 	}
 	return Interpreter{}, fmt.Errorf("no Python found (looked in %s); install Python ≥%s or set %s",
 		strings.Join(looked, ", "), MinPythonVersion.short(), PythonEnvVar)
-}
-
-// resolveExecutable finds name (a path, or a bare name searched in pathEnv) as an executable file.
-func resolveExecutable(name, pathEnv string) (string, error) {
-	if strings.ContainsRune(name, filepath.Separator) {
-		if err := isExecutable(name); err != nil {
-			return "", err
-		}
-		return filepath.Abs(name)
-	}
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" || !filepath.IsAbs(dir) {
-			continue // never resolve relative to the working directory
-		}
-		p := filepath.Join(dir, name)
-		if isExecutable(p) == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s not found on PATH", name)
-}
-
-func isExecutable(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", path)
-	}
-	return nil
 }
 
 func probeInterpreter(ctx context.Context, path, source, pluginDir string, settings PythonSettings, env []string) (Interpreter, error) {
