@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -50,10 +51,17 @@ func repoDir() string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
+// pythonFlag lets a profiling run try another interpreter or SDK checkout (a venv with a
+// modified copy of the SDK installed) without touching the repository's venv.
+var pythonFlag = flag.String("python", "", "Python interpreter for the Python twin (default: the repository's .venv)")
+
 // venvPython is the repository venv's interpreter (the SDK installed editable): a warm venv.
 func venvPython(tb testing.TB) string {
 	tb.Helper()
 	python := filepath.Join(repoDir(), ".venv", "bin", "python")
+	if *pythonFlag != "" {
+		python = *pythonFlag
+	}
 	if _, err := os.Stat(python); err != nil {
 		tb.Fatalf("the repository venv is missing (%v): run `make setup`", err)
 	}
