@@ -73,7 +73,7 @@ func (g *generator) hookInfo(m *ir.Method) (*hookInfo, error) {
 		h.params = []hookParam{{"ctx", "Context", nil}, {"w", "ResponseWriter", nil}, {"r", "HTTPRequest", nil}}
 	case m.Special.Kind == gen.KindUploadHook:
 		h.outcome = outUpload
-		h.returns = g.pyResult(res[0].Type) + " | Reject | None"
+		h.returns = res[0].Type.Elem.Message.Name + " | Reject | None"
 		h.params = append(h.params, hookParam{"file", "UploadReader", nil}, hookParam{"output", "UploadWriter", nil})
 	case m.Special.Kind != gen.KindPlain:
 		return nil, fmt.Errorf("hook %s: special kind %d has no Python dispatch", m.Name, m.Special.Kind)

@@ -701,7 +701,7 @@ FILE_WILL_BE_UPLOADED = _d.HookSpec(
         _d.HookParam("output", "output", "UploadWriter"),
     ),
     context=True,
-    returns="FileInfo | None | Reject | None",
+    returns="FileInfo | Reject | None",
     outcome=_d.Outcome.UPLOAD,
     min_version="5.2",
     doc=(
