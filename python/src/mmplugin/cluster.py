@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mmplugin import _jsoncodec
 from mmplugin._marks import marked_methods
@@ -509,12 +509,33 @@ def cluster_event(event_id: str, data: Any) -> PluginClusterEvent:
     return PluginClusterEvent(id=event_id, data=payload)
 
 
+# --- jobs that run once (pluginapi's JobOnceScheduler) live in mmplugin.jobs_once ------------
+# Re-exported lazily: jobs_once builds on Mutex, so importing it here eagerly would be circular.
+
+_JOBS_ONCE_NAMES = ("JobOnce", "JobOnceCallback", "JobOnceMetadata", "JobOnceScheduler")
+
+if TYPE_CHECKING:
+    from mmplugin.jobs_once import JobOnce, JobOnceCallback, JobOnceMetadata, JobOnceScheduler
+
+
+def __getattr__(name: str) -> Any:
+    if name in _JOBS_ONCE_NAMES:
+        from mmplugin import jobs_once
+
+        return getattr(jobs_once, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "BEST_EFFORT",
     "RELIABLE",
     "ClusterEvent",
     "Job",
     "JobMetadata",
+    "JobOnce",
+    "JobOnceCallback",
+    "JobOnceMetadata",
+    "JobOnceScheduler",
     "Mutex",
     "cluster_event",
     "collect_cluster_handlers",
