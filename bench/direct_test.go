@@ -24,11 +24,7 @@ import (
 func directPython(tb testing.TB, h *harness.Harness) plugin.Hooks {
 	tb.Helper()
 	dir := tb.TempDir()
-	code, err := os.ReadFile(filepath.Join(repoDir(), "bench", "pyplugin", "plugin.py"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "plugin.py"), code, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "plugin.py"), pyPluginCode(tb), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	log := hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn})

@@ -14,11 +14,14 @@ import (
 )
 
 var (
-	profileOp   = flag.String("profile-op", "MessageWillBePosted", "what BenchmarkProfile drives: MessageWillBePosted, ExecuteCommand, KVGet (API calls from a hook) or hello (ServeHTTP)")
+	profileOp   = flag.String("profile-op", "MessageWillBePosted", "what BenchmarkProfile drives: MessageWillBePosted, ExecuteCommand, KVGet (API calls from a hook), hello, download or upload (ServeHTTP, 50 MB)")
 	profileFor  = flag.Duration("profile-time", 10*time.Second, "how long BenchmarkProfile drives the Python twin")
 	profileLoad = flag.Int("profile-inflight", 1, "calls in flight during BenchmarkProfile")
 	profileCmd  = flag.String("profile-cmd", "", "command run during the load with {python} and {host} replaced by the PIDs, e.g. 'py-spy record -o py.svg -d 8 -p {python}' or 'perf record -g -o host.data -p {host} -- sleep 8'")
 )
+
+// bigBody is the 50 MB upload of BenchmarkProfile's "upload".
+var bigBody = make([]byte, 50<<20)
 
 // BenchmarkProfile drives only the Python twin with one operation for -profile-time, so that a
 // profiler can watch its processes (-profile-cmd starts one; the PIDs are printed either way).
@@ -36,6 +39,8 @@ func BenchmarkProfile(b *testing.B) {
 		"ExecuteCommand":      c.executeCommand,
 		"KVGet":               func() error { _, err := c.apiTimes("KVGet", 100); return err },
 		"hello":               c.hello,
+		"download":            func() error { return c.download(50 << 20) },
+		"upload":              func() error { return c.upload(bigBody) },
 	}[*profileOp]
 	if op == nil {
 		b.Fatalf("unknown -profile-op %q", *profileOp)

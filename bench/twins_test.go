@@ -53,7 +53,24 @@ func repoDir() string {
 
 // pythonFlag lets a profiling run try another interpreter or SDK checkout (a venv with a
 // modified copy of the SDK installed) without touching the repository's venv.
-var pythonFlag = flag.String("python", "", "Python interpreter for the Python twin (default: the repository's .venv)")
+var (
+	pythonFlag   = flag.String("python", "", "Python interpreter for the Python twin (default: the repository's .venv)")
+	pyPluginFlag = flag.String("pyplugin", "", "plugin.py of the Python twin (default: bench/pyplugin/plugin.py), to try a variant")
+)
+
+// pyPluginCode is the Python twin's source.
+func pyPluginCode(tb testing.TB) []byte {
+	tb.Helper()
+	path := filepath.Join(repoDir(), "bench", "pyplugin", "plugin.py")
+	if *pyPluginFlag != "" {
+		path = *pyPluginFlag
+	}
+	code, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return code
+}
 
 // venvPython is the repository venv's interpreter (the SDK installed editable): a warm venv.
 func venvPython(tb testing.TB) string {
@@ -80,10 +97,7 @@ func installTwins(tb testing.TB, h *harness.Harness) (goTwin, pyTwin twin) {
 		},
 		Executable: harness.BuildBinary(tb, "github.com/mmplugin/mmplugin/bench/goplugin"),
 	})
-	code, err := os.ReadFile(filepath.Join(repoDir(), "bench", "pyplugin", "plugin.py"))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	code := pyPluginCode(tb)
 	pyDir := h.Install(harness.Bundle{
 		Manifest: &model.Manifest{
 			Id: pyID, Name: "Bench Python twin", Version: "0.1.0",
