@@ -23,6 +23,7 @@ import (
 
 	"github.com/mmplugin/mmplugin/internal/apiserver"
 	"github.com/mmplugin/mmplugin/internal/hooksclient"
+	"github.com/mmplugin/mmplugin/internal/hookstream"
 	"github.com/mmplugin/mmplugin/internal/netrpc"
 	pb "github.com/mmplugin/mmplugin/internal/pb/mmpluginv1"
 	"github.com/mmplugin/mmplugin/internal/pyenv"
@@ -92,13 +93,17 @@ func Run(opts Options) error {
 		go p.start(sup)
 	}
 
+	// Unary hooks travel on one long-lived stream (internal/hookstream: about half the plugin
+	// process's work per hook); it is closed before Python is stopped.
+	hookConn := hookstream.New(p.conn(), serverLog.Named("hooks"))
 	err = netrpc.Serve(netrpc.Config{
-		Hooks:              hooksclient.New(p.conn(), serverLog.Named("hooks")),
+		Hooks:              hooksclient.New(hookConn, serverLog.Named("hooks")),
 		Implemented:        p.implemented,
 		ImplementedTimeout: pyenv.DefaultTimeout + supervisor.DefaultHandshakeTimeout,
 		Backchannels:       back,
 		Logger:             log.Named("netrpc"),
 	})
+	hookConn.Close()
 	p.stop()
 	return err
 }

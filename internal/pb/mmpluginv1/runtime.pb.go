@@ -249,6 +249,142 @@ func (*ShutdownResponse) Descriptor() ([]byte, []int) {
 	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{3}
 }
 
+// HookCallsRequest is one hook invocation.
+type HookCallsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the host, unique among the calls in flight on the stream.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The PluginHooksService method, e.g. "MessageWillBePosted".
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// The method's request message (e.g. MessageWillBePostedRequest), serialized.
+	Request       []byte `protobuf:"bytes,3,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HookCallsRequest) Reset() {
+	*x = HookCallsRequest{}
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HookCallsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HookCallsRequest) ProtoMessage() {}
+
+func (x *HookCallsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HookCallsRequest.ProtoReflect.Descriptor instead.
+func (*HookCallsRequest) Descriptor() ([]byte, []int) {
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HookCallsRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *HookCallsRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *HookCallsRequest) GetRequest() []byte {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// HookCallsResponse answers the HookCallsRequest with the same id.
+type HookCallsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The method's response message, serialized; unset when code is not 0.
+	Response []byte `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	// A gRPC status code (google.rpc.Code): what the unary RPC would have failed with, 0 for OK.
+	Code uint32 `protobuf:"varint,3,opt,name=code,proto3" json:"code,omitempty"`
+	// The status message when code is not 0.
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HookCallsResponse) Reset() {
+	*x = HookCallsResponse{}
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HookCallsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HookCallsResponse) ProtoMessage() {}
+
+func (x *HookCallsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HookCallsResponse.ProtoReflect.Descriptor instead.
+func (*HookCallsResponse) Descriptor() ([]byte, []int) {
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *HookCallsResponse) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *HookCallsResponse) GetResponse() []byte {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *HookCallsResponse) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *HookCallsResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_mmplugin_v1_runtime_proto protoreflect.FileDescriptor
 
 const file_mmplugin_v1_runtime_proto_rawDesc = "" +
@@ -266,10 +402,21 @@ const file_mmplugin_v1_runtime_proto_rawDesc = "" +
 	"\x0fruntime_version\x18\x04 \x01(\tR\x0eruntimeVersion\"9\n" +
 	"\x0fShutdownRequest\x12&\n" +
 	"\x0fgrace_period_ms\x18\x01 \x01(\rR\rgracePeriodMs\"\x12\n" +
-	"\x10ShutdownResponse2\xa5\x01\n" +
+	"\x10ShutdownResponse\"T\n" +
+	"\x10HookCallsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x18\n" +
+	"\arequest\x18\x03 \x01(\fR\arequest\"m\n" +
+	"\x11HookCallsResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
+	"\bresponse\x18\x02 \x01(\fR\bresponse\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage2\xa5\x01\n" +
 	"\x0eRuntimeService\x12J\n" +
 	"\tHandshake\x12\x1d.mmplugin.v1.HandshakeRequest\x1a\x1e.mmplugin.v1.HandshakeResponse\x12G\n" +
-	"\bShutdown\x12\x1c.mmplugin.v1.ShutdownRequest\x1a\x1d.mmplugin.v1.ShutdownResponseB@Z>github.com/mmplugin/mmplugin/internal/pb/mmpluginv1;mmpluginv1b\x06proto3"
+	"\bShutdown\x12\x1c.mmplugin.v1.ShutdownRequest\x1a\x1d.mmplugin.v1.ShutdownResponse2c\n" +
+	"\x11HookStreamService\x12N\n" +
+	"\tHookCalls\x12\x1d.mmplugin.v1.HookCallsRequest\x1a\x1e.mmplugin.v1.HookCallsResponse(\x010\x01B@Z>github.com/mmplugin/mmplugin/internal/pb/mmpluginv1;mmpluginv1b\x06proto3"
 
 var (
 	file_mmplugin_v1_runtime_proto_rawDescOnce sync.Once
@@ -283,20 +430,24 @@ func file_mmplugin_v1_runtime_proto_rawDescGZIP() []byte {
 	return file_mmplugin_v1_runtime_proto_rawDescData
 }
 
-var file_mmplugin_v1_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_mmplugin_v1_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_mmplugin_v1_runtime_proto_goTypes = []any{
 	(*HandshakeRequest)(nil),  // 0: mmplugin.v1.HandshakeRequest
 	(*HandshakeResponse)(nil), // 1: mmplugin.v1.HandshakeResponse
 	(*ShutdownRequest)(nil),   // 2: mmplugin.v1.ShutdownRequest
 	(*ShutdownResponse)(nil),  // 3: mmplugin.v1.ShutdownResponse
+	(*HookCallsRequest)(nil),  // 4: mmplugin.v1.HookCallsRequest
+	(*HookCallsResponse)(nil), // 5: mmplugin.v1.HookCallsResponse
 }
 var file_mmplugin_v1_runtime_proto_depIdxs = []int32{
 	0, // 0: mmplugin.v1.RuntimeService.Handshake:input_type -> mmplugin.v1.HandshakeRequest
 	2, // 1: mmplugin.v1.RuntimeService.Shutdown:input_type -> mmplugin.v1.ShutdownRequest
-	1, // 2: mmplugin.v1.RuntimeService.Handshake:output_type -> mmplugin.v1.HandshakeResponse
-	3, // 3: mmplugin.v1.RuntimeService.Shutdown:output_type -> mmplugin.v1.ShutdownResponse
-	2, // [2:4] is the sub-list for method output_type
-	0, // [0:2] is the sub-list for method input_type
+	4, // 2: mmplugin.v1.HookStreamService.HookCalls:input_type -> mmplugin.v1.HookCallsRequest
+	1, // 3: mmplugin.v1.RuntimeService.Handshake:output_type -> mmplugin.v1.HandshakeResponse
+	3, // 4: mmplugin.v1.RuntimeService.Shutdown:output_type -> mmplugin.v1.ShutdownResponse
+	5, // 5: mmplugin.v1.HookStreamService.HookCalls:output_type -> mmplugin.v1.HookCallsResponse
+	3, // [3:6] is the sub-list for method output_type
+	0, // [0:3] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
@@ -313,9 +464,9 @@ func file_mmplugin_v1_runtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmplugin_v1_runtime_proto_rawDesc), len(file_mmplugin_v1_runtime_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_mmplugin_v1_runtime_proto_goTypes,
 		DependencyIndexes: file_mmplugin_v1_runtime_proto_depIdxs,

@@ -169,3 +169,119 @@ var RuntimeService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "mmplugin/v1/runtime.proto",
 }
+
+const (
+	HookStreamService_HookCalls_FullMethodName = "/mmplugin.v1.HookStreamService/HookCalls"
+)
+
+// HookStreamServiceClient is the client API for HookStreamService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// HookStreamService is served by the plugin process next to PluginHooksService. It carries the
+// unary hooks of PluginHooksService over one long-lived stream that the host opens: one HookCall
+// per hook invocation, one HookReply per answer, matched by id, in any order and concurrently.
+// A unary gRPC call costs the plugin process about twice the work of a message on an open
+// stream (docs/benchmarks.md), so the host prefers the stream and falls back to the unary RPCs
+// when the plugin process does not serve it (UNIMPLEMENTED). Streaming hooks (ServeHTTP,
+// ServeMetrics, FileWillBeUploaded) keep their own gRPC streams.
+type HookStreamServiceClient interface {
+	// HookCalls is the stream. The host half-closes it when it stops sending; the plugin process
+	// then answers the calls in flight and ends the stream.
+	HookCalls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[HookCallsRequest, HookCallsResponse], error)
+}
+
+type hookStreamServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewHookStreamServiceClient(cc grpc.ClientConnInterface) HookStreamServiceClient {
+	return &hookStreamServiceClient{cc}
+}
+
+func (c *hookStreamServiceClient) HookCalls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[HookCallsRequest, HookCallsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &HookStreamService_ServiceDesc.Streams[0], HookStreamService_HookCalls_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[HookCallsRequest, HookCallsResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type HookStreamService_HookCallsClient = grpc.BidiStreamingClient[HookCallsRequest, HookCallsResponse]
+
+// HookStreamServiceServer is the server API for HookStreamService service.
+// All implementations must embed UnimplementedHookStreamServiceServer
+// for forward compatibility.
+//
+// HookStreamService is served by the plugin process next to PluginHooksService. It carries the
+// unary hooks of PluginHooksService over one long-lived stream that the host opens: one HookCall
+// per hook invocation, one HookReply per answer, matched by id, in any order and concurrently.
+// A unary gRPC call costs the plugin process about twice the work of a message on an open
+// stream (docs/benchmarks.md), so the host prefers the stream and falls back to the unary RPCs
+// when the plugin process does not serve it (UNIMPLEMENTED). Streaming hooks (ServeHTTP,
+// ServeMetrics, FileWillBeUploaded) keep their own gRPC streams.
+type HookStreamServiceServer interface {
+	// HookCalls is the stream. The host half-closes it when it stops sending; the plugin process
+	// then answers the calls in flight and ends the stream.
+	HookCalls(grpc.BidiStreamingServer[HookCallsRequest, HookCallsResponse]) error
+	mustEmbedUnimplementedHookStreamServiceServer()
+}
+
+// UnimplementedHookStreamServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedHookStreamServiceServer struct{}
+
+func (UnimplementedHookStreamServiceServer) HookCalls(grpc.BidiStreamingServer[HookCallsRequest, HookCallsResponse]) error {
+	return status.Error(codes.Unimplemented, "method HookCalls not implemented")
+}
+func (UnimplementedHookStreamServiceServer) mustEmbedUnimplementedHookStreamServiceServer() {}
+func (UnimplementedHookStreamServiceServer) testEmbeddedByValue()                           {}
+
+// UnsafeHookStreamServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to HookStreamServiceServer will
+// result in compilation errors.
+type UnsafeHookStreamServiceServer interface {
+	mustEmbedUnimplementedHookStreamServiceServer()
+}
+
+func RegisterHookStreamServiceServer(s grpc.ServiceRegistrar, srv HookStreamServiceServer) {
+	// If the following call panics, it indicates UnimplementedHookStreamServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&HookStreamService_ServiceDesc, srv)
+}
+
+func _HookStreamService_HookCalls_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(HookStreamServiceServer).HookCalls(&grpc.GenericServerStream[HookCallsRequest, HookCallsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type HookStreamService_HookCallsServer = grpc.BidiStreamingServer[HookCallsRequest, HookCallsResponse]
+
+// HookStreamService_ServiceDesc is the grpc.ServiceDesc for HookStreamService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var HookStreamService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "mmplugin.v1.HookStreamService",
+	HandlerType: (*HookStreamServiceServer)(nil),
+	Methods:     []grpc.MethodDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "HookCalls",
+			Handler:       _HookStreamService_HookCalls_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
+	Metadata: "mmplugin/v1/runtime.proto",
+}

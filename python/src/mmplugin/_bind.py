@@ -33,6 +33,7 @@ import grpc
 
 from mmplugin import _dispatch
 from mmplugin._gen.hooks import HOOKS, HooksServicer
+from mmplugin._hookstream import HookStream
 from mmplugin._runtime import Binding, RuntimeContext, register_binder
 from mmplugin._runtime.auth import CHANNEL_OPTIONS
 from mmplugin.api import API, AsyncAPI
@@ -45,7 +46,7 @@ from mmplugin.logging import plugin_logger
 from mmplugin.messages import is_from_bot_or_system
 from mmplugin.models import CommandArgs, CommandResponse, PluginClusterEvent, PluginContext, Post
 from mmplugin.plugin import HookHandler, Plugin, PluginState, settings_class
-from mmplugin.v1 import hooks_pb2_grpc
+from mmplugin.v1 import hooks_pb2_grpc, runtime_pb2_grpc
 
 _log = logging.getLogger("mmplugin.sdk")
 
@@ -288,7 +289,13 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
 
     return Binding(
         servicers=[
-            lambda server: hooks_pb2_grpc.add_PluginHooksServiceServicer_to_server(servicer, server)
+            lambda server: hooks_pb2_grpc.add_PluginHooksServiceServicer_to_server(
+                servicer, server
+            ),
+            # The same hooks over one long-lived stream, which the host prefers (_hookstream).
+            lambda server: runtime_pb2_grpc.add_HookStreamServiceServicer_to_server(
+                HookStream(servicer), server
+            ),
         ],
         implemented_hooks=implemented,
         on_stop=on_stop,

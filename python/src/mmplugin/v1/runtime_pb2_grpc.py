@@ -146,3 +146,98 @@ class RuntimeService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class HookStreamServiceStub:
+    """HookStreamService is served by the plugin process next to PluginHooksService. It carries the
+    unary hooks of PluginHooksService over one long-lived stream that the host opens: one HookCall
+    per hook invocation, one HookReply per answer, matched by id, in any order and concurrently.
+    A unary gRPC call costs the plugin process about twice the work of a message on an open
+    stream (docs/benchmarks.md), so the host prefers the stream and falls back to the unary RPCs
+    when the plugin process does not serve it (UNIMPLEMENTED). Streaming hooks (ServeHTTP,
+    ServeMetrics, FileWillBeUploaded) keep their own gRPC streams.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.HookCalls = channel.stream_stream(
+                '/mmplugin.v1.HookStreamService/HookCalls',
+                request_serializer=mmplugin_dot_v1_dot_runtime__pb2.HookCallsRequest.SerializeToString,
+                response_deserializer=mmplugin_dot_v1_dot_runtime__pb2.HookCallsResponse.FromString,
+                _registered_method=True)
+
+
+class HookStreamServiceServicer:
+    """HookStreamService is served by the plugin process next to PluginHooksService. It carries the
+    unary hooks of PluginHooksService over one long-lived stream that the host opens: one HookCall
+    per hook invocation, one HookReply per answer, matched by id, in any order and concurrently.
+    A unary gRPC call costs the plugin process about twice the work of a message on an open
+    stream (docs/benchmarks.md), so the host prefers the stream and falls back to the unary RPCs
+    when the plugin process does not serve it (UNIMPLEMENTED). Streaming hooks (ServeHTTP,
+    ServeMetrics, FileWillBeUploaded) keep their own gRPC streams.
+    """
+
+    def HookCalls(self, request_iterator, context):
+        """HookCalls is the stream. The host half-closes it when it stops sending; the plugin process
+        then answers the calls in flight and ends the stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_HookStreamServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'HookCalls': grpc.stream_stream_rpc_method_handler(
+                    servicer.HookCalls,
+                    request_deserializer=mmplugin_dot_v1_dot_runtime__pb2.HookCallsRequest.FromString,
+                    response_serializer=mmplugin_dot_v1_dot_runtime__pb2.HookCallsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'mmplugin.v1.HookStreamService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('mmplugin.v1.HookStreamService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class HookStreamService:
+    """HookStreamService is served by the plugin process next to PluginHooksService. It carries the
+    unary hooks of PluginHooksService over one long-lived stream that the host opens: one HookCall
+    per hook invocation, one HookReply per answer, matched by id, in any order and concurrently.
+    A unary gRPC call costs the plugin process about twice the work of a message on an open
+    stream (docs/benchmarks.md), so the host prefers the stream and falls back to the unary RPCs
+    when the plugin process does not serve it (UNIMPLEMENTED). Streaming hooks (ServeHTTP,
+    ServeMetrics, FileWillBeUploaded) keep their own gRPC streams.
+    """
+
+    @staticmethod
+    def HookCalls(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/mmplugin.v1.HookStreamService/HookCalls',
+            mmplugin_dot_v1_dot_runtime__pb2.HookCallsRequest.SerializeToString,
+            mmplugin_dot_v1_dot_runtime__pb2.HookCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

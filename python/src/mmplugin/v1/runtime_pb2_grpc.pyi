@@ -74,3 +74,61 @@ class RuntimeServiceServicer(metaclass=_abc_1.ABCMeta):
         """Shutdown asks the plugin process to finish in-flight work and exit."""
 
 def add_RuntimeServiceServicer_to_server(servicer: RuntimeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class HookStreamServiceStub:
+    """HookStreamService is served by the plugin process next to PluginHooksService. It carries the
+    unary hooks of PluginHooksService over one long-lived stream that the host opens: one HookCall
+    per hook invocation, one HookReply per answer, matched by id, in any order and concurrently.
+    A unary gRPC call costs the plugin process about twice the work of a message on an open
+    stream (docs/benchmarks.md), so the host prefers the stream and falls back to the unary RPCs
+    when the plugin process does not serve it (UNIMPLEMENTED). Streaming hooks (ServeHTTP,
+    ServeMetrics, FileWillBeUploaded) keep their own gRPC streams.
+    """
+
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> HookStreamServiceAsyncStub: ...
+    HookCalls: _grpc.StreamStreamMultiCallable[_runtime_pb2.HookCallsRequest, _runtime_pb2.HookCallsResponse]
+    """HookCalls is the stream. The host half-closes it when it stops sending; the plugin process
+    then answers the calls in flight and ends the stream.
+    """
+
+@_typing.type_check_only
+class HookStreamServiceAsyncStub(HookStreamServiceStub):
+    """HookStreamService is served by the plugin process next to PluginHooksService. It carries the
+    unary hooks of PluginHooksService over one long-lived stream that the host opens: one HookCall
+    per hook invocation, one HookReply per answer, matched by id, in any order and concurrently.
+    A unary gRPC call costs the plugin process about twice the work of a message on an open
+    stream (docs/benchmarks.md), so the host prefers the stream and falls back to the unary RPCs
+    when the plugin process does not serve it (UNIMPLEMENTED). Streaming hooks (ServeHTTP,
+    ServeMetrics, FileWillBeUploaded) keep their own gRPC streams.
+    """
+
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    HookCalls: _aio.StreamStreamMultiCallable[_runtime_pb2.HookCallsRequest, _runtime_pb2.HookCallsResponse]  # type: ignore[assignment]
+    """HookCalls is the stream. The host half-closes it when it stops sending; the plugin process
+    then answers the calls in flight and ends the stream.
+    """
+
+class HookStreamServiceServicer(metaclass=_abc_1.ABCMeta):
+    """HookStreamService is served by the plugin process next to PluginHooksService. It carries the
+    unary hooks of PluginHooksService over one long-lived stream that the host opens: one HookCall
+    per hook invocation, one HookReply per answer, matched by id, in any order and concurrently.
+    A unary gRPC call costs the plugin process about twice the work of a message on an open
+    stream (docs/benchmarks.md), so the host prefers the stream and falls back to the unary RPCs
+    when the plugin process does not serve it (UNIMPLEMENTED). Streaming hooks (ServeHTTP,
+    ServeMetrics, FileWillBeUploaded) keep their own gRPC streams.
+    """
+
+    @_abc_1.abstractmethod
+    def HookCalls(
+        self,
+        request_iterator: _MaybeAsyncIterator[_runtime_pb2.HookCallsRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_runtime_pb2.HookCallsResponse], _abc.AsyncIterator[_runtime_pb2.HookCallsResponse]]:
+        """HookCalls is the stream. The host half-closes it when it stops sending; the plugin process
+        then answers the calls in flight and ends the stream.
+        """
+
+def add_HookStreamServiceServicer_to_server(servicer: HookStreamServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
