@@ -14,6 +14,7 @@ import (
 	"github.com/mmplugin/mmplugin/internal/apiserver"
 	"github.com/mmplugin/mmplugin/internal/harness"
 	"github.com/mmplugin/mmplugin/internal/hooksclient"
+	"github.com/mmplugin/mmplugin/internal/hookstream"
 	"github.com/mmplugin/mmplugin/internal/supervisor"
 )
 
@@ -50,5 +51,8 @@ func directPython(tb testing.TB, h *harness.Harness) plugin.Hooks {
 		defer cancel()
 		_ = sup.Stop(ctx)
 	})
-	return hooksclient.New(sup.ClientConn(), log)
+	// The same hooks client over the same hook stream as mmplugin-host uses.
+	conn := hookstream.New(sup.ClientConn(), log)
+	tb.Cleanup(conn.Close)
+	return hooksclient.New(conn, log)
 }
