@@ -17,8 +17,9 @@ import (
 func TestTwinsDoTheSameWork(t *testing.T) {
 	h := harness.New(t)
 	goTwin, pyTwin := installTwins(t, h)
+	asyncTwin := installAsyncTwin(t, h)
 	w := newWorld(t, h)
-	for _, tw := range []twin{goTwin, pyTwin} {
+	for _, tw := range []twin{goTwin, pyTwin, asyncTwin} {
 		t.Run(tw.Name, func(t *testing.T) {
 			if err := h.Activate(tw.ID); err != nil {
 				t.Fatalf("activate: %v", err)
@@ -57,7 +58,7 @@ func TestTwinsDoTheSameWork(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := 1 // the Go plugin process; the Python twin adds mmplugin-host and Python
-			if tw.Name == "Python" {
+			if tw.ID != goID {
 				want = 2
 			}
 			if len(procs) != want {
@@ -74,8 +75,8 @@ func TestTwinsDoTheSameWork(t *testing.T) {
 	posts, appErr := h.API().GetPostsForChannel(w.channel.Id, 0, 100)
 	must(t, appErr)
 	// Each twin created 3 posts through CreatePost, and each upper-cased them on the way in.
-	if len(posts.Order) != 6 {
-		t.Fatalf("channel has %d posts, want the 6 the twins created", len(posts.Order))
+	if len(posts.Order) != 9 {
+		t.Fatalf("channel has %d posts, want the 9 the twins created", len(posts.Order))
 	}
 	for _, p := range posts.Posts {
 		if p.Message != "BENCH" {

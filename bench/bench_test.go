@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,44 +71,52 @@ func BenchmarkTwins(b *testing.B) {
 	r.Go.Activation, r.Py.Activation = Summarize(act[0]), Summarize(act[1])
 	b.Logf("activation: Go %s, Python %s", ms(r.Go.Activation.P50), ms(r.Py.Activation.P50))
 
+	asyncTwin := installAsyncTwin(b, h)
+	if err := h.Activate(asyncTwin.ID); err != nil {
+		b.Fatalf("activate %s: %v", asyncTwin.Name, err)
+	}
 	w := newWorld(b, h)
-	gc, pc := calls{h.Hooks(goID), w}, calls{h.Hooks(pyID), w}
+	gc, pc, ac := calls{h.Hooks(goID), w}, calls{h.Hooks(pyID), w}, calls{h.Hooks(pyAsyncID), w}
 
 	// Hook round trips: the server calls the hook and waits for its answer.
 	for _, m := range []struct {
-		name    string
-		go_, py func() error
+		name           string
+		go_, py, async func() error
 	}{
-		{"hook MessageWillBePosted (modify)", gc.messageWillBePosted, pc.messageWillBePosted},
-		{"hook MessageHasBeenPosted (no reply)", gc.messageHasBeenPosted, pc.messageHasBeenPosted},
-		{"hook ExecuteCommand", gc.executeCommand, pc.executeCommand},
+		{"hook MessageWillBePosted (modify)", gc.messageWillBePosted, pc.messageWillBePosted, ac.messageWillBePosted},
+		{"hook MessageHasBeenPosted (no reply)", gc.messageHasBeenPosted, pc.messageHasBeenPosted, ac.messageHasBeenPosted},
+		{"hook ExecuteCommand", gc.executeCommand, pc.executeCommand, ac.executeCommand},
 	} {
-		r.Hooks = append(r.Hooks, measurePair(b, m.name, warm, n, m.go_, m.py))
+		r.Hooks = append(r.Hooks, measurePair(b, m.name, warm, n, m.go_, m.py, m.async))
 	}
 
 	// ServeHTTP round trips and rates.
-	r.HTTP = append(r.HTTP, measurePair(b, "ServeHTTP GET /hello (small)", warm, n, gc.hello, pc.hello))
-	goRate, pyRate := ratePair(b, 64, gc.messageWillBePosted, pc.messageWillBePosted)
-	r.Rates = append(r.Rates, Rate{Name: "MessageWillBePosted, 64 in flight", Unit: "hooks", Go: goRate, Py: pyRate})
+	r.HTTP = append(r.HTTP, measurePair(b, "ServeHTTP GET /hello (small)", warm, n, gc.hello, pc.hello, ac.hello))
+	r.Rates = append(r.Rates, rate("MessageWillBePosted, 64 in flight", "hooks",
+		rates(b, 64, gc.messageWillBePosted, pc.messageWillBePosted, ac.messageWillBePosted)))
+	hello := r.HTTP[0]
 	r.Rates = append(r.Rates, Rate{Name: "ServeHTTP GET /hello, sequential", Unit: "req",
-		Go: perSecond(r.HTTP[0].Go.Mean), Py: perSecond(r.HTTP[0].Py.Mean)})
-	goRate, pyRate = ratePair(b, 16, gc.hello, pc.hello)
-	r.Rates = append(r.Rates, Rate{Name: "ServeHTTP GET /hello, 16 in flight", Unit: "req", Go: goRate, Py: pyRate})
+		Go: perSecond(hello.Go.Mean), Py: perSecond(hello.Py.Mean), PyAsync: perSecond(hello.PyAsync.Mean)})
+	r.Rates = append(r.Rates, rate("ServeHTTP GET /hello, 16 in flight", "req", rates(b, 16, gc.hello, pc.hello, ac.hello)))
 	const big = 50 << 20
 	body := bytes.Repeat([]byte("b"), big)
-	up := measureBytes(b, 3, big, func() error { return gc.upload(body) }, func() error { return pc.upload(body) })
-	down := measureBytes(b, 3, big, func() error { return gc.download(big) }, func() error { return pc.download(big) })
+	upload := func(c calls) func() error { return func() error { return c.upload(body) } }
+	download := func(c calls) func() error { return func() error { return c.download(big) } }
 	r.Rates = append(r.Rates,
-		Rate{Name: "ServeHTTP upload 50 MB (POST body)", Unit: "MB", Go: up[0], Py: up[1]},
-		Rate{Name: "ServeHTTP download 50 MB (response body)", Unit: "MB", Go: down[0], Py: down[1]})
+		rate("ServeHTTP upload 50 MB (POST body)", "MB", measureBytes(b, 3, big, upload(gc), upload(pc), upload(ac))),
+		rate("ServeHTTP download 50 MB (response body)", "MB", measureBytes(b, 3, big, download(gc), download(pc), download(ac))))
 
 	// API calls from inside a hook, timed by the plugin. CreatePost runs every active plugin's
-	// MessageWillBePosted, so each twin is measured with the other one deactivated.
-	api := map[string][2][]time.Duration{}
+	// MessageWillBePosted, so each twin is measured with the others deactivated.
+	all := []twin{goTwin, pyTwin, asyncTwin}
+	api := map[string][][]time.Duration{}
 	methods := []string{"KVGet", "GetUser", "CreatePost"}
-	for i, tw := range twins {
-		other := twins[1-i]
-		h.Deactivate(other.ID)
+	for i, tw := range all {
+		for _, other := range all {
+			if other.ID != tw.ID {
+				h.Deactivate(other.ID)
+			}
+		}
 		if !h.Env().IsActive(tw.ID) {
 			if err := h.Activate(tw.ID); err != nil {
 				b.Fatal(err)
@@ -122,11 +131,15 @@ func BenchmarkTwins(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			pair := api[m]
-			pair[i] = times
-			api[m] = pair
+			if api[m] == nil {
+				api[m] = make([][]time.Duration, len(all))
+			}
+			api[m][i] = times
 		}
 		h.WaitAsync() // the MessageHasBeenPosted hooks the posts started
+		if tw.ID == pyAsyncID {
+			continue // memory: the same processes as the Python twin
+		}
 		procs, err := PluginProcesses(tw.Exe)
 		if err != nil {
 			b.Fatal(err)
@@ -138,8 +151,8 @@ func BenchmarkTwins(b *testing.B) {
 		}
 	}
 	for _, m := range methods {
-		p := Pair{Name: "API " + m + " from a hook", Go: Summarize(api[m][0]), Py: Summarize(api[m][1])}
-		b.Logf("%s: Go %s, Python %s", p.Name, Micros(p.Go.P50), Micros(p.Py.P50))
+		p := Pair{Name: "API " + m + " from a hook", Go: Summarize(api[m][0]), Py: Summarize(api[m][1]), PyAsync: Summarize(api[m][2])}
+		b.Logf("%s: Go %s, Python %s, Python async %s", p.Name, Micros(p.Go.P50), Micros(p.Py.P50), Micros(p.PyAsync.P50))
 		r.API = append(r.API, p)
 	}
 
@@ -155,10 +168,9 @@ func BenchmarkTwins(b *testing.B) {
 	}
 }
 
-// measurePair warms both twins up, then times n calls of each in ten interleaved blocks.
-func measurePair(b *testing.B, name string, warm, n int, goFn, pyFn func() error) Pair {
+// measure warms every twin up, then times n calls of each in ten interleaved blocks.
+func measure(b *testing.B, name string, warm, n int, fns ...func() error) []Summary {
 	b.Helper()
-	fns := [2]func() error{goFn, pyFn}
 	for _, fn := range fns {
 		for range warm {
 			if err := fn(); err != nil {
@@ -166,7 +178,7 @@ func measurePair(b *testing.B, name string, warm, n int, goFn, pyFn func() error
 			}
 		}
 	}
-	var samples [2][]time.Duration
+	samples := make([][]time.Duration, len(fns))
 	const blocks = 10
 	for blk := range blocks {
 		for i, fn := range fns {
@@ -179,8 +191,24 @@ func measurePair(b *testing.B, name string, warm, n int, goFn, pyFn func() error
 			}
 		}
 	}
-	p := Pair{Name: name, Go: Summarize(samples[0]), Py: Summarize(samples[1])}
-	b.Logf("%s: Go %s / %s, Python %s / %s", name, Micros(p.Go.P50), Micros(p.Go.P99), Micros(p.Py.P50), Micros(p.Py.P99))
+	out := make([]Summary, len(fns))
+	var line []string
+	for i := range fns {
+		out[i] = Summarize(samples[i])
+		line = append(line, Micros(out[i].P50)+" / "+Micros(out[i].P99))
+	}
+	b.Logf("%s: %s", name, strings.Join(line, ", "))
+	return out
+}
+
+// measurePair is measure for the Go twin, the Python twin and, when given, the async one.
+func measurePair(b *testing.B, name string, warm, n int, goFn, pyFn func() error, async ...func() error) Pair {
+	b.Helper()
+	s := measure(b, name, warm, n, append([]func() error{goFn, pyFn}, async...)...)
+	p := Pair{Name: name, Go: s[0], Py: s[1]}
+	if len(s) > 2 {
+		p.PyAsync = s[2]
+	}
 	return p
 }
 
@@ -191,13 +219,12 @@ func boolInt(v bool) int {
 	return 0
 }
 
-// ratePair measures calls per second with `inflight` callers for each twin: a short warm-up,
-// then two interleaved runs of -rate-time each.
-func ratePair(b *testing.B, inflight int, goFn, pyFn func() error) (goRate, pyRate float64) {
+// rates measures calls per second with `inflight` callers for each twin: a short warm-up, then
+// two interleaved runs of -rate-time each.
+func rates(b *testing.B, inflight int, fns ...func() error) []float64 {
 	b.Helper()
-	fns := [2]func() error{goFn, pyFn}
-	var calls [2]int64
-	var spent [2]time.Duration
+	calls := make([]int64, len(fns))
+	spent := make([]time.Duration, len(fns))
 	for run := range 3 {
 		for i, fn := range fns {
 			d := *rateFlag
@@ -211,7 +238,11 @@ func ratePair(b *testing.B, inflight int, goFn, pyFn func() error) (goRate, pyRa
 			}
 		}
 	}
-	return float64(calls[0]) / spent[0].Seconds(), float64(calls[1]) / spent[1].Seconds()
+	out := make([]float64, len(fns))
+	for i := range fns {
+		out[i] = float64(calls[i]) / spent[i].Seconds()
+	}
+	return out
 }
 
 // runFor keeps `inflight` goroutines calling fn until d has passed; it returns the calls
@@ -243,11 +274,10 @@ func runFor(b *testing.B, inflight int, d time.Duration, fn func() error) (int64
 }
 
 // measureBytes times `runs` transfers of size bytes per twin (interleaved, after one warm-up
-// each) and returns the median rate in MB/s (10^6 bytes).
-func measureBytes(b *testing.B, runs, size int, goFn, pyFn func() error) [2]float64 {
+// each) and returns the median rate of each in MB/s (10^6 bytes).
+func measureBytes(b *testing.B, runs, size int, fns ...func() error) []float64 {
 	b.Helper()
-	fns := [2]func() error{goFn, pyFn}
-	var times [2][]time.Duration
+	times := make([][]time.Duration, len(fns))
 	for run := range runs + 1 {
 		for i, fn := range fns {
 			t0 := time.Now()
@@ -259,11 +289,16 @@ func measureBytes(b *testing.B, runs, size int, goFn, pyFn func() error) [2]floa
 			}
 		}
 	}
-	var out [2]float64
+	out := make([]float64, len(fns))
 	for i := range fns {
 		out[i] = float64(size) / 1e6 / Summarize(times[i]).P50.Seconds()
 	}
 	return out
+}
+
+// rate builds a Rate from rates/measureBytes results in twin order (Go, Python, Python async).
+func rate(name, unit string, v []float64) Rate {
+	return Rate{Name: name, Unit: unit, Go: v[0], Py: v[1], PyAsync: v[2]}
 }
 
 func perSecond(mean time.Duration) float64 {

@@ -10,17 +10,19 @@ import (
 	"time"
 )
 
-// Pair is one measurement of both twins.
+// Pair is one measurement of both twins, and of the Python twin with async def handlers when
+// PyAsync.N > 0.
 type Pair struct {
-	Name   string
-	Go, Py Summary
+	Name            string
+	Go, Py, PyAsync Summary
 }
 
-// Rate is one throughput measurement of both twins, in Unit per second.
+// Rate is one throughput measurement of both twins, in Unit per second (PyAsync: 0 = not
+// measured).
 type Rate struct {
-	Name   string
-	Unit   string
-	Go, Py float64
+	Name            string
+	Unit            string
+	Go, Py, PyAsync float64
 }
 
 // Footprint is the activation time and the processes of one twin.
@@ -136,19 +138,28 @@ func (r *Results) Markdown() string {
 		m.Date.Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second), m.CPUs, m.CPUModel, m.Memory, m.Kernel, m.GoVersion, m.Python)
 
 	b.WriteString("#### Latency (p50 / p99; ratio = Python p50 / Go p50)\n\n")
-	b.WriteString("| Path | Go p50 | Go p99 | Python p50 | Python p99 | Python/Go |\n|---|---:|---:|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| raw floor: unix-socket ping-pong, two processes, 64 B | %s | %s | | | |\n", Micros(r.Floor.P50), Micros(r.Floor.P99))
+	b.WriteString("Python: plain `def` handlers and the blocking `self.api` (what the goals are checked on); " +
+		"Python async: the same plugin with `async def` handlers and `self.async_api`.\n\n")
+	b.WriteString("| Path | Go p50 | Go p99 | Python p50 | Python p99 | Python/Go | Python async p50 | Python async p99 | async/Go |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| raw floor: unix-socket ping-pong, two processes, 64 B | %s | %s | | | | | | |\n", Micros(r.Floor.P50), Micros(r.Floor.P99))
 	for _, group := range [][]Pair{r.Hooks, r.API, r.HTTP} {
 		for _, p := range group {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", p.Name, Micros(p.Go.P50), Micros(p.Go.P99),
-				Micros(p.Py.P50), Micros(p.Py.P99), Ratio(float64(p.Py.P50), float64(p.Go.P50)))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.Name, Micros(p.Go.P50), Micros(p.Go.P99),
+				Micros(p.Py.P50), Micros(p.Py.P99), Ratio(float64(p.Py.P50), float64(p.Go.P50)),
+				Micros(p.PyAsync.P50), Micros(p.PyAsync.P99), Ratio(float64(p.PyAsync.P50), float64(p.Go.P50)))
 		}
 	}
 
 	b.WriteString("\n#### Throughput (Python/Go: higher is better for Python)\n\n")
-	b.WriteString("| Path | Go | Python | Python/Go |\n|---|---:|---:|---:|\n")
+	b.WriteString("| Path | Go | Python | Python/Go | Python async | async/Go |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, rt := range r.Rates {
-		fmt.Fprintf(&b, "| %s | %s %s/s | %s %s/s | %s |\n", rt.Name, number(rt.Go), rt.Unit, number(rt.Py), rt.Unit, Ratio(rt.Py, rt.Go))
+		async := "–"
+		if rt.PyAsync > 0 {
+			async = number(rt.PyAsync) + " " + rt.Unit + "/s"
+		}
+		fmt.Fprintf(&b, "| %s | %s %s/s | %s %s/s | %s | %s | %s |\n", rt.Name, number(rt.Go), rt.Unit, number(rt.Py), rt.Unit,
+			Ratio(rt.Py, rt.Go), async, Ratio(rt.PyAsync, rt.Go))
 	}
 
 	b.WriteString("\n#### Activation and memory\n\n")

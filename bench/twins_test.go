@@ -41,8 +41,9 @@ type twin struct {
 }
 
 const (
-	goID = "com.mmplugin.bench-go"
-	pyID = "com.mmplugin.bench-py"
+	goID      = "com.mmplugin.bench-go"
+	pyID      = "com.mmplugin.bench-py"
+	pyAsyncID = "com.mmplugin.bench-py-async"
 )
 
 // repoDir is the repository root (this file is in bench/).
@@ -65,6 +66,11 @@ func pyPluginCode(tb testing.TB) []byte {
 	if *pyPluginFlag != "" {
 		path = *pyPluginFlag
 	}
+	return readFile(tb, path)
+}
+
+func readFile(tb testing.TB, path string) []byte {
+	tb.Helper()
 	code, err := os.ReadFile(path)
 	if err != nil {
 		tb.Fatal(err)
@@ -111,6 +117,22 @@ func installTwins(tb testing.TB, h *harness.Harness) (goTwin, pyTwin twin) {
 		twin{"Python", pyID, filepath.Join(pyDir, "server", "mmplugin-host")}
 }
 
+// installAsyncTwin installs the Python twin written with async def handlers
+// (bench/pyplugin/plugin_async.py), for the "Python async" column.
+func installAsyncTwin(tb testing.TB, h *harness.Harness) twin {
+	tb.Helper()
+	dir := h.Install(harness.Bundle{
+		Manifest: &model.Manifest{
+			Id: pyAsyncID, Name: "Bench Python twin, async def", Version: "0.1.0",
+			Server: &model.ManifestServer{Executable: "server/mmplugin-host"},
+			Props:  map[string]any{"python": map[string]any{"entry_point": "plugin:AsyncBenchPlugin"}},
+		},
+		Executable: harness.BuildBinary(tb, "github.com/mmplugin/mmplugin/cmd/mmplugin-host"),
+		Files:      map[string][]byte{"plugin.py": readFile(tb, filepath.Join(repoDir(), "bench", "pyplugin", "plugin_async.py"))},
+	})
+	return twin{"Python async", pyAsyncID, filepath.Join(dir, "server", "mmplugin-host")}
+}
+
 // world is what the hooks and API calls act on: a user in a channel, and a KV value per twin.
 type world struct {
 	user    *model.User
@@ -131,7 +153,7 @@ func newWorld(tb testing.TB, h *harness.Harness) world {
 	must(tb, appErr)
 	_, appErr = api.AddChannelMember(channel.Id, user.Id)
 	must(tb, appErr)
-	for _, id := range []string{goID, pyID} {
+	for _, id := range []string{goID, pyID, pyAsyncID} {
 		must(tb, h.Server().NewPluginAPI(&model.Manifest{Id: id}).KVSet("bench", bytes.Repeat([]byte("v"), 64)))
 	}
 	// A typical chat message: ids, times, a hashtag, props, as the server passes to the hook.
