@@ -139,8 +139,8 @@ class AsyncHTTPResponse(_ResponseBase):
         self.close()
 
 
-class SyncClient:
-    """Base of the generated sync clients: calls on a grpc.Channel."""
+class _Client:
+    """What both client flavours keep: the service name, the call metadata and the timeout."""
 
     __slots__ = ("_metadata", "_service", "_timeout")
 
@@ -150,6 +150,12 @@ class SyncClient:
         self._service = service
         self._metadata = tuple(metadata)
         self._timeout = timeout
+
+
+class SyncClient(_Client):
+    """Base of the generated sync clients: calls on a grpc.Channel."""
+
+    __slots__ = ()
 
     def _unary(
         self, name: str, rpc: grpc.UnaryUnaryMultiCallable[_Req, _Resp], request: _Req
@@ -214,17 +220,10 @@ def _response_head(rpc: str, first: Any) -> _m.HTTPResponseHead:
     return head
 
 
-class AsyncClient:
+class AsyncClient(_Client):
     """Base of the generated asyncio clients: calls on a grpc.aio.Channel."""
 
-    __slots__ = ("_metadata", "_service", "_timeout")
-
-    def __init__(
-        self, service: str, metadata: Sequence[tuple[str, str]], timeout: float | None
-    ) -> None:
-        self._service = service
-        self._metadata = tuple(metadata)
-        self._timeout = timeout
+    __slots__ = ()
 
     async def _unary(
         self, name: str, rpc: aio.UnaryUnaryMultiCallable[_Req, _Resp], request: _Req
