@@ -23,6 +23,58 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type CallHello_Role int32
+
+const (
+	CallHello_ROLE_UNSPECIFIED CallHello_Role = 0
+	// Calls from the plugin process to the host's services, answered in order.
+	CallHello_ROLE_API CallHello_Role = 1
+	// Hook calls from the host to the plugin process, answered in any order. One per process;
+	// a newer one replaces the older.
+	CallHello_ROLE_HOOKS CallHello_Role = 2
+)
+
+// Enum value maps for CallHello_Role.
+var (
+	CallHello_Role_name = map[int32]string{
+		0: "ROLE_UNSPECIFIED",
+		1: "ROLE_API",
+		2: "ROLE_HOOKS",
+	}
+	CallHello_Role_value = map[string]int32{
+		"ROLE_UNSPECIFIED": 0,
+		"ROLE_API":         1,
+		"ROLE_HOOKS":       2,
+	}
+)
+
+func (x CallHello_Role) Enum() *CallHello_Role {
+	p := new(CallHello_Role)
+	*p = x
+	return p
+}
+
+func (x CallHello_Role) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CallHello_Role) Descriptor() protoreflect.EnumDescriptor {
+	return file_mmplugin_v1_runtime_proto_enumTypes[0].Descriptor()
+}
+
+func (CallHello_Role) Type() protoreflect.EnumType {
+	return &file_mmplugin_v1_runtime_proto_enumTypes[0]
+}
+
+func (x CallHello_Role) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CallHello_Role.Descriptor instead.
+func (CallHello_Role) EnumDescriptor() ([]byte, []int) {
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{6, 0}
+}
+
 type HandshakeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Protocol versions of mmplugin.v1 the host speaks (currently only 1).
@@ -105,8 +157,12 @@ type HandshakeResponse struct {
 	ImplementedHooks []string `protobuf:"bytes,3,rep,name=implemented_hooks,json=implementedHooks,proto3" json:"implemented_hooks,omitempty"`
 	// Version of the interpreter running the plugin, e.g. "CPython 3.11.7" (for the host's logs).
 	RuntimeVersion string `protobuf:"bytes,4,opt,name=runtime_version,json=runtimeVersion,proto3" json:"runtime_version,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The plugin process has opened its hooks connection on the host's calls socket (see
+	// CallFrame) before answering: the host sends the unary PluginHooksService calls there. When
+	// false the host calls the unary RPCs of PluginHooksService on the plugin socket.
+	FramedHooks   bool `protobuf:"varint,5,opt,name=framed_hooks,json=framedHooks,proto3" json:"framed_hooks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HandshakeResponse) Reset() {
@@ -165,6 +221,13 @@ func (x *HandshakeResponse) GetRuntimeVersion() string {
 		return x.RuntimeVersion
 	}
 	return ""
+}
+
+func (x *HandshakeResponse) GetFramedHooks() bool {
+	if x != nil {
+		return x.FramedHooks
+	}
+	return false
 }
 
 type ShutdownRequest struct {
@@ -385,6 +448,197 @@ func (x *HookCallsResponse) GetMessage() string {
 	return ""
 }
 
+// CallHello is the first frame on a calls-socket connection.
+type CallHello struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The launch secret from the bootstrap.
+	Secret string `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	// What the connection carries.
+	Role          CallHello_Role `protobuf:"varint,2,opt,name=role,proto3,enum=mmplugin.v1.CallHello_Role" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallHello) Reset() {
+	*x = CallHello{}
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallHello) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallHello) ProtoMessage() {}
+
+func (x *CallHello) ProtoReflect() protoreflect.Message {
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallHello.ProtoReflect.Descriptor instead.
+func (*CallHello) Descriptor() ([]byte, []int) {
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CallHello) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *CallHello) GetRole() CallHello_Role {
+	if x != nil {
+		return x.Role
+	}
+	return CallHello_ROLE_UNSPECIFIED
+}
+
+// CallFrame is one unary call.
+type CallFrame struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Chosen by the caller, unique among its calls in flight on the connection.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The full gRPC method name, e.g. "/mmplugin.v1.PluginAPIService/KVGet".
+	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// The method's request message, serialized.
+	Request       []byte `protobuf:"bytes,3,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallFrame) Reset() {
+	*x = CallFrame{}
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallFrame) ProtoMessage() {}
+
+func (x *CallFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallFrame.ProtoReflect.Descriptor instead.
+func (*CallFrame) Descriptor() ([]byte, []int) {
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CallFrame) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *CallFrame) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *CallFrame) GetRequest() []byte {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// ReplyFrame answers the CallFrame with the same id.
+type ReplyFrame struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The method's response message, serialized; unset when code is not 0.
+	Response []byte `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
+	// A gRPC status code (google.rpc.Code): what the unary RPC would have failed with, 0 for OK.
+	Code uint32 `protobuf:"varint,3,opt,name=code,proto3" json:"code,omitempty"`
+	// The status message when code is not 0.
+	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplyFrame) Reset() {
+	*x = ReplyFrame{}
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplyFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplyFrame) ProtoMessage() {}
+
+func (x *ReplyFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplyFrame.ProtoReflect.Descriptor instead.
+func (*ReplyFrame) Descriptor() ([]byte, []int) {
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ReplyFrame) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ReplyFrame) GetResponse() []byte {
+	if x != nil {
+		return x.Response
+	}
+	return nil
+}
+
+func (x *ReplyFrame) GetCode() uint32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *ReplyFrame) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_mmplugin_v1_runtime_proto protoreflect.FileDescriptor
 
 const file_mmplugin_v1_runtime_proto_rawDesc = "" +
@@ -394,12 +648,13 @@ const file_mmplugin_v1_runtime_proto_rawDesc = "" +
 	"\x11protocol_versions\x18\x01 \x03(\rR\x10protocolVersions\x12!\n" +
 	"\fhost_version\x18\x02 \x01(\tR\vhostVersion\x12\x1b\n" +
 	"\tplugin_id\x18\x03 \x01(\tR\bpluginId\x12%\n" +
-	"\x0eserver_version\x18\x04 \x01(\tR\rserverVersion\"\xa6\x01\n" +
+	"\x0eserver_version\x18\x04 \x01(\tR\rserverVersion\"\xc9\x01\n" +
 	"\x11HandshakeResponse\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x10\n" +
 	"\x03sdk\x18\x02 \x01(\tR\x03sdk\x12+\n" +
 	"\x11implemented_hooks\x18\x03 \x03(\tR\x10implementedHooks\x12'\n" +
-	"\x0fruntime_version\x18\x04 \x01(\tR\x0eruntimeVersion\"9\n" +
+	"\x0fruntime_version\x18\x04 \x01(\tR\x0eruntimeVersion\x12!\n" +
+	"\fframed_hooks\x18\x05 \x01(\bR\vframedHooks\"9\n" +
 	"\x0fShutdownRequest\x12&\n" +
 	"\x0fgrace_period_ms\x18\x01 \x01(\rR\rgracePeriodMs\"\x12\n" +
 	"\x10ShutdownResponse\"T\n" +
@@ -408,6 +663,24 @@ const file_mmplugin_v1_runtime_proto_rawDesc = "" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x18\n" +
 	"\arequest\x18\x03 \x01(\fR\arequest\"m\n" +
 	"\x11HookCallsResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
+	"\bresponse\x18\x02 \x01(\fR\bresponse\x12\x12\n" +
+	"\x04code\x18\x03 \x01(\rR\x04code\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\x90\x01\n" +
+	"\tCallHello\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12/\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x1b.mmplugin.v1.CallHello.RoleR\x04role\":\n" +
+	"\x04Role\x12\x14\n" +
+	"\x10ROLE_UNSPECIFIED\x10\x00\x12\f\n" +
+	"\bROLE_API\x10\x01\x12\x0e\n" +
+	"\n" +
+	"ROLE_HOOKS\x10\x02\"M\n" +
+	"\tCallFrame\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x18\n" +
+	"\arequest\x18\x03 \x01(\fR\arequest\"f\n" +
+	"\n" +
+	"ReplyFrame\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
 	"\bresponse\x18\x02 \x01(\fR\bresponse\x12\x12\n" +
 	"\x04code\x18\x03 \x01(\rR\x04code\x12\x18\n" +
@@ -430,27 +703,33 @@ func file_mmplugin_v1_runtime_proto_rawDescGZIP() []byte {
 	return file_mmplugin_v1_runtime_proto_rawDescData
 }
 
-var file_mmplugin_v1_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_mmplugin_v1_runtime_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_mmplugin_v1_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_mmplugin_v1_runtime_proto_goTypes = []any{
-	(*HandshakeRequest)(nil),  // 0: mmplugin.v1.HandshakeRequest
-	(*HandshakeResponse)(nil), // 1: mmplugin.v1.HandshakeResponse
-	(*ShutdownRequest)(nil),   // 2: mmplugin.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),  // 3: mmplugin.v1.ShutdownResponse
-	(*HookCallsRequest)(nil),  // 4: mmplugin.v1.HookCallsRequest
-	(*HookCallsResponse)(nil), // 5: mmplugin.v1.HookCallsResponse
+	(CallHello_Role)(0),       // 0: mmplugin.v1.CallHello.Role
+	(*HandshakeRequest)(nil),  // 1: mmplugin.v1.HandshakeRequest
+	(*HandshakeResponse)(nil), // 2: mmplugin.v1.HandshakeResponse
+	(*ShutdownRequest)(nil),   // 3: mmplugin.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),  // 4: mmplugin.v1.ShutdownResponse
+	(*HookCallsRequest)(nil),  // 5: mmplugin.v1.HookCallsRequest
+	(*HookCallsResponse)(nil), // 6: mmplugin.v1.HookCallsResponse
+	(*CallHello)(nil),         // 7: mmplugin.v1.CallHello
+	(*CallFrame)(nil),         // 8: mmplugin.v1.CallFrame
+	(*ReplyFrame)(nil),        // 9: mmplugin.v1.ReplyFrame
 }
 var file_mmplugin_v1_runtime_proto_depIdxs = []int32{
-	0, // 0: mmplugin.v1.RuntimeService.Handshake:input_type -> mmplugin.v1.HandshakeRequest
-	2, // 1: mmplugin.v1.RuntimeService.Shutdown:input_type -> mmplugin.v1.ShutdownRequest
-	4, // 2: mmplugin.v1.HookStreamService.HookCalls:input_type -> mmplugin.v1.HookCallsRequest
-	1, // 3: mmplugin.v1.RuntimeService.Handshake:output_type -> mmplugin.v1.HandshakeResponse
-	3, // 4: mmplugin.v1.RuntimeService.Shutdown:output_type -> mmplugin.v1.ShutdownResponse
-	5, // 5: mmplugin.v1.HookStreamService.HookCalls:output_type -> mmplugin.v1.HookCallsResponse
-	3, // [3:6] is the sub-list for method output_type
-	0, // [0:3] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	0, // 0: mmplugin.v1.CallHello.role:type_name -> mmplugin.v1.CallHello.Role
+	1, // 1: mmplugin.v1.RuntimeService.Handshake:input_type -> mmplugin.v1.HandshakeRequest
+	3, // 2: mmplugin.v1.RuntimeService.Shutdown:input_type -> mmplugin.v1.ShutdownRequest
+	5, // 3: mmplugin.v1.HookStreamService.HookCalls:input_type -> mmplugin.v1.HookCallsRequest
+	2, // 4: mmplugin.v1.RuntimeService.Handshake:output_type -> mmplugin.v1.HandshakeResponse
+	4, // 5: mmplugin.v1.RuntimeService.Shutdown:output_type -> mmplugin.v1.ShutdownResponse
+	6, // 6: mmplugin.v1.HookStreamService.HookCalls:output_type -> mmplugin.v1.HookCallsResponse
+	4, // [4:7] is the sub-list for method output_type
+	1, // [1:4] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_mmplugin_v1_runtime_proto_init() }
@@ -463,13 +742,14 @@ func file_mmplugin_v1_runtime_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmplugin_v1_runtime_proto_rawDesc), len(file_mmplugin_v1_runtime_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      1,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
 		GoTypes:           file_mmplugin_v1_runtime_proto_goTypes,
 		DependencyIndexes: file_mmplugin_v1_runtime_proto_depIdxs,
+		EnumInfos:         file_mmplugin_v1_runtime_proto_enumTypes,
 		MessageInfos:      file_mmplugin_v1_runtime_proto_msgTypes,
 	}.Build()
 	File_mmplugin_v1_runtime_proto = out.File

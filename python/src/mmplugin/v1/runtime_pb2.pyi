@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -60,12 +61,18 @@ class HandshakeResponse(_message.Message):
     SDK_FIELD_NUMBER: _builtins.int
     IMPLEMENTED_HOOKS_FIELD_NUMBER: _builtins.int
     RUNTIME_VERSION_FIELD_NUMBER: _builtins.int
+    FRAMED_HOOKS_FIELD_NUMBER: _builtins.int
     protocol_version: _builtins.int
     """The protocol version chosen by the plugin process, one of HandshakeRequest.protocol_versions."""
     sdk: _builtins.str
     """SDK name and version, e.g. "mmplugin-python 0.1.0"."""
     runtime_version: _builtins.str
     """Version of the interpreter running the plugin, e.g. "CPython 3.11.7" (for the host's logs)."""
+    framed_hooks: _builtins.bool
+    """The plugin process has opened its hooks connection on the host's calls socket (see
+    CallFrame) before answering: the host sends the unary PluginHooksService calls there. When
+    false the host calls the unary RPCs of PluginHooksService on the plugin socket.
+    """
     @_builtins.property
     def implemented_hooks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Go names of the hooks the plugin implements (as plugin.Hooks.Implemented reports them)."""
@@ -77,10 +84,11 @@ class HandshakeResponse(_message.Message):
         sdk: _builtins.str = ...,
         implemented_hooks: _abc.Iterable[_builtins.str] | None = ...,
         runtime_version: _builtins.str = ...,
+        framed_hooks: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["implemented_hooks", b"implemented_hooks", "protocol_version", b"protocol_version", "runtime_version", b"runtime_version", "sdk", b"sdk"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["framed_hooks", b"framed_hooks", "implemented_hooks", b"implemented_hooks", "protocol_version", b"protocol_version", "runtime_version", b"runtime_version", "sdk", b"sdk"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -185,3 +193,129 @@ class HookCallsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___HookCallsResponse: _TypeAlias = HookCallsResponse  # noqa: Y015
+
+@_typing.final
+class CallHello(_message.Message):
+    """The calls socket: unary RPCs of the services above (PluginHooksService from the host,
+    PluginAPIService and DriverService from the plugin process) as length-prefixed protobuf
+    frames on a unix socket the host listens on, next to the gRPC sockets. A unary gRPC call costs
+    a Python process several times the work of a frame on a plain socket, and that work was most
+    of a hook's round trip (docs/benchmarks.md); streaming RPCs stay on gRPC.
+
+    A frame is a 4-byte big-endian length n (at most 64 MiB) followed by n bytes: one serialized
+    CallHello, CallFrame or ReplyFrame. The plugin process dials, sends a CallHello and then:
+    on an API connection it sends CallFrames and the host answers each with a ReplyFrame, in
+    order; on the hooks connection the host sends CallFrames and the plugin process answers them
+    with ReplyFrames in any order. A wrong secret is answered with a ReplyFrame of id 0 and code
+    UNAUTHENTICATED, and the connection is closed.
+
+    CallHello is the first frame on a calls-socket connection.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Role:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _RoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[CallHello._Role.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        ROLE_UNSPECIFIED: CallHello._Role.ValueType  # 0
+        ROLE_API: CallHello._Role.ValueType  # 1
+        """Calls from the plugin process to the host's services, answered in order."""
+        ROLE_HOOKS: CallHello._Role.ValueType  # 2
+        """Hook calls from the host to the plugin process, answered in any order. One per process;
+        a newer one replaces the older.
+        """
+
+    class Role(_Role, metaclass=_RoleEnumTypeWrapper): ...
+    ROLE_UNSPECIFIED: CallHello.Role.ValueType  # 0
+    ROLE_API: CallHello.Role.ValueType  # 1
+    """Calls from the plugin process to the host's services, answered in order."""
+    ROLE_HOOKS: CallHello.Role.ValueType  # 2
+    """Hook calls from the host to the plugin process, answered in any order. One per process;
+    a newer one replaces the older.
+    """
+
+    SECRET_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    secret: _builtins.str
+    """The launch secret from the bootstrap."""
+    role: Global___CallHello.Role.ValueType
+    """What the connection carries."""
+    def __init__(
+        self,
+        *,
+        secret: _builtins.str = ...,
+        role: Global___CallHello.Role.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["role", b"role", "secret", b"secret"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallHello: _TypeAlias = CallHello  # noqa: Y015
+
+@_typing.final
+class CallFrame(_message.Message):
+    """CallFrame is one unary call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    REQUEST_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    """Chosen by the caller, unique among its calls in flight on the connection."""
+    method: _builtins.str
+    """The full gRPC method name, e.g. "/mmplugin.v1.PluginAPIService/KVGet"."""
+    request: _builtins.bytes
+    """The method's request message, serialized."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        method: _builtins.str = ...,
+        request: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "method", b"method", "request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallFrame: _TypeAlias = CallFrame  # noqa: Y015
+
+@_typing.final
+class ReplyFrame(_message.Message):
+    """ReplyFrame answers the CallFrame with the same id."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    response: _builtins.bytes
+    """The method's response message, serialized; unset when code is not 0."""
+    code: _builtins.int
+    """A gRPC status code (google.rpc.Code): what the unary RPC would have failed with, 0 for OK."""
+    message: _builtins.str
+    """The status message when code is not 0."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        response: _builtins.bytes = ...,
+        code: _builtins.int = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "id", b"id", "message", b"message", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplyFrame: _TypeAlias = ReplyFrame  # noqa: Y015
