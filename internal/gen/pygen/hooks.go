@@ -202,6 +202,34 @@ func (g *generator) hooks() (string, error) {
 			return "", err
 		}
 	}
+	// The unary hooks: request → handler arguments, and the table both transports dispatch on.
+	var unary []*hookInfo
+	for _, h := range infos {
+		switch h.outcome {
+		case outHTTP, outUpload, outImplemented:
+			continue
+		}
+		unary = append(unary, h)
+		g.writeHookArgs(&body, h)
+	}
+	for _, h := range unary {
+		body.blank(2)
+		fail := "None"
+		if h.m.ErrorStyle != ir.ErrorNone {
+			fail = "_" + h.py + "_error"
+		}
+		body.call(0, h.unaryConst()+" = _d.UnaryHook(", []string{h.konst, "_hooks." + h.m.RequestName() + ".FromString",
+			"_" + h.py + "_args", "_" + h.py + "_result", fail}, ")")
+	}
+	body.blank(2)
+	body.line(0, "UNARY_HOOKS: dict[str, _d.UnaryHook[Any, Any]] = {")
+	for _, h := range unary {
+		body.line(1, "%s: %s,", pyString(h.m.Name), h.unaryConst())
+	}
+	body.line(0, "}")
+	body.docstring(0, "The unary hooks by Go name: how each request becomes the handler's arguments and its\n"+
+		"result the response (the framed hooks connection and HooksServicer both dispatch on it).")
+
 	// The servicer.
 	body.blank(2)
 	body.line(0, "class HooksServicer(_hooks_grpc.PluginHooksServiceServicer, _d.HookDispatcher):")
@@ -432,35 +460,42 @@ func (g *generator) writeServicerMethod(w *writer, h *hookInfo) {
 		w.line(2, "return _hooks.%s(result=self.implemented())", m.ResponseName())
 		return
 	}
+	w.line(2, "return await self._unary(context, request, %s)", h.unaryConst())
+}
+
+// unaryConst names the module constant holding the hook's UnaryHook.
+func (h *hookInfo) unaryConst() string { return "_" + h.konst + "_UNARY" }
+
+// writeHookArgs writes _<hook>_args(request): the handler's arguments from the hook request.
+func (g *generator) writeHookArgs(w *writer, h *hookInfo) {
+	m := h.m
+	w.blank(2)
+	w.call(0, "def _"+h.py+"_args(", []string{"request: _hooks." + m.RequestName()}, ") -> tuple[Any, ...]:")
 	args := g.hookArgs(h, "request")
 	for i, a := range args {
-		if !strings.Contains(a, " if ") || fits(3, a+",") {
+		if !strings.Contains(a, " if ") || fits(2, a+",") {
 			continue
 		}
 		expr, cond, _ := strings.Cut(a, " if ")
 		cond, otherwise, _ := strings.Cut(cond, " else ")
 		local := fmt.Sprintf("a%d", i)
-		w.line(2, "%s: Any = %s", local, otherwise)
-		w.line(2, "if %s:", cond)
-		w.expr(3, local+" = ", expr, "")
+		w.line(1, "%s: Any = %s", local, otherwise)
+		w.line(1, "if %s:", cond)
+		w.expr(2, local+" = ", expr, "")
 		args[i] = local
 	}
-	argTuple := "()"
-	if len(args) == 1 && fits(2, "args: tuple[Any, ...] = ("+args[0]+",)") {
-		argTuple = "(" + args[0] + ",)"
-	} else if len(args) > 0 {
-		argTuple = ""
+	switch {
+	case len(args) == 0:
+		w.line(1, "return ()")
+	case len(args) == 1 && fits(1, "return ("+args[0]+",)"):
+		w.line(1, "return (%s,)", args[0])
+	case len(args) == 1: // exploded by hand: call() would drop the comma that makes it a tuple
+		w.line(1, "return (")
+		w.expr(2, "", args[0], ",")
+		w.line(1, ")")
+	default:
+		w.call(1, "return (", args, ")")
 	}
-	if argTuple != "" {
-		w.line(2, "args: tuple[Any, ...] = %s", argTuple)
-	} else {
-		w.call(2, "args: tuple[Any, ...] = (", args, ")")
-	}
-	fail := "None"
-	if m.ErrorStyle != ir.ErrorNone {
-		fail = "_" + h.py + "_error"
-	}
-	w.call(2, "return await self._unary(", []string{"context", "request", h.konst, "args", "_" + h.py + "_result", fail}, ")")
 }
 
 // hookArgs are the expressions converting a hook request into the handler's arguments.

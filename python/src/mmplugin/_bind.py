@@ -32,10 +32,10 @@ from typing import Any, cast
 import grpc
 
 from mmplugin import _dispatch
-from mmplugin._gen.hooks import HOOKS, HooksServicer
-from mmplugin._hookstream import HookStream
+from mmplugin._gen.hooks import HOOKS, UNARY_HOOKS, HooksServicer
 from mmplugin._runtime import Binding, RuntimeContext, register_binder
 from mmplugin._runtime.auth import CHANNEL_OPTIONS
+from mmplugin._runtime.calls import CallError
 from mmplugin.api import API, AsyncAPI
 from mmplugin.cluster import ClusterEvent
 from mmplugin.commands import CommandCall, ephemeral, to_response
@@ -46,12 +46,15 @@ from mmplugin.logging import plugin_logger
 from mmplugin.messages import is_from_bot_or_system
 from mmplugin.models import CommandArgs, CommandResponse, PluginClusterEvent, PluginContext, Post
 from mmplugin.plugin import HookHandler, Plugin, PluginState, settings_class
-from mmplugin.v1 import hooks_pb2_grpc, runtime_pb2_grpc
+from mmplugin.v1 import hooks_pb2, hooks_pb2_grpc
 
 _log = logging.getLogger("mmplugin.sdk")
 
 HOOK_NAMES: Mapping[str, str] = {s.py_name: s.go_name for s in HOOKS if s.go_name != "Implemented"}
 """Python hook method name → Go hook name."""
+
+_HOOKS_PREFIX = "/" + hooks_pb2.DESCRIPTOR.services_by_name["PluginHooksService"].full_name + "/"
+"""The full-method prefix of the hook calls on the calls socket."""
 
 
 def read_manifest(bundle_path: str) -> dict[str, Any]:
@@ -258,7 +261,7 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
     aio_channel = ctx.api_channel()
     sync_channel = grpc.insecure_channel(f"unix:{ctx.api_socket}", options=CHANNEL_OPTIONS)
     async_api = AsyncAPI(aio_channel)
-    api = API(sync_channel, metadata=ctx.auth_metadata())
+    api = API(sync_channel, metadata=ctx.auth_metadata(), calls=ctx.calls_client())
     store = plugin_store(sync_channel, ctx.auth_metadata(), api)
     set_default_store(store)  # mmplugin.db.connect() and SQLAlchemy URLs without creator=
     if isinstance(plugin, Plugin):
@@ -276,6 +279,15 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
         # A class that does not subclass Plugin still gets the hooks it defines, by name.
         handlers = own_hooks(plugin)
     servicer = HooksServicer(handlers)
+    loop = asyncio.get_running_loop()
+
+    def call_hook(method: str, payload: bytes) -> bytes:
+        hook = UNARY_HOOKS.get(method[len(_HOOKS_PREFIX) :])
+        if hook is None or not method.startswith(_HOOKS_PREFIX):
+            raise CallError(
+                grpc.StatusCode.UNIMPLEMENTED, f"{method} is not a unary PluginHooksService method"
+            )
+        return servicer.call_unary(hook, payload, loop)
 
     async def on_stop() -> None:
         if isinstance(plugin, Plugin):
@@ -292,13 +304,11 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
             lambda server: hooks_pb2_grpc.add_PluginHooksServiceServicer_to_server(
                 servicer, server
             ),
-            # The same hooks over one long-lived stream, which the host prefers (_hookstream).
-            lambda server: runtime_pb2_grpc.add_HookStreamServiceServicer_to_server(
-                HookStream(servicer), server
-            ),
         ],
         implemented_hooks=implemented,
         on_stop=on_stop,
+        # The unary hooks, when the host sends them on the calls socket (_runtime.calls).
+        call_hook=call_hook,
     )
 
 

@@ -24,12 +24,13 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar
 
 import grpc
 from grpc import aio
 
 from mmplugin import _streams
+from mmplugin._runtime.calls import CallError
 from mmplugin.errors import AppError, PluginAPIError
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "HookParam",
     "HookSpec",
     "Outcome",
+    "UnaryHook",
     "discover_handlers",
     "misspelled_hooks",
     "warn_misspelled_hooks",
@@ -107,6 +109,21 @@ class HookSpec:
         -> None``."""
         params = ", ".join(["self", *(f"{p.name}: {p.annotation}" for p in self.params)])
         return f"def {self.py_name}({params}) -> {self.returns}"
+
+
+@dataclass(frozen=True)
+class UnaryHook(Generic[_Req, _Resp]):
+    """How one unary hook is dispatched (generated in mmplugin._gen.hooks.UNARY_HOOKS)."""
+
+    spec: HookSpec
+    parse: Callable[[bytes], _Req]
+    """The request message from its bytes."""
+    args: Callable[[_Req], tuple[Any, ...]]
+    """The handler's arguments from the request."""
+    finish: Callable[[object, _Req], _Resp]
+    """The response from the handler's result (raises when the result has the wrong type)."""
+    fail: Callable[[Exception], _Resp | None] | None
+    """For hooks with an error result: the response carrying the handler's exception."""
 
 
 def _all_specs(specs: Iterable[HookSpec] | None) -> Iterable[HookSpec]:
@@ -188,6 +205,10 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     )
 
 
+async def _awaited(value: Any) -> Any:
+    return await value
+
+
 class HookDispatcher:
     """The machinery behind the generated HooksServicer.
 
@@ -231,11 +252,15 @@ class HookDispatcher:
     ) -> NoReturn:
         await context.abort(grpc.StatusCode.UNKNOWN, f"hook {spec.py_name}: {text}")
 
-    async def _missing(self, context: aio.ServicerContext[Any, Any], spec: HookSpec) -> NoReturn:
-        await context.abort(
+    def _not_implemented(self, spec: HookSpec) -> CallError:
+        return CallError(
             grpc.StatusCode.UNIMPLEMENTED,
             f"the plugin does not implement {spec.py_name} (Go hook {spec.go_name})",
         )
+
+    async def _missing(self, context: aio.ServicerContext[Any, Any], spec: HookSpec) -> NoReturn:
+        failed = self._not_implemented(spec)
+        await context.abort(failed.code(), failed.details())
 
     async def _invoke(self, spec: HookSpec, args: tuple[Any, ...]) -> Any:
         handler = self._handlers[spec.go_name]
@@ -248,40 +273,82 @@ class HookDispatcher:
             result = await result
         return result
 
+    def _failed(self, hook: UnaryHook[Any, _Resp], exc: Exception) -> _Resp:
+        """The response for a handler that raised, or CallError when the hook has no error
+        result to carry it."""
+        spec = hook.spec
+        response = hook.fail(exc) if hook.fail is not None else None
+        if response is not None:
+            if not isinstance(exc, (AppError, PluginAPIError)):
+                self._log.error(
+                    "hook %s failed: %s: %s", spec.py_name, type(exc).__name__, exc, exc_info=exc
+                )
+            return response
+        self._log.error(
+            "hook %s raised %s: %s", spec.py_name, type(exc).__name__, exc, exc_info=exc
+        )
+        raise CallError(
+            grpc.StatusCode.UNKNOWN,
+            f"hook {spec.py_name}: raised {type(exc).__name__}: {exc}",
+        ) from None
+
+    def _finish(self, hook: UnaryHook[_Req, _Resp], request: _Req, value: object) -> _Resp:
+        """The response for the handler's result, or CallError when it has the wrong type."""
+        try:
+            return hook.finish(value, request)
+        except Exception as exc:
+            self._log.error("hook %s: %s", hook.spec.py_name, exc, exc_info=exc)
+            raise CallError(
+                grpc.StatusCode.UNKNOWN, f"hook {hook.spec.py_name}: {type(exc).__name__}: {exc}"
+            ) from None
+
     async def _unary(
         self,
         context: aio.ServicerContext[Any, Any],
         request: _Req,
-        spec: HookSpec,
-        args: tuple[Any, ...],
-        finish: Callable[[object, _Req], _Resp],
-        fail: Callable[[Exception], _Resp | None] | None,
+        hook: UnaryHook[_Req, _Resp],
     ) -> _Resp:
+        spec = hook.spec
         if spec.go_name not in self._handlers:
             await self._missing(context, spec)
         try:
-            value = await self._invoke(spec, args)
-        except Exception as exc:
-            response = fail(exc) if fail is not None else None
-            if response is not None:
-                if not isinstance(exc, (AppError, PluginAPIError)):
-                    self._log.error(
-                        "hook %s failed: %s: %s",
-                        spec.py_name,
-                        type(exc).__name__,
-                        exc,
-                        exc_info=exc,
-                    )
-                return response
-            self._log.error(
-                "hook %s raised %s: %s", spec.py_name, type(exc).__name__, exc, exc_info=exc
-            )
-            await self._abort(context, spec, f"raised {type(exc).__name__}: {exc}")
+            try:
+                value = await self._invoke(spec, hook.args(request))
+            except Exception as exc:
+                return self._failed(hook, exc)
+            return self._finish(hook, request, value)
+        except CallError as failed:
+            await context.abort(failed.code(), failed.details())
+
+    def call_unary(
+        self, hook: UnaryHook[Any, Any], payload: bytes, loop: asyncio.AbstractEventLoop
+    ) -> bytes:
+        """Run one unary hook on the calling thread, from its serialized request to its
+        serialized response (the framed hooks connection, mmplugin._runtime.calls).
+
+        A plain ``def`` handler runs right here, so the thread that read the call answers it;
+        an ``async def`` one runs on ``loop`` while this thread waits. Failures raise CallError
+        with the status the gRPC servicer would have aborted with.
+        """
+        spec = hook.spec
+        handler = self._handlers.get(spec.go_name)
+        if handler is None:
+            raise self._not_implemented(spec)
+        request = hook.parse(payload)
         try:
-            return finish(value, request)
+            args = hook.args(request)
+            if self._async[spec.go_name]:
+                value = asyncio.run_coroutine_threadsafe(handler(*args), loop).result()
+            else:
+                value = contextvars.copy_context().run(handler, *args)
+                if inspect.isawaitable(value):  # a plain callable that returned a coroutine
+                    value = asyncio.run_coroutine_threadsafe(_awaited(value), loop).result()
         except Exception as exc:
-            self._log.error("hook %s: %s", spec.py_name, exc, exc_info=exc)
-            await self._abort(context, spec, f"{type(exc).__name__}: {exc}")
+            response = self._failed(hook, exc)
+        else:
+            response = self._finish(hook, request, value)
+        data: bytes = response.SerializeToString()
+        return data
 
     async def _serve_http(
         self,

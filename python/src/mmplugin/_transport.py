@@ -1,25 +1,28 @@
 """Call plumbing shared by the generated API and Driver clients.
 
-``SyncClient`` wraps a ``grpc.Channel`` (the fastest choice for sequential calls, usable from any
-thread); ``AsyncClient`` a ``grpc.aio.Channel`` (more throughput with many calls in flight, only
-on the event loop that created the channel). Both add the call metadata (the launch secret) and
-turn gRPC failures into mmplugin.errors exceptions. The HTTP responses of PluginHTTP are
+``SyncClient`` wraps a ``grpc.Channel`` (usable from any thread) and, in the plugin process, the
+host's calls socket (``mmplugin._runtime.calls``), which carries its unary calls at a fraction of
+a gRPC call's cost; ``AsyncClient`` a ``grpc.aio.Channel`` (more throughput with many calls in
+flight, only on the event loop that created the channel). Both add the call metadata (the launch
+secret) and turn gRPC failures into mmplugin.errors exceptions. The HTTP responses of PluginHTTP are
 streamed: read them with ``iter_body``/``read`` (sync) or ``aiter_body``/``read`` (async).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import grpc
+from google.protobuf import descriptor_pool, message_factory
 from grpc import aio
 
 from mmplugin import _streams
 from mmplugin import errors as _errors
+from mmplugin._runtime.calls import CallsClient
 from mmplugin.v1 import models_pb2 as _m
 
-__all__ = ["AsyncClient", "AsyncHTTPResponse", "HTTPResponse", "SyncClient"]
+__all__ = ["AsyncClient", "AsyncHTTPResponse", "CallsClient", "HTTPResponse", "SyncClient"]
 
 _Req = TypeVar("_Req")
 _Resp = TypeVar("_Resp")
@@ -152,18 +155,53 @@ class _Client:
         self._timeout = timeout
 
 
-class SyncClient(_Client):
-    """Base of the generated sync clients: calls on a grpc.Channel."""
+_PACKAGE = "mmplugin.v1"
 
-    __slots__ = ()
+
+def _framed_method(service: str, name: str) -> tuple[str, Callable[[bytes], Any]]:
+    """The full gRPC name of ``service.name`` and its response parser."""
+    desc = descriptor_pool.Default().FindServiceByName(f"{_PACKAGE}.{service}")
+    response = message_factory.GetMessageClass(desc.methods_by_name[name].output_type)
+    return f"/{_PACKAGE}.{service}/{name}", response.FromString
+
+
+class SyncClient(_Client):
+    """Base of the generated sync clients: unary calls on the calls socket when there is one,
+    else (and streams always) on a grpc.Channel."""
+
+    __slots__ = ("_calls",)
+
+    # (service, method) → full name and response parser, shared by all clients.
+    _framed: ClassVar[dict[tuple[str, str], tuple[str, Callable[[bytes], Any]]]] = {}
+
+    def __init__(
+        self,
+        service: str,
+        metadata: Sequence[tuple[str, str]],
+        timeout: float | None,
+        calls: CallsClient | None = None,
+    ) -> None:
+        super().__init__(service, metadata, timeout)
+        self._calls = calls
 
     def _unary(
         self, name: str, rpc: grpc.UnaryUnaryMultiCallable[_Req, _Resp], request: _Req
     ) -> _Resp:
         try:
+            if self._calls is not None:
+                response: _Resp = self._framed_call(self._calls, name, request)
+                return response
             return rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise _errors.rpc_error(self._service, name, exc) from None
+
+    def _framed_call(self, calls: CallsClient, name: str, request: Any) -> Any:
+        key = (self._service, name)
+        method = self._framed.get(key)
+        if method is None:
+            method = self._framed[key] = _framed_method(self._service, name)
+        path, parse = method
+        return parse(calls.call(path, request.SerializeToString(), self._timeout))
 
     def _upload(
         self,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -227,3 +229,62 @@ def test_protocol_choice() -> None:
     assert choose_protocol([1]) == 1
     assert choose_protocol([0, 1, 2]) == 1
     assert choose_protocol([2, 3]) is None
+
+
+async def test_hooks_connection_opens_before_the_handshake_line(sockdir: Path) -> None:
+    """With a calls socket and call_hook, the hooks connection is dialled (with the secret)
+    before the handshake line, Handshake says framed_hooks, and hook calls are answered on it."""
+    calls = sockdir / "calls.sock"
+    lis = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lis.bind(str(calls))
+    lis.listen(1)
+    lis.setblocking(False)
+    loop = asyncio.get_running_loop()
+    accepted = asyncio.ensure_future(loop.sock_accept(lis))
+    stop = StopRequest()
+    out = io.StringIO()
+    bootstrap = dataclasses.replace(_bootstrap(sockdir), calls_socket=str(calls))
+    task = asyncio.ensure_future(
+        serve(
+            bootstrap,
+            [],
+            lambda: ["OnActivate"],
+            stop=stop,
+            stdout=out,
+            redirect_stdout=False,
+            call_hook=lambda method, request: method.encode() + b"<" + request,
+        )
+    )
+    try:
+        conn, _ = await asyncio.wait_for(accepted, 5)
+        conn.setblocking(True)
+        await asyncio.to_thread(_hooks_host_side, conn)
+        for _ in range(200):
+            if out.getvalue():
+                break
+            await asyncio.sleep(0.01)
+        assert out.getvalue().endswith("|grpc\n")
+        interceptors = auth.client_secret_interceptors(SECRET)
+        sock = f"unix:{sockdir / 'plugin.sock'}"
+        async with aio.insecure_channel(sock, interceptors=interceptors) as ch:
+            hs = await runtime_pb2_grpc.RuntimeServiceStub(ch).Handshake(
+                runtime_pb2.HandshakeRequest(protocol_versions=[1])
+            )
+        assert hs.framed_hooks
+    finally:
+        stop.request(0, "test over")
+        await asyncio.wait_for(task, 5)
+        lis.close()
+
+
+def _hooks_host_side(conn: socket.socket) -> None:
+    def read() -> bytes:
+        head = conn.recv(4, socket.MSG_WAITALL)
+        return conn.recv(int.from_bytes(head, "big"), socket.MSG_WAITALL)
+
+    hello = runtime_pb2.CallHello.FromString(read())
+    assert (hello.secret, hello.role) == (SECRET, runtime_pb2.CallHello.ROLE_HOOKS)
+    call = runtime_pb2.CallFrame(id=7, method="/h/Hook", request=b"req").SerializeToString()
+    conn.sendall(len(call).to_bytes(4, "big") + call)
+    reply = runtime_pb2.ReplyFrame.FromString(read())
+    assert (reply.id, reply.code, reply.response) == (7, 0, b"/h/Hook<req")

@@ -134,8 +134,9 @@ class API(_t.SyncClient):
         *,
         metadata: Sequence[tuple[str, str]] = (),
         timeout: float | None = None,
+        calls: _t.CallsClient | None = None,
     ) -> None:
-        super().__init__("PluginAPIService", metadata, timeout)
+        super().__init__("PluginAPIService", metadata, timeout, calls)
         self._stub = _api_grpc.PluginAPIServiceStub(channel)
 
     def load_plugin_configuration(self) -> dict[str, Any]:
@@ -9373,8 +9374,9 @@ class Driver(_t.SyncClient):
         *,
         metadata: Sequence[tuple[str, str]] = (),
         timeout: float | None = None,
+        calls: _t.CallsClient | None = None,
     ) -> None:
-        super().__init__("PluginDriverService", metadata, timeout)
+        super().__init__("PluginDriverService", metadata, timeout, calls)
         self._stub = _driver_grpc.PluginDriverServiceStub(channel)
 
     def conn(self, is_master: bool) -> str:

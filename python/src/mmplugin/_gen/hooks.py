@@ -2078,6 +2078,838 @@ def _draft_will_be_upserted_result(
     )
 
 
+def _on_activate_args(request: _hooks.OnActivateRequest) -> tuple[Any, ...]:
+    return ()
+
+
+def _on_deactivate_args(request: _hooks.OnDeactivateRequest) -> tuple[Any, ...]:
+    return ()
+
+
+def _on_configuration_change_args(request: _hooks.OnConfigurationChangeRequest) -> tuple[Any, ...]:
+    return ()
+
+
+def _execute_command_args(request: _hooks.ExecuteCommandRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.command_args_from_pb(request.args) if request.HasField("args") else None,
+    )
+
+
+def _user_has_been_created_args(request: _hooks.UserHasBeenCreatedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.user_from_pb(request.user) if request.HasField("user") else None,
+    )
+
+
+def _user_will_log_in_args(request: _hooks.UserWillLogInRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.user_from_pb(request.user) if request.HasField("user") else None,
+    )
+
+
+def _user_has_logged_in_args(request: _hooks.UserHasLoggedInRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.user_from_pb(request.user) if request.HasField("user") else None,
+    )
+
+
+def _message_will_be_posted_args(request: _hooks.MessageWillBePostedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.post_from_pb(request.post) if request.HasField("post") else None,
+    )
+
+
+def _message_will_be_updated_args(request: _hooks.MessageWillBeUpdatedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.post_from_pb(request.new_post) if request.HasField("new_post") else None,
+        _c.post_from_pb(request.old_post) if request.HasField("old_post") else None,
+    )
+
+
+def _message_has_been_posted_args(request: _hooks.MessageHasBeenPostedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.post_from_pb(request.post) if request.HasField("post") else None,
+    )
+
+
+def _message_has_been_updated_args(request: _hooks.MessageHasBeenUpdatedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.post_from_pb(request.new_post) if request.HasField("new_post") else None,
+        _c.post_from_pb(request.old_post) if request.HasField("old_post") else None,
+    )
+
+
+def _messages_will_be_consumed_args(
+    request: _hooks.MessagesWillBeConsumedRequest,
+) -> tuple[Any, ...]:
+    return (_c._ulistf(_c.post_from_pb, request.posts, 1, request.empty),)
+
+
+def _messages_will_be_consumed_with_context_args(
+    request: _hooks.MessagesWillBeConsumedWithContextRequest,
+) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c._ulistf(_c.post_from_pb, request.posts, 2, request.empty),
+    )
+
+
+def _message_has_been_deleted_args(request: _hooks.MessageHasBeenDeletedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.post_from_pb(request.post) if request.HasField("post") else None,
+    )
+
+
+def _channel_has_been_created_args(request: _hooks.ChannelHasBeenCreatedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.channel_from_pb(request.channel) if request.HasField("channel") else None,
+    )
+
+
+def _channel_will_be_archived_args(request: _hooks.ChannelWillBeArchivedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.channel_from_pb(request.channel) if request.HasField("channel") else None,
+    )
+
+
+def _channel_member_will_be_added_args(
+    request: _hooks.ChannelMemberWillBeAddedRequest,
+) -> tuple[Any, ...]:
+    a1: Any = None
+    if request.HasField("channel_member"):
+        a1 = _c.channel_member_from_pb(request.channel_member)
+    return (_c.plugin_context_from_pb(request.context), a1)
+
+
+def _user_has_joined_channel_args(request: _hooks.UserHasJoinedChannelRequest) -> tuple[Any, ...]:
+    a1: Any = None
+    if request.HasField("channel_member"):
+        a1 = _c.channel_member_from_pb(request.channel_member)
+    return (
+        _c.plugin_context_from_pb(request.context),
+        a1,
+        _c.user_from_pb(request.actor) if request.HasField("actor") else None,
+    )
+
+
+def _user_has_left_channel_args(request: _hooks.UserHasLeftChannelRequest) -> tuple[Any, ...]:
+    a1: Any = None
+    if request.HasField("channel_member"):
+        a1 = _c.channel_member_from_pb(request.channel_member)
+    return (
+        _c.plugin_context_from_pb(request.context),
+        a1,
+        _c.user_from_pb(request.actor) if request.HasField("actor") else None,
+    )
+
+
+def _team_member_will_be_added_args(
+    request: _hooks.TeamMemberWillBeAddedRequest,
+) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.team_member_from_pb(request.team_member) if request.HasField("team_member") else None,
+    )
+
+
+def _user_has_joined_team_args(request: _hooks.UserHasJoinedTeamRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.team_member_from_pb(request.team_member) if request.HasField("team_member") else None,
+        _c.user_from_pb(request.actor) if request.HasField("actor") else None,
+    )
+
+
+def _user_has_left_team_args(request: _hooks.UserHasLeftTeamRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.team_member_from_pb(request.team_member) if request.HasField("team_member") else None,
+        _c.user_from_pb(request.actor) if request.HasField("actor") else None,
+    )
+
+
+def _file_will_be_downloaded_args(request: _hooks.FileWillBeDownloadedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.file_info_from_pb(request.file_info) if request.HasField("file_info") else None,
+        request.user_id,
+        request.download_type,
+    )
+
+
+def _reaction_has_been_added_args(request: _hooks.ReactionHasBeenAddedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.reaction_from_pb(request.reaction) if request.HasField("reaction") else None,
+    )
+
+
+def _reaction_has_been_removed_args(
+    request: _hooks.ReactionHasBeenRemovedRequest,
+) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.reaction_from_pb(request.reaction) if request.HasField("reaction") else None,
+    )
+
+
+def _on_plugin_cluster_event_args(request: _hooks.OnPluginClusterEventRequest) -> tuple[Any, ...]:
+    return (_c.plugin_context_from_pb(request.context), _c.plugin_cluster_event_from_pb(request.ev))
+
+
+def _on_web_socket_connect_args(request: _hooks.OnWebSocketConnectRequest) -> tuple[Any, ...]:
+    return (request.web_conn_id, request.user_id)
+
+
+def _on_web_socket_disconnect_args(request: _hooks.OnWebSocketDisconnectRequest) -> tuple[Any, ...]:
+    return (request.web_conn_id, request.user_id)
+
+
+def _web_socket_message_has_been_posted_args(
+    request: _hooks.WebSocketMessageHasBeenPostedRequest,
+) -> tuple[Any, ...]:
+    return (
+        request.web_conn_id,
+        request.user_id,
+        _c.web_socket_request_from_pb(request.req) if request.HasField("req") else None,
+    )
+
+
+def _run_data_retention_args(request: _hooks.RunDataRetentionRequest) -> tuple[Any, ...]:
+    return (request.now_time, request.batch_size)
+
+
+def _on_install_args(request: _hooks.OnInstallRequest) -> tuple[Any, ...]:
+    return (_c.plugin_context_from_pb(request.context), _c.on_install_event_from_pb(request.event))
+
+
+def _on_send_daily_telemetry_args(request: _hooks.OnSendDailyTelemetryRequest) -> tuple[Any, ...]:
+    return ()
+
+
+def _on_cloud_limits_updated_args(request: _hooks.OnCloudLimitsUpdatedRequest) -> tuple[Any, ...]:
+    return (_c.product_limits_from_pb(request.limits) if request.HasField("limits") else None,)
+
+
+def _configuration_will_be_saved_args(
+    request: _hooks.ConfigurationWillBeSavedRequest,
+) -> tuple[Any, ...]:
+    return (_c.config_from_pb(request.new_cfg) if request.HasField("new_cfg") else None,)
+
+
+def _email_notification_will_be_sent_args(
+    request: _hooks.EmailNotificationWillBeSentRequest,
+) -> tuple[Any, ...]:
+    a0: Any = None
+    if request.HasField("email_notification"):
+        a0 = _c.email_notification_from_pb(request.email_notification)
+    return (a0,)
+
+
+def _notification_will_be_pushed_args(
+    request: _hooks.NotificationWillBePushedRequest,
+) -> tuple[Any, ...]:
+    a0: Any = None
+    if request.HasField("push_notification"):
+        a0 = _c.push_notification_from_pb(request.push_notification)
+    return (a0, request.user_id)
+
+
+def _user_has_been_deactivated_args(
+    request: _hooks.UserHasBeenDeactivatedRequest,
+) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.user_from_pb(request.user) if request.HasField("user") else None,
+    )
+
+
+def _on_shared_channels_sync_msg_args(
+    request: _hooks.OnSharedChannelsSyncMsgRequest,
+) -> tuple[Any, ...]:
+    return (
+        _c.sync_msg_from_pb(request.msg) if request.HasField("msg") else None,
+        _c.remote_cluster_from_pb(request.rc) if request.HasField("rc") else None,
+    )
+
+
+def _on_shared_channels_ping_args(request: _hooks.OnSharedChannelsPingRequest) -> tuple[Any, ...]:
+    return (_c.remote_cluster_from_pb(request.rc) if request.HasField("rc") else None,)
+
+
+def _preferences_have_changed_args(
+    request: _hooks.PreferencesHaveChangedRequest,
+) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c._ulistf(_c.preference_from_pb, request.preferences, 2, request.empty),
+    )
+
+
+def _on_shared_channels_attachment_sync_msg_args(
+    request: _hooks.OnSharedChannelsAttachmentSyncMsgRequest,
+) -> tuple[Any, ...]:
+    return (
+        _c.file_info_from_pb(request.fi) if request.HasField("fi") else None,
+        _c.post_from_pb(request.post) if request.HasField("post") else None,
+        _c.remote_cluster_from_pb(request.rc) if request.HasField("rc") else None,
+    )
+
+
+def _on_shared_channels_profile_image_sync_msg_args(
+    request: _hooks.OnSharedChannelsProfileImageSyncMsgRequest,
+) -> tuple[Any, ...]:
+    return (
+        _c.user_from_pb(request.user) if request.HasField("user") else None,
+        _c.remote_cluster_from_pb(request.rc) if request.HasField("rc") else None,
+    )
+
+
+def _generate_support_data_args(request: _hooks.GenerateSupportDataRequest) -> tuple[Any, ...]:
+    return (_c.plugin_context_from_pb(request.context),)
+
+
+def _on_saml_login_args(request: _hooks.OnSAMLLoginRequest) -> tuple[Any, ...]:
+    a2: Any = None
+    if request.HasField("assertion"):
+        a2 = _c.saml2_assertion_info_from_pb(request.assertion)
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.user_from_pb(request.user) if request.HasField("user") else None,
+        a2,
+    )
+
+
+def _channel_will_be_updated_args(request: _hooks.ChannelWillBeUpdatedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.channel_from_pb(request.new_channel) if request.HasField("new_channel") else None,
+        _c.channel_from_pb(request.old_channel) if request.HasField("old_channel") else None,
+    )
+
+
+def _channel_will_be_restored_args(request: _hooks.ChannelWillBeRestoredRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.channel_from_pb(request.channel) if request.HasField("channel") else None,
+    )
+
+
+def _scheduled_post_will_be_created_args(
+    request: _hooks.ScheduledPostWillBeCreatedRequest,
+) -> tuple[Any, ...]:
+    a1: Any = None
+    if request.HasField("scheduled_post"):
+        a1 = _c.scheduled_post_from_pb(request.scheduled_post)
+    return (_c.plugin_context_from_pb(request.context), a1)
+
+
+def _draft_will_be_upserted_args(request: _hooks.DraftWillBeUpsertedRequest) -> tuple[Any, ...]:
+    return (
+        _c.plugin_context_from_pb(request.context),
+        _c.draft_from_pb(request.draft) if request.HasField("draft") else None,
+    )
+
+
+_ON_ACTIVATE_UNARY = _d.UnaryHook(
+    ON_ACTIVATE,
+    _hooks.OnActivateRequest.FromString,
+    _on_activate_args,
+    _on_activate_result,
+    _on_activate_error,
+)
+
+
+_ON_DEACTIVATE_UNARY = _d.UnaryHook(
+    ON_DEACTIVATE,
+    _hooks.OnDeactivateRequest.FromString,
+    _on_deactivate_args,
+    _on_deactivate_result,
+    _on_deactivate_error,
+)
+
+
+_ON_CONFIGURATION_CHANGE_UNARY = _d.UnaryHook(
+    ON_CONFIGURATION_CHANGE,
+    _hooks.OnConfigurationChangeRequest.FromString,
+    _on_configuration_change_args,
+    _on_configuration_change_result,
+    _on_configuration_change_error,
+)
+
+
+_EXECUTE_COMMAND_UNARY = _d.UnaryHook(
+    EXECUTE_COMMAND,
+    _hooks.ExecuteCommandRequest.FromString,
+    _execute_command_args,
+    _execute_command_result,
+    _execute_command_error,
+)
+
+
+_USER_HAS_BEEN_CREATED_UNARY = _d.UnaryHook(
+    USER_HAS_BEEN_CREATED,
+    _hooks.UserHasBeenCreatedRequest.FromString,
+    _user_has_been_created_args,
+    _user_has_been_created_result,
+    None,
+)
+
+
+_USER_WILL_LOG_IN_UNARY = _d.UnaryHook(
+    USER_WILL_LOG_IN,
+    _hooks.UserWillLogInRequest.FromString,
+    _user_will_log_in_args,
+    _user_will_log_in_result,
+    None,
+)
+
+
+_USER_HAS_LOGGED_IN_UNARY = _d.UnaryHook(
+    USER_HAS_LOGGED_IN,
+    _hooks.UserHasLoggedInRequest.FromString,
+    _user_has_logged_in_args,
+    _user_has_logged_in_result,
+    None,
+)
+
+
+_MESSAGE_WILL_BE_POSTED_UNARY = _d.UnaryHook(
+    MESSAGE_WILL_BE_POSTED,
+    _hooks.MessageWillBePostedRequest.FromString,
+    _message_will_be_posted_args,
+    _message_will_be_posted_result,
+    None,
+)
+
+
+_MESSAGE_WILL_BE_UPDATED_UNARY = _d.UnaryHook(
+    MESSAGE_WILL_BE_UPDATED,
+    _hooks.MessageWillBeUpdatedRequest.FromString,
+    _message_will_be_updated_args,
+    _message_will_be_updated_result,
+    None,
+)
+
+
+_MESSAGE_HAS_BEEN_POSTED_UNARY = _d.UnaryHook(
+    MESSAGE_HAS_BEEN_POSTED,
+    _hooks.MessageHasBeenPostedRequest.FromString,
+    _message_has_been_posted_args,
+    _message_has_been_posted_result,
+    None,
+)
+
+
+_MESSAGE_HAS_BEEN_UPDATED_UNARY = _d.UnaryHook(
+    MESSAGE_HAS_BEEN_UPDATED,
+    _hooks.MessageHasBeenUpdatedRequest.FromString,
+    _message_has_been_updated_args,
+    _message_has_been_updated_result,
+    None,
+)
+
+
+_MESSAGES_WILL_BE_CONSUMED_UNARY = _d.UnaryHook(
+    MESSAGES_WILL_BE_CONSUMED,
+    _hooks.MessagesWillBeConsumedRequest.FromString,
+    _messages_will_be_consumed_args,
+    _messages_will_be_consumed_result,
+    None,
+)
+
+
+_MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT_UNARY = _d.UnaryHook(
+    MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT,
+    _hooks.MessagesWillBeConsumedWithContextRequest.FromString,
+    _messages_will_be_consumed_with_context_args,
+    _messages_will_be_consumed_with_context_result,
+    None,
+)
+
+
+_MESSAGE_HAS_BEEN_DELETED_UNARY = _d.UnaryHook(
+    MESSAGE_HAS_BEEN_DELETED,
+    _hooks.MessageHasBeenDeletedRequest.FromString,
+    _message_has_been_deleted_args,
+    _message_has_been_deleted_result,
+    None,
+)
+
+
+_CHANNEL_HAS_BEEN_CREATED_UNARY = _d.UnaryHook(
+    CHANNEL_HAS_BEEN_CREATED,
+    _hooks.ChannelHasBeenCreatedRequest.FromString,
+    _channel_has_been_created_args,
+    _channel_has_been_created_result,
+    None,
+)
+
+
+_CHANNEL_WILL_BE_ARCHIVED_UNARY = _d.UnaryHook(
+    CHANNEL_WILL_BE_ARCHIVED,
+    _hooks.ChannelWillBeArchivedRequest.FromString,
+    _channel_will_be_archived_args,
+    _channel_will_be_archived_result,
+    None,
+)
+
+
+_CHANNEL_MEMBER_WILL_BE_ADDED_UNARY = _d.UnaryHook(
+    CHANNEL_MEMBER_WILL_BE_ADDED,
+    _hooks.ChannelMemberWillBeAddedRequest.FromString,
+    _channel_member_will_be_added_args,
+    _channel_member_will_be_added_result,
+    None,
+)
+
+
+_USER_HAS_JOINED_CHANNEL_UNARY = _d.UnaryHook(
+    USER_HAS_JOINED_CHANNEL,
+    _hooks.UserHasJoinedChannelRequest.FromString,
+    _user_has_joined_channel_args,
+    _user_has_joined_channel_result,
+    None,
+)
+
+
+_USER_HAS_LEFT_CHANNEL_UNARY = _d.UnaryHook(
+    USER_HAS_LEFT_CHANNEL,
+    _hooks.UserHasLeftChannelRequest.FromString,
+    _user_has_left_channel_args,
+    _user_has_left_channel_result,
+    None,
+)
+
+
+_TEAM_MEMBER_WILL_BE_ADDED_UNARY = _d.UnaryHook(
+    TEAM_MEMBER_WILL_BE_ADDED,
+    _hooks.TeamMemberWillBeAddedRequest.FromString,
+    _team_member_will_be_added_args,
+    _team_member_will_be_added_result,
+    None,
+)
+
+
+_USER_HAS_JOINED_TEAM_UNARY = _d.UnaryHook(
+    USER_HAS_JOINED_TEAM,
+    _hooks.UserHasJoinedTeamRequest.FromString,
+    _user_has_joined_team_args,
+    _user_has_joined_team_result,
+    None,
+)
+
+
+_USER_HAS_LEFT_TEAM_UNARY = _d.UnaryHook(
+    USER_HAS_LEFT_TEAM,
+    _hooks.UserHasLeftTeamRequest.FromString,
+    _user_has_left_team_args,
+    _user_has_left_team_result,
+    None,
+)
+
+
+_FILE_WILL_BE_DOWNLOADED_UNARY = _d.UnaryHook(
+    FILE_WILL_BE_DOWNLOADED,
+    _hooks.FileWillBeDownloadedRequest.FromString,
+    _file_will_be_downloaded_args,
+    _file_will_be_downloaded_result,
+    None,
+)
+
+
+_REACTION_HAS_BEEN_ADDED_UNARY = _d.UnaryHook(
+    REACTION_HAS_BEEN_ADDED,
+    _hooks.ReactionHasBeenAddedRequest.FromString,
+    _reaction_has_been_added_args,
+    _reaction_has_been_added_result,
+    None,
+)
+
+
+_REACTION_HAS_BEEN_REMOVED_UNARY = _d.UnaryHook(
+    REACTION_HAS_BEEN_REMOVED,
+    _hooks.ReactionHasBeenRemovedRequest.FromString,
+    _reaction_has_been_removed_args,
+    _reaction_has_been_removed_result,
+    None,
+)
+
+
+_ON_PLUGIN_CLUSTER_EVENT_UNARY = _d.UnaryHook(
+    ON_PLUGIN_CLUSTER_EVENT,
+    _hooks.OnPluginClusterEventRequest.FromString,
+    _on_plugin_cluster_event_args,
+    _on_plugin_cluster_event_result,
+    None,
+)
+
+
+_ON_WEB_SOCKET_CONNECT_UNARY = _d.UnaryHook(
+    ON_WEB_SOCKET_CONNECT,
+    _hooks.OnWebSocketConnectRequest.FromString,
+    _on_web_socket_connect_args,
+    _on_web_socket_connect_result,
+    None,
+)
+
+
+_ON_WEB_SOCKET_DISCONNECT_UNARY = _d.UnaryHook(
+    ON_WEB_SOCKET_DISCONNECT,
+    _hooks.OnWebSocketDisconnectRequest.FromString,
+    _on_web_socket_disconnect_args,
+    _on_web_socket_disconnect_result,
+    None,
+)
+
+
+_WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED_UNARY = _d.UnaryHook(
+    WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED,
+    _hooks.WebSocketMessageHasBeenPostedRequest.FromString,
+    _web_socket_message_has_been_posted_args,
+    _web_socket_message_has_been_posted_result,
+    None,
+)
+
+
+_RUN_DATA_RETENTION_UNARY = _d.UnaryHook(
+    RUN_DATA_RETENTION,
+    _hooks.RunDataRetentionRequest.FromString,
+    _run_data_retention_args,
+    _run_data_retention_result,
+    _run_data_retention_error,
+)
+
+
+_ON_INSTALL_UNARY = _d.UnaryHook(
+    ON_INSTALL,
+    _hooks.OnInstallRequest.FromString,
+    _on_install_args,
+    _on_install_result,
+    _on_install_error,
+)
+
+
+_ON_SEND_DAILY_TELEMETRY_UNARY = _d.UnaryHook(
+    ON_SEND_DAILY_TELEMETRY,
+    _hooks.OnSendDailyTelemetryRequest.FromString,
+    _on_send_daily_telemetry_args,
+    _on_send_daily_telemetry_result,
+    None,
+)
+
+
+_ON_CLOUD_LIMITS_UPDATED_UNARY = _d.UnaryHook(
+    ON_CLOUD_LIMITS_UPDATED,
+    _hooks.OnCloudLimitsUpdatedRequest.FromString,
+    _on_cloud_limits_updated_args,
+    _on_cloud_limits_updated_result,
+    None,
+)
+
+
+_CONFIGURATION_WILL_BE_SAVED_UNARY = _d.UnaryHook(
+    CONFIGURATION_WILL_BE_SAVED,
+    _hooks.ConfigurationWillBeSavedRequest.FromString,
+    _configuration_will_be_saved_args,
+    _configuration_will_be_saved_result,
+    _configuration_will_be_saved_error,
+)
+
+
+_EMAIL_NOTIFICATION_WILL_BE_SENT_UNARY = _d.UnaryHook(
+    EMAIL_NOTIFICATION_WILL_BE_SENT,
+    _hooks.EmailNotificationWillBeSentRequest.FromString,
+    _email_notification_will_be_sent_args,
+    _email_notification_will_be_sent_result,
+    None,
+)
+
+
+_NOTIFICATION_WILL_BE_PUSHED_UNARY = _d.UnaryHook(
+    NOTIFICATION_WILL_BE_PUSHED,
+    _hooks.NotificationWillBePushedRequest.FromString,
+    _notification_will_be_pushed_args,
+    _notification_will_be_pushed_result,
+    None,
+)
+
+
+_USER_HAS_BEEN_DEACTIVATED_UNARY = _d.UnaryHook(
+    USER_HAS_BEEN_DEACTIVATED,
+    _hooks.UserHasBeenDeactivatedRequest.FromString,
+    _user_has_been_deactivated_args,
+    _user_has_been_deactivated_result,
+    None,
+)
+
+
+_ON_SHARED_CHANNELS_SYNC_MSG_UNARY = _d.UnaryHook(
+    ON_SHARED_CHANNELS_SYNC_MSG,
+    _hooks.OnSharedChannelsSyncMsgRequest.FromString,
+    _on_shared_channels_sync_msg_args,
+    _on_shared_channels_sync_msg_result,
+    _on_shared_channels_sync_msg_error,
+)
+
+
+_ON_SHARED_CHANNELS_PING_UNARY = _d.UnaryHook(
+    ON_SHARED_CHANNELS_PING,
+    _hooks.OnSharedChannelsPingRequest.FromString,
+    _on_shared_channels_ping_args,
+    _on_shared_channels_ping_result,
+    None,
+)
+
+
+_PREFERENCES_HAVE_CHANGED_UNARY = _d.UnaryHook(
+    PREFERENCES_HAVE_CHANGED,
+    _hooks.PreferencesHaveChangedRequest.FromString,
+    _preferences_have_changed_args,
+    _preferences_have_changed_result,
+    None,
+)
+
+
+_ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG_UNARY = _d.UnaryHook(
+    ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG,
+    _hooks.OnSharedChannelsAttachmentSyncMsgRequest.FromString,
+    _on_shared_channels_attachment_sync_msg_args,
+    _on_shared_channels_attachment_sync_msg_result,
+    _on_shared_channels_attachment_sync_msg_error,
+)
+
+
+_ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG_UNARY = _d.UnaryHook(
+    ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG,
+    _hooks.OnSharedChannelsProfileImageSyncMsgRequest.FromString,
+    _on_shared_channels_profile_image_sync_msg_args,
+    _on_shared_channels_profile_image_sync_msg_result,
+    _on_shared_channels_profile_image_sync_msg_error,
+)
+
+
+_GENERATE_SUPPORT_DATA_UNARY = _d.UnaryHook(
+    GENERATE_SUPPORT_DATA,
+    _hooks.GenerateSupportDataRequest.FromString,
+    _generate_support_data_args,
+    _generate_support_data_result,
+    _generate_support_data_error,
+)
+
+
+_ON_SAML_LOGIN_UNARY = _d.UnaryHook(
+    ON_SAML_LOGIN,
+    _hooks.OnSAMLLoginRequest.FromString,
+    _on_saml_login_args,
+    _on_saml_login_result,
+    _on_saml_login_error,
+)
+
+
+_CHANNEL_WILL_BE_UPDATED_UNARY = _d.UnaryHook(
+    CHANNEL_WILL_BE_UPDATED,
+    _hooks.ChannelWillBeUpdatedRequest.FromString,
+    _channel_will_be_updated_args,
+    _channel_will_be_updated_result,
+    None,
+)
+
+
+_CHANNEL_WILL_BE_RESTORED_UNARY = _d.UnaryHook(
+    CHANNEL_WILL_BE_RESTORED,
+    _hooks.ChannelWillBeRestoredRequest.FromString,
+    _channel_will_be_restored_args,
+    _channel_will_be_restored_result,
+    None,
+)
+
+
+_SCHEDULED_POST_WILL_BE_CREATED_UNARY = _d.UnaryHook(
+    SCHEDULED_POST_WILL_BE_CREATED,
+    _hooks.ScheduledPostWillBeCreatedRequest.FromString,
+    _scheduled_post_will_be_created_args,
+    _scheduled_post_will_be_created_result,
+    None,
+)
+
+
+_DRAFT_WILL_BE_UPSERTED_UNARY = _d.UnaryHook(
+    DRAFT_WILL_BE_UPSERTED,
+    _hooks.DraftWillBeUpsertedRequest.FromString,
+    _draft_will_be_upserted_args,
+    _draft_will_be_upserted_result,
+    None,
+)
+
+
+UNARY_HOOKS: dict[str, _d.UnaryHook[Any, Any]] = {
+    "OnActivate": _ON_ACTIVATE_UNARY,
+    "OnDeactivate": _ON_DEACTIVATE_UNARY,
+    "OnConfigurationChange": _ON_CONFIGURATION_CHANGE_UNARY,
+    "ExecuteCommand": _EXECUTE_COMMAND_UNARY,
+    "UserHasBeenCreated": _USER_HAS_BEEN_CREATED_UNARY,
+    "UserWillLogIn": _USER_WILL_LOG_IN_UNARY,
+    "UserHasLoggedIn": _USER_HAS_LOGGED_IN_UNARY,
+    "MessageWillBePosted": _MESSAGE_WILL_BE_POSTED_UNARY,
+    "MessageWillBeUpdated": _MESSAGE_WILL_BE_UPDATED_UNARY,
+    "MessageHasBeenPosted": _MESSAGE_HAS_BEEN_POSTED_UNARY,
+    "MessageHasBeenUpdated": _MESSAGE_HAS_BEEN_UPDATED_UNARY,
+    "MessagesWillBeConsumed": _MESSAGES_WILL_BE_CONSUMED_UNARY,
+    "MessagesWillBeConsumedWithContext": _MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT_UNARY,
+    "MessageHasBeenDeleted": _MESSAGE_HAS_BEEN_DELETED_UNARY,
+    "ChannelHasBeenCreated": _CHANNEL_HAS_BEEN_CREATED_UNARY,
+    "ChannelWillBeArchived": _CHANNEL_WILL_BE_ARCHIVED_UNARY,
+    "ChannelMemberWillBeAdded": _CHANNEL_MEMBER_WILL_BE_ADDED_UNARY,
+    "UserHasJoinedChannel": _USER_HAS_JOINED_CHANNEL_UNARY,
+    "UserHasLeftChannel": _USER_HAS_LEFT_CHANNEL_UNARY,
+    "TeamMemberWillBeAdded": _TEAM_MEMBER_WILL_BE_ADDED_UNARY,
+    "UserHasJoinedTeam": _USER_HAS_JOINED_TEAM_UNARY,
+    "UserHasLeftTeam": _USER_HAS_LEFT_TEAM_UNARY,
+    "FileWillBeDownloaded": _FILE_WILL_BE_DOWNLOADED_UNARY,
+    "ReactionHasBeenAdded": _REACTION_HAS_BEEN_ADDED_UNARY,
+    "ReactionHasBeenRemoved": _REACTION_HAS_BEEN_REMOVED_UNARY,
+    "OnPluginClusterEvent": _ON_PLUGIN_CLUSTER_EVENT_UNARY,
+    "OnWebSocketConnect": _ON_WEB_SOCKET_CONNECT_UNARY,
+    "OnWebSocketDisconnect": _ON_WEB_SOCKET_DISCONNECT_UNARY,
+    "WebSocketMessageHasBeenPosted": _WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED_UNARY,
+    "RunDataRetention": _RUN_DATA_RETENTION_UNARY,
+    "OnInstall": _ON_INSTALL_UNARY,
+    "OnSendDailyTelemetry": _ON_SEND_DAILY_TELEMETRY_UNARY,
+    "OnCloudLimitsUpdated": _ON_CLOUD_LIMITS_UPDATED_UNARY,
+    "ConfigurationWillBeSaved": _CONFIGURATION_WILL_BE_SAVED_UNARY,
+    "EmailNotificationWillBeSent": _EMAIL_NOTIFICATION_WILL_BE_SENT_UNARY,
+    "NotificationWillBePushed": _NOTIFICATION_WILL_BE_PUSHED_UNARY,
+    "UserHasBeenDeactivated": _USER_HAS_BEEN_DEACTIVATED_UNARY,
+    "OnSharedChannelsSyncMsg": _ON_SHARED_CHANNELS_SYNC_MSG_UNARY,
+    "OnSharedChannelsPing": _ON_SHARED_CHANNELS_PING_UNARY,
+    "PreferencesHaveChanged": _PREFERENCES_HAVE_CHANGED_UNARY,
+    "OnSharedChannelsAttachmentSyncMsg": _ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG_UNARY,
+    "OnSharedChannelsProfileImageSyncMsg": _ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG_UNARY,
+    "GenerateSupportData": _GENERATE_SUPPORT_DATA_UNARY,
+    "OnSAMLLogin": _ON_SAML_LOGIN_UNARY,
+    "ChannelWillBeUpdated": _CHANNEL_WILL_BE_UPDATED_UNARY,
+    "ChannelWillBeRestored": _CHANNEL_WILL_BE_RESTORED_UNARY,
+    "ScheduledPostWillBeCreated": _SCHEDULED_POST_WILL_BE_CREATED_UNARY,
+    "DraftWillBeUpserted": _DRAFT_WILL_BE_UPSERTED_UNARY,
+}
+"""The unary hooks by Go name: how each request becomes the handler's arguments and its
+result the response (the framed hooks connection and HooksServicer both dispatch on it).
+"""
+
+
 class HooksServicer(_hooks_grpc.PluginHooksServiceServicer, _d.HookDispatcher):
     """PluginHooksService for grpc.aio: converts each request, calls the plugin's handler (an
     `async def` on the event loop, a plain `def` in the dispatcher's thread pool, so hooks run
@@ -2093,15 +2925,7 @@ class HooksServicer(_hooks_grpc.PluginHooksServiceServicer, _d.HookDispatcher):
         request: _hooks.OnActivateRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnActivateResponse:
-        args: tuple[Any, ...] = ()
-        return await self._unary(
-            context,
-            request,
-            ON_ACTIVATE,
-            args,
-            _on_activate_result,
-            _on_activate_error,
-        )
+        return await self._unary(context, request, _ON_ACTIVATE_UNARY)
 
     async def Implemented(
         self,
@@ -2115,30 +2939,14 @@ class HooksServicer(_hooks_grpc.PluginHooksServiceServicer, _d.HookDispatcher):
         request: _hooks.OnDeactivateRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnDeactivateResponse:
-        args: tuple[Any, ...] = ()
-        return await self._unary(
-            context,
-            request,
-            ON_DEACTIVATE,
-            args,
-            _on_deactivate_result,
-            _on_deactivate_error,
-        )
+        return await self._unary(context, request, _ON_DEACTIVATE_UNARY)
 
     async def OnConfigurationChange(
         self,
         request: _hooks.OnConfigurationChangeRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnConfigurationChangeResponse:
-        args: tuple[Any, ...] = ()
-        return await self._unary(
-            context,
-            request,
-            ON_CONFIGURATION_CHANGE,
-            args,
-            _on_configuration_change_result,
-            _on_configuration_change_error,
-        )
+        return await self._unary(context, request, _ON_CONFIGURATION_CHANGE_UNARY)
 
     async def ServeHTTP(
         self,
@@ -2159,357 +2967,133 @@ class HooksServicer(_hooks_grpc.PluginHooksServiceServicer, _d.HookDispatcher):
         request: _hooks.ExecuteCommandRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ExecuteCommandResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.command_args_from_pb(request.args) if request.HasField("args") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            EXECUTE_COMMAND,
-            args,
-            _execute_command_result,
-            _execute_command_error,
-        )
+        return await self._unary(context, request, _EXECUTE_COMMAND_UNARY)
 
     async def UserHasBeenCreated(
         self,
         request: _hooks.UserHasBeenCreatedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.UserHasBeenCreatedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.user_from_pb(request.user) if request.HasField("user") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            USER_HAS_BEEN_CREATED,
-            args,
-            _user_has_been_created_result,
-            None,
-        )
+        return await self._unary(context, request, _USER_HAS_BEEN_CREATED_UNARY)
 
     async def UserWillLogIn(
         self,
         request: _hooks.UserWillLogInRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.UserWillLogInResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.user_from_pb(request.user) if request.HasField("user") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            USER_WILL_LOG_IN,
-            args,
-            _user_will_log_in_result,
-            None,
-        )
+        return await self._unary(context, request, _USER_WILL_LOG_IN_UNARY)
 
     async def UserHasLoggedIn(
         self,
         request: _hooks.UserHasLoggedInRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.UserHasLoggedInResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.user_from_pb(request.user) if request.HasField("user") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            USER_HAS_LOGGED_IN,
-            args,
-            _user_has_logged_in_result,
-            None,
-        )
+        return await self._unary(context, request, _USER_HAS_LOGGED_IN_UNARY)
 
     async def MessageWillBePosted(
         self,
         request: _hooks.MessageWillBePostedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.MessageWillBePostedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.post_from_pb(request.post) if request.HasField("post") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            MESSAGE_WILL_BE_POSTED,
-            args,
-            _message_will_be_posted_result,
-            None,
-        )
+        return await self._unary(context, request, _MESSAGE_WILL_BE_POSTED_UNARY)
 
     async def MessageWillBeUpdated(
         self,
         request: _hooks.MessageWillBeUpdatedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.MessageWillBeUpdatedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.post_from_pb(request.new_post) if request.HasField("new_post") else None,
-            _c.post_from_pb(request.old_post) if request.HasField("old_post") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            MESSAGE_WILL_BE_UPDATED,
-            args,
-            _message_will_be_updated_result,
-            None,
-        )
+        return await self._unary(context, request, _MESSAGE_WILL_BE_UPDATED_UNARY)
 
     async def MessageHasBeenPosted(
         self,
         request: _hooks.MessageHasBeenPostedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.MessageHasBeenPostedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.post_from_pb(request.post) if request.HasField("post") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            MESSAGE_HAS_BEEN_POSTED,
-            args,
-            _message_has_been_posted_result,
-            None,
-        )
+        return await self._unary(context, request, _MESSAGE_HAS_BEEN_POSTED_UNARY)
 
     async def MessageHasBeenUpdated(
         self,
         request: _hooks.MessageHasBeenUpdatedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.MessageHasBeenUpdatedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.post_from_pb(request.new_post) if request.HasField("new_post") else None,
-            _c.post_from_pb(request.old_post) if request.HasField("old_post") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            MESSAGE_HAS_BEEN_UPDATED,
-            args,
-            _message_has_been_updated_result,
-            None,
-        )
+        return await self._unary(context, request, _MESSAGE_HAS_BEEN_UPDATED_UNARY)
 
     async def MessagesWillBeConsumed(
         self,
         request: _hooks.MessagesWillBeConsumedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.MessagesWillBeConsumedResponse:
-        args: tuple[Any, ...] = (_c._ulistf(_c.post_from_pb, request.posts, 1, request.empty),)
-        return await self._unary(
-            context,
-            request,
-            MESSAGES_WILL_BE_CONSUMED,
-            args,
-            _messages_will_be_consumed_result,
-            None,
-        )
+        return await self._unary(context, request, _MESSAGES_WILL_BE_CONSUMED_UNARY)
 
     async def MessagesWillBeConsumedWithContext(
         self,
         request: _hooks.MessagesWillBeConsumedWithContextRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.MessagesWillBeConsumedWithContextResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c._ulistf(_c.post_from_pb, request.posts, 2, request.empty),
-        )
-        return await self._unary(
-            context,
-            request,
-            MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT,
-            args,
-            _messages_will_be_consumed_with_context_result,
-            None,
-        )
+        return await self._unary(context, request, _MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT_UNARY)
 
     async def MessageHasBeenDeleted(
         self,
         request: _hooks.MessageHasBeenDeletedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.MessageHasBeenDeletedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.post_from_pb(request.post) if request.HasField("post") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            MESSAGE_HAS_BEEN_DELETED,
-            args,
-            _message_has_been_deleted_result,
-            None,
-        )
+        return await self._unary(context, request, _MESSAGE_HAS_BEEN_DELETED_UNARY)
 
     async def ChannelHasBeenCreated(
         self,
         request: _hooks.ChannelHasBeenCreatedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ChannelHasBeenCreatedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.channel_from_pb(request.channel) if request.HasField("channel") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            CHANNEL_HAS_BEEN_CREATED,
-            args,
-            _channel_has_been_created_result,
-            None,
-        )
+        return await self._unary(context, request, _CHANNEL_HAS_BEEN_CREATED_UNARY)
 
     async def ChannelWillBeArchived(
         self,
         request: _hooks.ChannelWillBeArchivedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ChannelWillBeArchivedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.channel_from_pb(request.channel) if request.HasField("channel") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            CHANNEL_WILL_BE_ARCHIVED,
-            args,
-            _channel_will_be_archived_result,
-            None,
-        )
+        return await self._unary(context, request, _CHANNEL_WILL_BE_ARCHIVED_UNARY)
 
     async def ChannelMemberWillBeAdded(
         self,
         request: _hooks.ChannelMemberWillBeAddedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ChannelMemberWillBeAddedResponse:
-        a1: Any = None
-        if request.HasField("channel_member"):
-            a1 = _c.channel_member_from_pb(request.channel_member)
-        args: tuple[Any, ...] = (_c.plugin_context_from_pb(request.context), a1)
-        return await self._unary(
-            context,
-            request,
-            CHANNEL_MEMBER_WILL_BE_ADDED,
-            args,
-            _channel_member_will_be_added_result,
-            None,
-        )
+        return await self._unary(context, request, _CHANNEL_MEMBER_WILL_BE_ADDED_UNARY)
 
     async def UserHasJoinedChannel(
         self,
         request: _hooks.UserHasJoinedChannelRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.UserHasJoinedChannelResponse:
-        a1: Any = None
-        if request.HasField("channel_member"):
-            a1 = _c.channel_member_from_pb(request.channel_member)
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            a1,
-            _c.user_from_pb(request.actor) if request.HasField("actor") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            USER_HAS_JOINED_CHANNEL,
-            args,
-            _user_has_joined_channel_result,
-            None,
-        )
+        return await self._unary(context, request, _USER_HAS_JOINED_CHANNEL_UNARY)
 
     async def UserHasLeftChannel(
         self,
         request: _hooks.UserHasLeftChannelRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.UserHasLeftChannelResponse:
-        a1: Any = None
-        if request.HasField("channel_member"):
-            a1 = _c.channel_member_from_pb(request.channel_member)
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            a1,
-            _c.user_from_pb(request.actor) if request.HasField("actor") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            USER_HAS_LEFT_CHANNEL,
-            args,
-            _user_has_left_channel_result,
-            None,
-        )
+        return await self._unary(context, request, _USER_HAS_LEFT_CHANNEL_UNARY)
 
     async def TeamMemberWillBeAdded(
         self,
         request: _hooks.TeamMemberWillBeAddedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.TeamMemberWillBeAddedResponse:
-        a1: Any = None
-        if request.HasField("team_member"):
-            a1 = _c.team_member_from_pb(request.team_member)
-        args: tuple[Any, ...] = (_c.plugin_context_from_pb(request.context), a1)
-        return await self._unary(
-            context,
-            request,
-            TEAM_MEMBER_WILL_BE_ADDED,
-            args,
-            _team_member_will_be_added_result,
-            None,
-        )
+        return await self._unary(context, request, _TEAM_MEMBER_WILL_BE_ADDED_UNARY)
 
     async def UserHasJoinedTeam(
         self,
         request: _hooks.UserHasJoinedTeamRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.UserHasJoinedTeamResponse:
-        a1: Any = None
-        if request.HasField("team_member"):
-            a1 = _c.team_member_from_pb(request.team_member)
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            a1,
-            _c.user_from_pb(request.actor) if request.HasField("actor") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            USER_HAS_JOINED_TEAM,
-            args,
-            _user_has_joined_team_result,
-            None,
-        )
+        return await self._unary(context, request, _USER_HAS_JOINED_TEAM_UNARY)
 
     async def UserHasLeftTeam(
         self,
         request: _hooks.UserHasLeftTeamRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.UserHasLeftTeamResponse:
-        a1: Any = None
-        if request.HasField("team_member"):
-            a1 = _c.team_member_from_pb(request.team_member)
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            a1,
-            _c.user_from_pb(request.actor) if request.HasField("actor") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            USER_HAS_LEFT_TEAM,
-            args,
-            _user_has_left_team_result,
-            None,
-        )
+        return await self._unary(context, request, _USER_HAS_LEFT_TEAM_UNARY)
 
     async def FileWillBeUploaded(
         self,
@@ -2532,259 +3116,105 @@ class HooksServicer(_hooks_grpc.PluginHooksServiceServicer, _d.HookDispatcher):
         request: _hooks.FileWillBeDownloadedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.FileWillBeDownloadedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.file_info_from_pb(request.file_info) if request.HasField("file_info") else None,
-            request.user_id,
-            request.download_type,
-        )
-        return await self._unary(
-            context,
-            request,
-            FILE_WILL_BE_DOWNLOADED,
-            args,
-            _file_will_be_downloaded_result,
-            None,
-        )
+        return await self._unary(context, request, _FILE_WILL_BE_DOWNLOADED_UNARY)
 
     async def ReactionHasBeenAdded(
         self,
         request: _hooks.ReactionHasBeenAddedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ReactionHasBeenAddedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.reaction_from_pb(request.reaction) if request.HasField("reaction") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            REACTION_HAS_BEEN_ADDED,
-            args,
-            _reaction_has_been_added_result,
-            None,
-        )
+        return await self._unary(context, request, _REACTION_HAS_BEEN_ADDED_UNARY)
 
     async def ReactionHasBeenRemoved(
         self,
         request: _hooks.ReactionHasBeenRemovedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ReactionHasBeenRemovedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.reaction_from_pb(request.reaction) if request.HasField("reaction") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            REACTION_HAS_BEEN_REMOVED,
-            args,
-            _reaction_has_been_removed_result,
-            None,
-        )
+        return await self._unary(context, request, _REACTION_HAS_BEEN_REMOVED_UNARY)
 
     async def OnPluginClusterEvent(
         self,
         request: _hooks.OnPluginClusterEventRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnPluginClusterEventResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.plugin_cluster_event_from_pb(request.ev),
-        )
-        return await self._unary(
-            context,
-            request,
-            ON_PLUGIN_CLUSTER_EVENT,
-            args,
-            _on_plugin_cluster_event_result,
-            None,
-        )
+        return await self._unary(context, request, _ON_PLUGIN_CLUSTER_EVENT_UNARY)
 
     async def OnWebSocketConnect(
         self,
         request: _hooks.OnWebSocketConnectRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnWebSocketConnectResponse:
-        args: tuple[Any, ...] = (request.web_conn_id, request.user_id)
-        return await self._unary(
-            context,
-            request,
-            ON_WEB_SOCKET_CONNECT,
-            args,
-            _on_web_socket_connect_result,
-            None,
-        )
+        return await self._unary(context, request, _ON_WEB_SOCKET_CONNECT_UNARY)
 
     async def OnWebSocketDisconnect(
         self,
         request: _hooks.OnWebSocketDisconnectRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnWebSocketDisconnectResponse:
-        args: tuple[Any, ...] = (request.web_conn_id, request.user_id)
-        return await self._unary(
-            context,
-            request,
-            ON_WEB_SOCKET_DISCONNECT,
-            args,
-            _on_web_socket_disconnect_result,
-            None,
-        )
+        return await self._unary(context, request, _ON_WEB_SOCKET_DISCONNECT_UNARY)
 
     async def WebSocketMessageHasBeenPosted(
         self,
         request: _hooks.WebSocketMessageHasBeenPostedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.WebSocketMessageHasBeenPostedResponse:
-        args: tuple[Any, ...] = (
-            request.web_conn_id,
-            request.user_id,
-            _c.web_socket_request_from_pb(request.req) if request.HasField("req") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED,
-            args,
-            _web_socket_message_has_been_posted_result,
-            None,
-        )
+        return await self._unary(context, request, _WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED_UNARY)
 
     async def RunDataRetention(
         self,
         request: _hooks.RunDataRetentionRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.RunDataRetentionResponse:
-        args: tuple[Any, ...] = (request.now_time, request.batch_size)
-        return await self._unary(
-            context,
-            request,
-            RUN_DATA_RETENTION,
-            args,
-            _run_data_retention_result,
-            _run_data_retention_error,
-        )
+        return await self._unary(context, request, _RUN_DATA_RETENTION_UNARY)
 
     async def OnInstall(
         self,
         request: _hooks.OnInstallRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnInstallResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.on_install_event_from_pb(request.event),
-        )
-        return await self._unary(
-            context,
-            request,
-            ON_INSTALL,
-            args,
-            _on_install_result,
-            _on_install_error,
-        )
+        return await self._unary(context, request, _ON_INSTALL_UNARY)
 
     async def OnSendDailyTelemetry(
         self,
         request: _hooks.OnSendDailyTelemetryRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnSendDailyTelemetryResponse:
-        args: tuple[Any, ...] = ()
-        return await self._unary(
-            context,
-            request,
-            ON_SEND_DAILY_TELEMETRY,
-            args,
-            _on_send_daily_telemetry_result,
-            None,
-        )
+        return await self._unary(context, request, _ON_SEND_DAILY_TELEMETRY_UNARY)
 
     async def OnCloudLimitsUpdated(
         self,
         request: _hooks.OnCloudLimitsUpdatedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnCloudLimitsUpdatedResponse:
-        args: tuple[Any, ...] = (
-            _c.product_limits_from_pb(request.limits) if request.HasField("limits") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            ON_CLOUD_LIMITS_UPDATED,
-            args,
-            _on_cloud_limits_updated_result,
-            None,
-        )
+        return await self._unary(context, request, _ON_CLOUD_LIMITS_UPDATED_UNARY)
 
     async def ConfigurationWillBeSaved(
         self,
         request: _hooks.ConfigurationWillBeSavedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ConfigurationWillBeSavedResponse:
-        args: tuple[Any, ...] = (
-            _c.config_from_pb(request.new_cfg) if request.HasField("new_cfg") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            CONFIGURATION_WILL_BE_SAVED,
-            args,
-            _configuration_will_be_saved_result,
-            _configuration_will_be_saved_error,
-        )
+        return await self._unary(context, request, _CONFIGURATION_WILL_BE_SAVED_UNARY)
 
     async def EmailNotificationWillBeSent(
         self,
         request: _hooks.EmailNotificationWillBeSentRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.EmailNotificationWillBeSentResponse:
-        a0: Any = None
-        if request.HasField("email_notification"):
-            a0 = _c.email_notification_from_pb(request.email_notification)
-        args: tuple[Any, ...] = (a0,)
-        return await self._unary(
-            context,
-            request,
-            EMAIL_NOTIFICATION_WILL_BE_SENT,
-            args,
-            _email_notification_will_be_sent_result,
-            None,
-        )
+        return await self._unary(context, request, _EMAIL_NOTIFICATION_WILL_BE_SENT_UNARY)
 
     async def NotificationWillBePushed(
         self,
         request: _hooks.NotificationWillBePushedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.NotificationWillBePushedResponse:
-        a0: Any = None
-        if request.HasField("push_notification"):
-            a0 = _c.push_notification_from_pb(request.push_notification)
-        args: tuple[Any, ...] = (a0, request.user_id)
-        return await self._unary(
-            context,
-            request,
-            NOTIFICATION_WILL_BE_PUSHED,
-            args,
-            _notification_will_be_pushed_result,
-            None,
-        )
+        return await self._unary(context, request, _NOTIFICATION_WILL_BE_PUSHED_UNARY)
 
     async def UserHasBeenDeactivated(
         self,
         request: _hooks.UserHasBeenDeactivatedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.UserHasBeenDeactivatedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.user_from_pb(request.user) if request.HasField("user") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            USER_HAS_BEEN_DEACTIVATED,
-            args,
-            _user_has_been_deactivated_result,
-            None,
-        )
+        return await self._unary(context, request, _USER_HAS_BEEN_DEACTIVATED_UNARY)
 
     async def ServeMetrics(
         self,
@@ -2805,197 +3235,74 @@ class HooksServicer(_hooks_grpc.PluginHooksServiceServicer, _d.HookDispatcher):
         request: _hooks.OnSharedChannelsSyncMsgRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnSharedChannelsSyncMsgResponse:
-        args: tuple[Any, ...] = (
-            _c.sync_msg_from_pb(request.msg) if request.HasField("msg") else None,
-            _c.remote_cluster_from_pb(request.rc) if request.HasField("rc") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            ON_SHARED_CHANNELS_SYNC_MSG,
-            args,
-            _on_shared_channels_sync_msg_result,
-            _on_shared_channels_sync_msg_error,
-        )
+        return await self._unary(context, request, _ON_SHARED_CHANNELS_SYNC_MSG_UNARY)
 
     async def OnSharedChannelsPing(
         self,
         request: _hooks.OnSharedChannelsPingRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnSharedChannelsPingResponse:
-        args: tuple[Any, ...] = (
-            _c.remote_cluster_from_pb(request.rc) if request.HasField("rc") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            ON_SHARED_CHANNELS_PING,
-            args,
-            _on_shared_channels_ping_result,
-            None,
-        )
+        return await self._unary(context, request, _ON_SHARED_CHANNELS_PING_UNARY)
 
     async def PreferencesHaveChanged(
         self,
         request: _hooks.PreferencesHaveChangedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.PreferencesHaveChangedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c._ulistf(_c.preference_from_pb, request.preferences, 2, request.empty),
-        )
-        return await self._unary(
-            context,
-            request,
-            PREFERENCES_HAVE_CHANGED,
-            args,
-            _preferences_have_changed_result,
-            None,
-        )
+        return await self._unary(context, request, _PREFERENCES_HAVE_CHANGED_UNARY)
 
     async def OnSharedChannelsAttachmentSyncMsg(
         self,
         request: _hooks.OnSharedChannelsAttachmentSyncMsgRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnSharedChannelsAttachmentSyncMsgResponse:
-        args: tuple[Any, ...] = (
-            _c.file_info_from_pb(request.fi) if request.HasField("fi") else None,
-            _c.post_from_pb(request.post) if request.HasField("post") else None,
-            _c.remote_cluster_from_pb(request.rc) if request.HasField("rc") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG,
-            args,
-            _on_shared_channels_attachment_sync_msg_result,
-            _on_shared_channels_attachment_sync_msg_error,
-        )
+        return await self._unary(context, request, _ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG_UNARY)
 
     async def OnSharedChannelsProfileImageSyncMsg(
         self,
         request: _hooks.OnSharedChannelsProfileImageSyncMsgRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnSharedChannelsProfileImageSyncMsgResponse:
-        args: tuple[Any, ...] = (
-            _c.user_from_pb(request.user) if request.HasField("user") else None,
-            _c.remote_cluster_from_pb(request.rc) if request.HasField("rc") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG,
-            args,
-            _on_shared_channels_profile_image_sync_msg_result,
-            _on_shared_channels_profile_image_sync_msg_error,
-        )
+        return await self._unary(context, request, _ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG_UNARY)
 
     async def GenerateSupportData(
         self,
         request: _hooks.GenerateSupportDataRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.GenerateSupportDataResponse:
-        args: tuple[Any, ...] = (_c.plugin_context_from_pb(request.context),)
-        return await self._unary(
-            context,
-            request,
-            GENERATE_SUPPORT_DATA,
-            args,
-            _generate_support_data_result,
-            _generate_support_data_error,
-        )
+        return await self._unary(context, request, _GENERATE_SUPPORT_DATA_UNARY)
 
     async def OnSAMLLogin(
         self,
         request: _hooks.OnSAMLLoginRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.OnSAMLLoginResponse:
-        a2: Any = None
-        if request.HasField("assertion"):
-            a2 = _c.saml2_assertion_info_from_pb(request.assertion)
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.user_from_pb(request.user) if request.HasField("user") else None,
-            a2,
-        )
-        return await self._unary(
-            context,
-            request,
-            ON_SAML_LOGIN,
-            args,
-            _on_saml_login_result,
-            _on_saml_login_error,
-        )
+        return await self._unary(context, request, _ON_SAML_LOGIN_UNARY)
 
     async def ChannelWillBeUpdated(
         self,
         request: _hooks.ChannelWillBeUpdatedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ChannelWillBeUpdatedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.channel_from_pb(request.new_channel) if request.HasField("new_channel") else None,
-            _c.channel_from_pb(request.old_channel) if request.HasField("old_channel") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            CHANNEL_WILL_BE_UPDATED,
-            args,
-            _channel_will_be_updated_result,
-            None,
-        )
+        return await self._unary(context, request, _CHANNEL_WILL_BE_UPDATED_UNARY)
 
     async def ChannelWillBeRestored(
         self,
         request: _hooks.ChannelWillBeRestoredRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ChannelWillBeRestoredResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.channel_from_pb(request.channel) if request.HasField("channel") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            CHANNEL_WILL_BE_RESTORED,
-            args,
-            _channel_will_be_restored_result,
-            None,
-        )
+        return await self._unary(context, request, _CHANNEL_WILL_BE_RESTORED_UNARY)
 
     async def ScheduledPostWillBeCreated(
         self,
         request: _hooks.ScheduledPostWillBeCreatedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.ScheduledPostWillBeCreatedResponse:
-        a1: Any = None
-        if request.HasField("scheduled_post"):
-            a1 = _c.scheduled_post_from_pb(request.scheduled_post)
-        args: tuple[Any, ...] = (_c.plugin_context_from_pb(request.context), a1)
-        return await self._unary(
-            context,
-            request,
-            SCHEDULED_POST_WILL_BE_CREATED,
-            args,
-            _scheduled_post_will_be_created_result,
-            None,
-        )
+        return await self._unary(context, request, _SCHEDULED_POST_WILL_BE_CREATED_UNARY)
 
     async def DraftWillBeUpserted(
         self,
         request: _hooks.DraftWillBeUpsertedRequest,
         context: aio.ServicerContext[Any, Any],
     ) -> _hooks.DraftWillBeUpsertedResponse:
-        args: tuple[Any, ...] = (
-            _c.plugin_context_from_pb(request.context),
-            _c.draft_from_pb(request.draft) if request.HasField("draft") else None,
-        )
-        return await self._unary(
-            context,
-            request,
-            DRAFT_WILL_BE_UPSERTED,
-            args,
-            _draft_will_be_upserted_result,
-            None,
-        )
+        return await self._unary(context, request, _DRAFT_WILL_BE_UPSERTED_UNARY)

@@ -32,6 +32,7 @@ from grpc import aio
 
 from .auth import api_channel, secret_metadata
 from .bootstrap import Bootstrap
+from .calls import CallsClient, HookHandler
 
 ServicerRegistrar = Callable[[aio.Server], None]
 """Adds one servicer to the server, e.g. ``lambda s: add_FooServicer_to_server(impl, s)``."""
@@ -49,6 +50,8 @@ class Binding:
     servicers: Sequence[ServicerRegistrar] = ()
     implemented_hooks: Callable[[], Sequence[str]] = no_hooks
     on_stop: Callable[[], Awaitable[None]] | None = None
+    call_hook: HookHandler | None = None
+    """Answers the unary hook calls of the calls socket's hooks connection (on its threads)."""
 
 
 class RuntimeContext:
@@ -57,6 +60,7 @@ class RuntimeContext:
     def __init__(self, bootstrap: Bootstrap) -> None:
         self._bootstrap = bootstrap
         self._channel: aio.Channel | None = None
+        self._calls: CallsClient | None = None
 
     @property
     def plugin_id(self) -> str:
@@ -84,11 +88,21 @@ class RuntimeContext:
             self._channel = api_channel(self._bootstrap.api_socket, self._bootstrap.secret)
         return self._channel
 
+    def calls_client(self) -> CallsClient | None:
+        """Unary calls to the host over its calls socket, from any thread (created on first
+        use); None when the host offers no calls socket."""
+        if self._calls is None and self._bootstrap.calls_socket:
+            self._calls = CallsClient(self._bootstrap.calls_socket, self._bootstrap.secret)
+        return self._calls
+
     def auth_metadata(self) -> tuple[tuple[str, str], ...]:
         """The secret as call metadata, for channels made without ``api_channel``."""
         return secret_metadata(self._bootstrap.secret)
 
     async def close(self) -> None:
+        if self._calls is not None:
+            self._calls.close()
+            self._calls = None
         if self._channel is not None:
             await self._channel.close()
             self._channel = None
@@ -115,6 +129,7 @@ class _Merged:
     servicers: list[ServicerRegistrar] = field(default_factory=list)
     hooks: list[Callable[[], Sequence[str]]] = field(default_factory=list)
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    call_hook: HookHandler | None = None
 
 
 async def bind_plugin(plugin: object, ctx: RuntimeContext) -> Binding:
@@ -129,6 +144,10 @@ async def bind_plugin(plugin: object, ctx: RuntimeContext) -> Binding:
         merged.hooks.append(binding.implemented_hooks)
         if binding.on_stop is not None:
             merged.on_stop.append(binding.on_stop)
+        if binding.call_hook is not None:
+            if merged.call_hook is not None:
+                raise ValueError("two binders answer hook calls; only one SDK can serve hooks")
+            merged.call_hook = binding.call_hook
 
     def implemented() -> Sequence[str]:
         names: list[str] = []
@@ -140,7 +159,9 @@ async def bind_plugin(plugin: object, ctx: RuntimeContext) -> Binding:
         for stop in merged.on_stop:
             await stop()
 
-    return Binding(merged.servicers, implemented, on_stop if merged.on_stop else None)
+    return Binding(
+        merged.servicers, implemented, on_stop if merged.on_stop else None, merged.call_hook
+    )
 
 
 __all__ = [

@@ -40,6 +40,8 @@ class Bootstrap:
     sys_path: tuple[str, ...] = ()
     protocol_versions: tuple[int, ...] = (1,)
     log_level: str = "info"
+    calls_socket: str = ""
+    """The host's calls socket (mmplugin._runtime.calls); empty from a host without one."""
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Bootstrap:
@@ -67,6 +69,7 @@ class Bootstrap:
             sys_path=tuple(_string_list(raw, "sys_path")),
             protocol_versions=tuple(_int_list(raw, "protocol_versions")),
             log_level=str(raw.get("log_level") or "info"),
+            calls_socket=str(raw.get("calls_socket") or ""),
         )
 
 

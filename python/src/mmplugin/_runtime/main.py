@@ -90,7 +90,13 @@ async def _run(bootstrap: Bootstrap, plugin: object, stop_holder: list[StopReque
         )
         return EXIT_PLUGIN_INIT
     try:
-        await serve(bootstrap, binding.servicers, binding.implemented_hooks, stop=stop)
+        await serve(
+            bootstrap,
+            binding.servicers,
+            binding.implemented_hooks,
+            stop=stop,
+            call_hook=binding.call_hook,
+        )
     except ServeError as e:
         log_fatal(_log, str(e))
         return EXIT_SERVE

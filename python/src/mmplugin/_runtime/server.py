@@ -7,6 +7,7 @@ SDK's servicers) lives on the loop that ``serve`` runs on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -22,6 +23,7 @@ from mmplugin.v1 import runtime_pb2_grpc
 from .auth import CHANNEL_OPTIONS, ServerSecretInterceptor
 from .binding import ServicerRegistrar, no_hooks
 from .bootstrap import Bootstrap
+from .calls import CallError, HookHandler, HookServer
 from .logs import LoggerWriter
 from .service import RuntimeServicer, StopRequest
 
@@ -51,15 +53,24 @@ async def serve(
     stop: StopRequest | None = None,
     stdout: TextIO | None = None,
     redirect_stdout: bool = True,
+    call_hook: HookHandler | None = None,
 ) -> StopRequest:
     """Serve until the host calls Shutdown (or ``stop`` is requested), then stop gracefully.
 
     Binds ``bootstrap.plugin_socket``, registers health (service "plugin" SERVING),
     RuntimeService and ``servicers`` behind the secret interceptor, prints the handshake line on
     ``stdout`` (default: the real stdout) and flushes it, then points ``sys.stdout`` at logging.
+    With ``call_hook`` and a calls socket in the bootstrap, the unary hooks are answered on the
+    calls socket's hooks connection (opened before the handshake line; Handshake says so).
     On stop, refuses new calls, waits up to the grace period for calls in flight and returns.
     """
     stop = stop or StopRequest()
+    hooks: HookServer | None = None
+    if call_hook is not None and bootstrap.calls_socket:
+        try:
+            hooks = HookServer.open(bootstrap.calls_socket, bootstrap.secret, call_hook)
+        except CallError as e:
+            raise ServeError(f"cannot open the hooks connection: {e.details()}") from None
     server = aio.server(
         interceptors=[ServerSecretInterceptor(bootstrap.secret)],
         options=CHANNEL_OPTIONS,
@@ -67,7 +78,7 @@ async def serve(
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(
-        RuntimeServicer(implemented_hooks, stop), server
+        RuntimeServicer(implemented_hooks, stop, framed_hooks=hooks is not None), server
     )
     for register in servicers:
         register(server)
@@ -96,5 +107,10 @@ async def serve(
     finally:
         _log.info("stopping", extra={"reason": stop.reason or "cancelled", "grace_s": stop.grace})
         await health.enter_graceful_shutdown()
-        await server.stop(stop.grace)
+        if hooks is not None:
+            await asyncio.gather(
+                server.stop(stop.grace), asyncio.to_thread(hooks.close, stop.grace)
+            )
+        else:
+            await server.stop(stop.grace)
     return stop

@@ -51,9 +51,16 @@ class StopRequest:
 
 
 class RuntimeServicer(runtime_pb2_grpc.RuntimeServiceServicer):
-    def __init__(self, implemented_hooks: Callable[[], Sequence[str]], stop: StopRequest) -> None:
+    def __init__(
+        self,
+        implemented_hooks: Callable[[], Sequence[str]],
+        stop: StopRequest,
+        *,
+        framed_hooks: bool = False,
+    ) -> None:
         self._implemented_hooks = implemented_hooks
         self._stop = stop
+        self._framed_hooks = framed_hooks
 
     async def Handshake(
         self,
@@ -73,6 +80,7 @@ class RuntimeServicer(runtime_pb2_grpc.RuntimeServiceServicer):
             sdk=SDK_NAME,
             implemented_hooks=list(self._implemented_hooks()),
             runtime_version=runtime_version(),
+            framed_hooks=self._framed_hooks,
         )
 
     async def Shutdown(

@@ -1,0 +1,329 @@
+"""The calls socket: unary RPCs as length-prefixed protobuf frames (runtime.proto, ``CallHello``).
+
+A unary gRPC call costs this process several times the work of a frame on a plain unix socket
+(docs/benchmarks.md), and that work was most of a hook's round trip. So the host listens on a
+third socket, ``calls.sock``, next to the gRPC ones, and this process dials it:
+
+- one *hooks* connection, on which the host sends the unary PluginHooksService calls.
+  ``HookServer`` answers them with a leader/follower pool: one thread at a time reads; the thread
+  that read a call runs its handler and writes the reply, while the next thread reads. A plain
+  ``def`` handler thus runs on the thread that received its call, with no hand-off, and a
+  handler that blocks (on an API call that runs this plugin's hooks again) leaves another thread
+  reading;
+- one *API* connection per thread that calls the host (``CallsClient``): a call writes its frame
+  and reads the reply on that thread's own socket, no demultiplexing thread in between.
+
+Streaming RPCs (ServeHTTP, uploads, PluginHTTP), the async API client, Handshake and Shutdown stay
+on gRPC. A frame is a 4-byte big-endian length and one serialized ``CallHello``, ``CallFrame`` or
+``ReplyFrame``; the first frame of a connection is the ``CallHello`` with the launch secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import BinaryIO, cast
+
+import grpc
+
+from mmplugin.v1 import runtime_pb2
+
+__all__ = ["MAX_FRAME_BYTES", "CallError", "CallsClient", "HookServer", "dial"]
+
+MAX_FRAME_BYTES = 64 << 20
+"""The largest frame either side accepts (the gRPC sockets' message limit too)."""
+
+DEFAULT_MAX_HOOK_THREADS = 32
+"""Threads answering hooks at most (hooks that block on API calls run side by side)."""
+
+_log = logging.getLogger("mmplugin.runtime")
+
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+class CallError(grpc.RpcError):
+    """A call answered with a gRPC status instead of a response (either direction).
+
+    It is a ``grpc.RpcError`` with ``code()`` and ``details()``, so code that handles failed gRPC
+    calls handles failed framed calls alike.
+    """
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(details)
+        self._code = code
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+    @classmethod
+    def from_reply(cls, reply: runtime_pb2.ReplyFrame) -> CallError:
+        return cls(_CODES.get(reply.code, grpc.StatusCode.UNKNOWN), reply.message)
+
+
+class _Connection:
+    """One connection to the calls socket: frame reads and writes on a blocking socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._rfile = cast("BinaryIO", sock.makefile("rb", buffering=64 * 1024))
+        self.next_id = 0
+        self.timeout: float | None = None
+        # A thread's API connection is dropped with the thread: close its socket then.
+        weakref.finalize(self, _close_quietly, sock, self._rfile)
+
+    def read_frame(self) -> bytes:
+        """The next frame's payload; EOFError when the peer has closed the connection."""
+        head = self._rfile.read(4)
+        if len(head) < 4:
+            raise EOFError("the mmplugin host closed the calls socket connection")
+        size = int.from_bytes(head, "big")
+        if size > MAX_FRAME_BYTES:
+            raise EOFError(f"a frame of {size} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")
+        body = self._rfile.read(size)
+        if len(body) < size:
+            raise EOFError("the mmplugin host closed the calls socket connection mid-frame")
+        return body
+
+    def write_frame(self, payload: bytes) -> None:
+        if len(payload) > MAX_FRAME_BYTES:
+            raise CallError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"a message of {len(payload)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit",
+            )
+        self.sock.sendall(len(payload).to_bytes(4, "big") + payload)
+
+    def close(self) -> None:
+        _close_quietly(self.sock, self._rfile)
+
+
+def _close_quietly(sock: socket.socket, rfile: BinaryIO) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    rfile.close()
+    sock.close()
+
+
+def dial(path: str, secret: str, role: runtime_pb2.CallHello.Role.ValueType) -> _Connection:
+    """Connect to the calls socket and introduce the connection (no answer is sent to a good
+    hello; a wrong secret is answered on the first read)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError as e:
+        sock.close()
+        raise CallError(
+            grpc.StatusCode.UNAVAILABLE, f"cannot connect to the mmplugin host at {path}: {e}"
+        ) from None
+    conn = _Connection(sock)
+    try:
+        conn.write_frame(runtime_pb2.CallHello(secret=secret, role=role).SerializeToString())
+    except OSError as e:
+        conn.close()
+        raise CallError(grpc.StatusCode.UNAVAILABLE, f"the mmplugin host went away: {e}") from None
+    return conn
+
+
+class CallsClient:
+    """Unary calls to the host's services over the calls socket, from any thread.
+
+    Each thread gets its own connection on first use and keeps it: a call is one frame written
+    and one read on that thread's socket. ``timeout`` (seconds) bounds a call; a call that times
+    out drops its connection (its reply would arrive late), and the next call opens a new one.
+    """
+
+    def __init__(self, path: str, secret: str) -> None:
+        self._path = path
+        self._secret = secret
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._closed = False
+
+    def call(self, method: str, request: bytes, timeout: float | None = None) -> bytes:
+        """Call ``method`` (full gRPC name) with the serialized request; the serialized response.
+
+        Raises CallError with the status the host answered, or UNAVAILABLE / DEADLINE_EXCEEDED
+        when the host cannot be reached in time.
+        """
+        conn: _Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+        if conn.timeout != timeout:
+            conn.sock.settimeout(timeout)
+            conn.timeout = timeout
+        conn.next_id += 1
+        call_id = conn.next_id
+        frame = runtime_pb2.CallFrame(id=call_id, method=method, request=request)
+        try:
+            conn.write_frame(frame.SerializeToString())
+            reply = runtime_pb2.ReplyFrame.FromString(conn.read_frame())
+        except TimeoutError:
+            self._drop(conn)
+            raise CallError(
+                grpc.StatusCode.DEADLINE_EXCEEDED, f"no answer within {timeout} s"
+            ) from None
+        except (OSError, EOFError) as e:
+            self._drop(conn)
+            raise CallError(
+                grpc.StatusCode.UNAVAILABLE, f"the mmplugin host went away: {e}"
+            ) from None
+        if reply.id != call_id:
+            self._drop(conn)
+            if reply.id == 0 and reply.code:  # the host refused the connection
+                raise CallError.from_reply(reply)
+            raise CallError(
+                grpc.StatusCode.INTERNAL,
+                f"the mmplugin host answered call {reply.id} instead of {call_id}",
+            )
+        if reply.code:
+            raise CallError.from_reply(reply)
+        return reply.response
+
+    def close(self) -> None:
+        """Close every thread's connection; later calls fail with UNAVAILABLE."""
+        with self._lock:
+            self._closed = True
+            conns = list(self._conns)
+        for conn in conns:
+            conn.close()
+
+    def _open(self) -> _Connection:
+        with self._lock:
+            if self._closed:
+                raise CallError(grpc.StatusCode.UNAVAILABLE, "the plugin process is stopping")
+        conn = dial(self._path, self._secret, runtime_pb2.CallHello.ROLE_API)
+        with self._lock:
+            self._conns.add(conn)
+        self._local.conn = conn
+        return conn
+
+    def _drop(self, conn: _Connection) -> None:
+        conn.close()
+        if getattr(self._local, "conn", None) is conn:
+            del self._local.conn
+
+
+HookHandler = Callable[[str, bytes], bytes]
+"""Answers one hook call: (full method name, serialized request) → serialized response; raises
+CallError for a status answer. Runs on a HookServer thread."""
+
+
+class HookServer:
+    """Answers the host's hook calls on the hooks connection (leader/follower threads)."""
+
+    def __init__(
+        self,
+        conn: _Connection,
+        handle: HookHandler,
+        *,
+        max_threads: int = DEFAULT_MAX_HOOK_THREADS,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self._conn = conn
+        self._handle = handle
+        self._max_threads = max_threads
+        self._log = log or _log
+        self._read_lock = threading.Lock()  # held by the one thread reading (the leader)
+        self._write_lock = threading.Lock()
+        self._state = threading.Condition()  # guards the counts below
+        self._threads = 0
+        self._busy = 0
+        self._closing = False
+
+    @classmethod
+    def open(
+        cls,
+        path: str,
+        secret: str,
+        handle: HookHandler,
+        *,
+        max_threads: int = DEFAULT_MAX_HOOK_THREADS,
+    ) -> HookServer:
+        """Dial the hooks connection and start answering on it."""
+        server = cls(
+            dial(path, secret, runtime_pb2.CallHello.ROLE_HOOKS), handle, max_threads=max_threads
+        )
+        with server._state:
+            server._spawn()
+        return server
+
+    def close(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for the hooks in flight to be answered, then close."""
+        deadline = time.monotonic() + grace
+        with self._state:
+            self._closing = True
+            while self._busy and (left := deadline - time.monotonic()) > 0:
+                self._state.wait(left)
+        self._conn.close()
+
+    def _spawn(self) -> None:  # with self._state held
+        self._threads += 1
+        threading.Thread(
+            target=self._serve, name=f"mmplugin-hook-{self._threads}", daemon=True
+        ).start()
+
+    def _serve(self) -> None:
+        try:
+            while True:
+                with self._read_lock:
+                    if self._closing:
+                        return
+                    try:
+                        data = self._conn.read_frame()
+                    except (OSError, EOFError) as e:
+                        if not self._closing:
+                            self._log.debug("the hooks connection ended: %s", e)
+                        self._closing = True
+                        return
+                    with self._state:
+                        self._busy += 1
+                        if self._busy == self._threads and self._threads < self._max_threads:
+                            self._spawn()  # keep a thread reading while this one answers
+                try:
+                    self._answer(data)
+                finally:
+                    with self._state:
+                        self._busy -= 1
+                        self._state.notify_all()
+        finally:
+            with self._state:
+                self._threads -= 1
+                self._state.notify_all()
+
+    def _answer(self, data: bytes) -> None:
+        call = runtime_pb2.CallFrame.FromString(data)
+        try:
+            reply = runtime_pb2.ReplyFrame(
+                id=call.id, response=self._handle(call.method, call.request)
+            )
+        except CallError as e:
+            reply = runtime_pb2.ReplyFrame(id=call.id, code=e.code().value[0], message=e.details())
+        except Exception as e:  # the handler maps the plugin's failures; this is a bug
+            self._log.error("hook call %s failed in the SDK: %s", call.method, e, exc_info=e)
+            reply = runtime_pb2.ReplyFrame(
+                id=call.id,
+                code=grpc.StatusCode.UNKNOWN.value[0],
+                message=f"{call.method}: {type(e).__name__}: {e}",
+            )
+        payload = reply.SerializeToString()
+        if len(payload) > MAX_FRAME_BYTES:
+            payload = runtime_pb2.ReplyFrame(
+                id=call.id,
+                code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0],
+                message=f"{call.method}: the answer of {len(payload)} bytes exceeds the "
+                f"{MAX_FRAME_BYTES}-byte limit",
+            ).SerializeToString()
+        try:
+            with self._write_lock:
+                self._conn.write_frame(payload)
+        except (OSError, CallError) as e:  # the reader sees the connection end
+            self._log.debug("cannot answer hook call %s: %s", call.method, e)
