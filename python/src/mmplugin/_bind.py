@@ -4,8 +4,9 @@
 registered here (``register_binder(bind)`` runs when ``mmplugin`` is imported, see
 docs/runtime.md "SDK extension point"). ``bind``:
 
-1. opens the API clients on the runtime's channel (``AsyncAPI`` on the grpc.aio channel,
-   ``API`` on a blocking channel to the same socket, both carrying the launch secret);
+1. opens the API clients (``AsyncAPI`` on the runtime's grpc.aio channel; ``API`` and the DB
+   store on the host's calls socket for unary calls and a blocking channel for streams, all
+   carrying the launch secret);
 2. ``attach``es the SDK attributes to a ``Plugin`` (``api``, ``kv``, ``log``, ``config``...);
 3. builds the hook handler table (``hook_handlers``): the plugin's own hook methods plus the
    SDK's wrappers for the features the class uses (commands, typed settings, ``@on_message``,
@@ -261,8 +262,9 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
     aio_channel = ctx.api_channel()
     sync_channel = grpc.insecure_channel(f"unix:{ctx.api_socket}", options=CHANNEL_OPTIONS)
     async_api = AsyncAPI(aio_channel)
-    api = API(sync_channel, metadata=ctx.auth_metadata(), calls=ctx.calls_client())
-    store = plugin_store(sync_channel, ctx.auth_metadata(), api)
+    calls = ctx.calls_client()  # None from a host without a calls socket: gRPC only
+    api = API(sync_channel, metadata=ctx.auth_metadata(), calls=calls)
+    store = plugin_store(sync_channel, ctx.auth_metadata(), api, calls)
     set_default_store(store)  # mmplugin.db.connect() and SQLAlchemy URLs without creator=
     if isinstance(plugin, Plugin):
         attach(

@@ -10,8 +10,9 @@ streamed: read them with ``iter_body``/``read`` (sync) or ``aiter_body``/``read`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import descriptor_pool, message_factory
@@ -158,8 +159,9 @@ class _Client:
 _PACKAGE = "mmplugin.v1"
 
 
-def _framed_method(service: str, name: str) -> tuple[str, Callable[[bytes], Any]]:
-    """The full gRPC name of ``service.name`` and its response parser."""
+@functools.cache
+def framed_method(service: str, name: str) -> tuple[str, Callable[[bytes], Any]]:
+    """The full gRPC name of ``service.name`` and its response parser (for the calls socket)."""
     desc = descriptor_pool.Default().FindServiceByName(f"{_PACKAGE}.{service}")
     response = message_factory.GetMessageClass(desc.methods_by_name[name].output_type)
     return f"/{_PACKAGE}.{service}/{name}", response.FromString
@@ -170,9 +172,6 @@ class SyncClient(_Client):
     else (and streams always) on a grpc.Channel."""
 
     __slots__ = ("_calls",)
-
-    # (service, method) → full name and response parser, shared by all clients.
-    _framed: ClassVar[dict[tuple[str, str], tuple[str, Callable[[bytes], Any]]]] = {}
 
     def __init__(
         self,
@@ -196,11 +195,7 @@ class SyncClient(_Client):
             raise _errors.rpc_error(self._service, name, exc) from None
 
     def _framed_call(self, calls: CallsClient, name: str, request: Any) -> Any:
-        key = (self._service, name)
-        method = self._framed.get(key)
-        if method is None:
-            method = self._framed[key] = _framed_method(self._service, name)
-        path, parse = method
+        path, parse = framed_method(self._service, name)
         return parse(calls.call(path, request.SerializeToString(), self._timeout))
 
     def _upload(

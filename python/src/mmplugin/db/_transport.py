@@ -9,9 +9,10 @@ because driver values are a closed set of seven Go types (see ``_values``) and t
 them raw: lib/pq's ``time`` columns arrive on year 0, and an ``io.EOF`` from ``RowsNext`` is the
 normal end of a result, not an error.
 
-Calls go through an *invoker*: ``stub_invoker`` calls on a blocking ``grpc.Channel``, which
-works from any thread (the SDK opens one to the host's API socket, next to the runtime's
-``grpc.aio`` channel); tests can substitute their own.
+Calls go through an *invoker*: ``calls_invoker`` on the host's calls socket (in the plugin
+process: a frame each way on the calling thread's own connection, see mmplugin._runtime.calls),
+``stub_invoker`` on a blocking ``grpc.Channel``; both work from any thread. Tests can substitute
+their own.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from mmplugin._runtime.calls import CallError, CallsClient
 from mmplugin.v1 import driver_pb2 as pb
 from mmplugin.v1 import models_pb2 as mpb
 
@@ -84,6 +86,17 @@ def stub_invoker(
     return invoke
 
 
+def calls_invoker(calls: CallsClient, timeout: float | None = None) -> Invoker:
+    """An invoker over the host's calls socket."""
+    from mmplugin._transport import framed_method
+
+    def invoke(method: str, request: Message) -> Any:
+        path, parse = framed_method("PluginDriverService", method)
+        return parse(calls.call(path, request.SerializeToString(), timeout))
+
+    return invoke
+
+
 class DriverClient:
     """``plugin.Driver`` as blocking calls: ids in, ids and Python values out.
 
@@ -99,8 +112,9 @@ class DriverClient:
         try:
             return self._invoke(method, request)
         except grpc.RpcError as e:
-            code = e.code() if isinstance(e, grpc.Call) else None
-            details = e.details() if isinstance(e, grpc.Call) else str(e)
+            known = isinstance(e, (grpc.Call, CallError))
+            code = e.code() if known else None
+            details = e.details() if known else str(e)
             if code == grpc.StatusCode.UNIMPLEMENTED:
                 raise NotSupportedError(
                     f"Driver.{method} is not supported by mmplugin-host: {details}"

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import grpc
 
+from mmplugin._runtime.calls import CallsClient
+
 from ._paramstyle import Placeholder
 from ._transport import DriverClient, DriverError
 from .connection import Connection, driver_error
@@ -104,16 +106,20 @@ class Store:
 
 
 def plugin_store(
-    channel: grpc.Channel, metadata: Sequence[tuple[str, str]], api: ConfigSource
+    channel: grpc.Channel,
+    metadata: Sequence[tuple[str, str]],
+    api: ConfigSource,
+    calls: CallsClient | None = None,
 ) -> Store:
     """The Store the SDK gives a running plugin (``plugin.store``).
 
-    Driver calls go over ``channel``, the blocking channel to mmplugin-host's API socket
-    (``metadata`` carries the launch secret), so DB-API code runs in any thread. The server
+    Driver calls go over ``calls``, mmplugin-host's calls socket, when given, else over
+    ``channel``, the blocking channel to its API socket (``metadata`` carries the launch secret);
+    either way DB-API code runs in any thread. The server
     configuration comes from ``api.get_config()``: the sanitized configuration keeps the number
     of replicas and the driver name, so the database credentials never reach the plugin.
     """
-    from ._transport import stub_invoker
+    from ._transport import calls_invoker, stub_invoker
 
     def sql_settings() -> Any:
         config = api.get_config()
@@ -127,7 +133,8 @@ def plugin_store(
         settings = sql_settings()
         return (settings.driver_name if settings is not None else None) or "postgres"
 
-    client = DriverClient(stub_invoker(channel, metadata))
+    invoker = calls_invoker(calls) if calls is not None else stub_invoker(channel, metadata)
+    client = DriverClient(invoker)
     return Store(client, replicas_configured=replicas, driver_name=driver)
 
 
