@@ -57,8 +57,9 @@ func New(api plugin.API, driver plugin.Driver, logger hclog.Logger) *Server {
 	}
 }
 
-// Register registers PluginAPIService and PluginDriverService on g.
-func (s *Server) Register(g *grpc.Server) {
+// Register registers PluginAPIService and PluginDriverService on g (a grpc.Server, the calls
+// socket's framed server, or both through one registrar).
+func (s *Server) Register(g grpc.ServiceRegistrar) {
 	pb.RegisterPluginAPIServiceServer(g, s.api)
 	pb.RegisterPluginDriverServiceServer(g, s.driver)
 }

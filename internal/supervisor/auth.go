@@ -9,13 +9,16 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/mmplugin/mmplugin/internal/framed"
 )
 
 // SecretMetadataKey is the gRPC metadata entry that carries the launch secret on every call in
 // both directions (mmplugin._runtime.auth uses the same name).
 const SecretMetadataKey = "mmplugin-secret"
 
-const unauthenticatedMsg = "missing or wrong mmplugin launch secret: only the plugin's own Python process may call this socket"
+// unauthenticatedMsg is the same on every socket.
+const unauthenticatedMsg = framed.UnauthenticatedMessage
 
 // secretCreds adds the secret to every call on the connection to the Python process. The
 // transport is a unix socket in a 0700 directory, so the credentials do not require TLS.
@@ -34,14 +37,19 @@ type secretGuard struct{ current atomic.Pointer[string] }
 func (g *secretGuard) set(secret string) { g.current.Store(&secret) }
 
 func (g *secretGuard) check(ctx context.Context) error {
-	want := g.current.Load()
 	md, _ := metadata.FromIncomingContext(ctx)
 	got := md.Get(SecretMetadataKey)
-	if want == nil || *want == "" || len(got) != 1 ||
-		subtle.ConstantTimeCompare([]byte(got[0]), []byte(*want)) != 1 {
+	if len(got) != 1 || !g.authorize(got[0]) {
 		return status.Error(codes.Unauthenticated, unauthenticatedMsg)
 	}
 	return nil
+}
+
+// authorize reports, in constant time, whether secret is the current launch's. The calls
+// socket's hello is checked with it too.
+func (g *secretGuard) authorize(secret string) bool {
+	want := g.current.Load()
+	return want != nil && *want != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(*want)) == 1
 }
 
 func (g *secretGuard) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

@@ -21,6 +21,7 @@ type bootstrap struct {
 	SocketDir        string   `json:"socket_dir"`
 	PluginSocket     string   `json:"plugin_socket"`
 	APISocket        string   `json:"api_socket"`
+	CallsSocket      string   `json:"calls_socket"`
 	Secret           string   `json:"secret"`
 	ProtocolVersions []uint32 `json:"protocol_versions"`
 	LogLevel         string   `json:"log_level"`

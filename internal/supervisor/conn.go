@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -14,8 +15,9 @@ import (
 const crashSettle = 250 * time.Millisecond
 
 // clientConn is the stable grpc.ClientConnInterface the host builds its generated clients on. It
-// sends each call to the current Python process; while there is none (restarting, stopped,
-// failed) calls fail at once with codes.Unavailable and a message that says why.
+// sends each call to the current Python process (unary hooks over its framed hooks connection
+// when it has one, everything else over gRPC); while there is none (restarting, stopped, failed)
+// calls fail at once with codes.Unavailable and a message that says why.
 type clientConn struct{ s *Supervisor }
 
 var _ grpc.ClientConnInterface = clientConn{}
@@ -24,6 +26,11 @@ func (c clientConn) Invoke(ctx context.Context, method string, args, reply any, 
 	p, err := c.s.live(ctx)
 	if err != nil {
 		return err
+	}
+	if p.info.FramedHooks && strings.HasPrefix(method, hooksPrefix) {
+		if hc := p.spec.hooks.client(); hc != nil {
+			return c.s.explain(ctx, p, hc.Invoke(ctx, method, args, reply, opts...))
+		}
 	}
 	return c.s.explain(ctx, p, p.conn.Invoke(ctx, method, args, reply, opts...))
 }

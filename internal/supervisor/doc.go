@@ -4,8 +4,16 @@
 // when it dies, restarting it with backoff and stopping it in order.
 //
 // It knows nothing about hooks or API methods. The host registers the generated API and Driver
-// services on the supervisor's API server (Config.RegisterAPI) and builds the generated hooks
-// client on Supervisor.ClientConn, which always routes to the live Python process.
+// services through Config.RegisterAPI and builds the generated hooks client on
+// Supervisor.ClientConn, which always routes to the live Python process.
+//
+// Three unix sockets live in the private directory: plugin.sock (the Python process's gRPC
+// server: health, Handshake, Shutdown, streaming hooks), api.sock (the host's gRPC server for the
+// API and Driver) and calls.sock (internal/framed: unary calls as length-prefixed protobuf frames,
+// several times cheaper for Python than unary gRPC). On calls.sock the Python process opens API
+// connections, answered in order, and one hooks connection on which the host sends the unary
+// hooks; it opens that before answering Handshake (framed_hooks), and Start or a restart fails if
+// it does not arrive. Every connection's first frame carries the launch secret.
 //
 // Why a separate process with its own protocol instead of go-plugin's client: the Mattermost
 // server already runs mmplugin-host through go-plugin (netrpc), and the host needs control that

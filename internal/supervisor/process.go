@@ -38,6 +38,9 @@ type HandshakeInfo struct {
 	SDK              string   // e.g. "mmplugin-python 0.1.0"
 	RuntimeVersion   string   // e.g. "CPython 3.11.7"
 	ImplementedHooks []string // Go hook names
+	// FramedHooks: the unary hook calls go over the process's hooks connection on the calls
+	// socket, not as gRPC calls.
+	FramedHooks bool
 }
 
 // launchSpec is everything needed to start one Python process.
@@ -50,6 +53,8 @@ type launchSpec struct {
 	socketDir        string
 	pluginSocket     string
 	apiSocket        string
+	callsSocket      string
+	hooks            *hooksSlot // receives this launch's framed hooks connection
 	logLevel         string
 	hostVersion      string
 	serverVersion    string
@@ -89,6 +94,7 @@ func launch(ctx context.Context, spec launchSpec, secret string) (*process, erro
 		SocketDir:        spec.socketDir,
 		PluginSocket:     spec.pluginSocket,
 		APISocket:        spec.apiSocket,
+		CallsSocket:      spec.callsSocket,
 		Secret:           secret,
 		ProtocolVersions: spec.protocolVersions,
 		LogLevel:         spec.logLevel,
@@ -221,6 +227,12 @@ func launch(ctx context.Context, spec launchSpec, secret string) (*process, erro
 		p.kill()
 		return nil, p.startupError(err)
 	}
+	if p.info.FramedHooks {
+		if err := spec.hooks.wait(ctx, rpcSetupTimeout, spec.callsSocket); err != nil {
+			p.kill()
+			return nil, p.startupError(err)
+		}
+	}
 	return p, nil
 }
 
@@ -269,6 +281,7 @@ func (p *process) connect(ctx context.Context, secret string) error {
 		SDK:              resp.GetSdk(),
 		RuntimeVersion:   resp.GetRuntimeVersion(),
 		ImplementedHooks: append([]string(nil), resp.GetImplementedHooks()...),
+		FramedHooks:      resp.GetFramedHooks(),
 	}
 	return nil
 }
@@ -356,9 +369,10 @@ func (p *process) kill() {
 	p.release()
 }
 
-// release closes the connection and the bootstrap pipe once the process is gone.
+// release closes the connections and the bootstrap pipe once the process is gone.
 func (p *process) release() {
 	p.closeOnce.Do(func() {
+		p.spec.hooks.close()
 		if p.conn != nil {
 			_ = p.conn.Close()
 		}

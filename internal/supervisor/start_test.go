@@ -101,7 +101,7 @@ func TestSecretRequiredOnBothSockets(t *testing.T) {
 	dir := writePlugin(t, map[string]string{"plug.py": testPlugin})
 	cfg, _ := testConfig(t, dir)
 	health := newHealthServer()
-	cfg.RegisterAPI = func(srv *grpc.Server) { healthpb.RegisterHealthServer(srv, health) }
+	cfg.RegisterAPI = func(srv grpc.ServiceRegistrar) { healthpb.RegisterHealthServer(srv, health) }
 	s := startSupervisor(t, cfg)
 	secret := *s.guard.current.Load()
 
@@ -190,7 +190,7 @@ register_binder(bind)
 	cfg, logs := testConfig(t, dir)
 	health := newHealthServer()
 	health.SetServingStatus("api", healthpb.HealthCheckResponse_SERVING)
-	cfg.RegisterAPI = func(srv *grpc.Server) { healthpb.RegisterHealthServer(srv, health) }
+	cfg.RegisterAPI = func(srv grpc.ServiceRegistrar) { healthpb.RegisterHealthServer(srv, health) }
 	startSupervisor(t, cfg)
 	e := logs.waitFor(t, "api answered", 10*time.Second)
 	if e["status"] != "SERVING" || e["logger"] != "apiuser" {

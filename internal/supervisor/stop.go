@@ -53,6 +53,9 @@ func (s *Supervisor) stopProcess(ctx context.Context, p *process) {
 	if p.hasExited() {
 		return
 	}
+	// No new hook calls from here; the process answers those in flight and sees EOF rather than
+	// waiting out its grace period on an open hooks connection.
+	p.spec.hooks.closeSend()
 	grace := s.cfg.StopGrace
 	rctx, cancel := context.WithTimeout(ctx, grace)
 	_, err := mmpluginv1.NewRuntimeServiceClient(p.conn).Shutdown(rctx,
@@ -91,8 +94,12 @@ func waitExit(ctx context.Context, p *process, d time.Duration) bool {
 	return p.hasExited()
 }
 
-// cleanup stops the API server and removes the socket directory.
+// cleanup stops the API server and the calls socket and removes the socket directory.
 func (s *Supervisor) cleanup() {
+	if s.calls != nil {
+		s.calls.Stop()
+		<-s.callsServed
+	}
 	if s.api != nil {
 		stopped := make(chan struct{})
 		go func() { s.api.GracefulStop(); close(stopped) }()

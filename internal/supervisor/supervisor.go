@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -15,6 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+
+	"github.com/mmplugin/mmplugin/internal/framed"
 )
 
 // ProtocolVersions are the mmplugin.v1 protocol versions this host speaks, newest last.
@@ -31,9 +34,10 @@ type Config struct {
 	Python    PythonSettings
 	Logger    hclog.Logger
 
-	// RegisterAPI registers the host's services (generated API and Driver) on the API server
-	// the Python process calls. It runs once, before the first process starts.
-	RegisterAPI func(*grpc.Server)
+	// RegisterAPI registers the host's services (generated API and Driver) on the servers the
+	// Python process calls: the gRPC API socket and the calls socket (unary calls as frames),
+	// through one registrar. It runs once, before the first process starts.
+	RegisterAPI func(grpc.ServiceRegistrar)
 	// OnRestart runs after the process has been restarted and has completed its handshake;
 	// the host replays OnConfigurationChange and OnActivate in it. Calls made with ctx (or a
 	// context derived from it) reach the new process; other calls keep failing with
@@ -153,9 +157,14 @@ type Supervisor struct {
 	socketDir    string
 	pluginSocket string
 	apiSocket    string
+	callsSocket  string
 	guard        secretGuard
 	api          *grpc.Server
 	apiServed    chan struct{}
+	calls        *framed.Server
+	callsServed  chan struct{}
+	// hooksTarget receives the framed hooks connections of the current launch (onHooks).
+	hooksTarget atomic.Pointer[hooksSlot]
 
 	mu        sync.Mutex
 	state     State
@@ -232,7 +241,7 @@ func (s *Supervisor) Start(ctx context.Context) (err error) {
 	s.mu.Unlock()
 	s.cfg.Logger.Info("Python process started", "pid", p.pid(), "python", s.python.Path,
 		"python_version", p.info.RuntimeVersion, "sdk", p.info.SDK,
-		"implemented_hooks", p.info.ImplementedHooks)
+		"implemented_hooks", p.info.ImplementedHooks, "framed_hooks", p.info.FramedHooks)
 	go s.monitor(p)
 	return nil
 }
@@ -242,6 +251,9 @@ func (s *Supervisor) launchOne(ctx context.Context) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The slot first: a hooks connection carrying the new secret must find it.
+	hooks := newHooksSlot()
+	s.hooksTarget.Store(hooks)
 	s.guard.set(secret)
 	return launch(ctx, launchSpec{
 		pluginID:         s.cfg.PluginID,
@@ -252,6 +264,8 @@ func (s *Supervisor) launchOne(ctx context.Context) (*process, error) {
 		socketDir:        s.socketDir,
 		pluginSocket:     s.pluginSocket,
 		apiSocket:        s.apiSocket,
+		callsSocket:      s.callsSocket,
+		hooks:            hooks,
 		logLevel:         s.cfg.LogLevel,
 		hostVersion:      s.cfg.HostVersion,
 		serverVersion:    s.cfg.ServerVersion,
