@@ -14,7 +14,6 @@ import (
 	"github.com/mmplugin/mmplugin/internal/apiserver"
 	"github.com/mmplugin/mmplugin/internal/harness"
 	"github.com/mmplugin/mmplugin/internal/hooksclient"
-	"github.com/mmplugin/mmplugin/internal/hookstream"
 	"github.com/mmplugin/mmplugin/internal/supervisor"
 )
 
@@ -51,8 +50,7 @@ func directPython(tb testing.TB, h *harness.Harness) plugin.Hooks {
 		defer cancel()
 		_ = sup.Stop(ctx)
 	})
-	// The same hooks client over the same hook stream as mmplugin-host uses.
-	conn := hookstream.New(sup.ClientConn(), log)
-	tb.Cleanup(conn.Close)
-	return hooksclient.New(conn, log)
+	// The same hooks client over the same connection (framed hooks when Python has them) as
+	// mmplugin-host uses.
+	return hooksclient.New(sup.ClientConn(), log)
 }

@@ -23,7 +23,6 @@ import (
 
 	"github.com/mmplugin/mmplugin/internal/apiserver"
 	"github.com/mmplugin/mmplugin/internal/hooksclient"
-	"github.com/mmplugin/mmplugin/internal/hookstream"
 	"github.com/mmplugin/mmplugin/internal/netrpc"
 	pb "github.com/mmplugin/mmplugin/internal/pb/mmpluginv1"
 	"github.com/mmplugin/mmplugin/internal/pyenv"
@@ -93,17 +92,15 @@ func Run(opts Options) error {
 		go p.start(sup)
 	}
 
-	// Unary hooks travel on one long-lived stream (internal/hookstream: about half the plugin
-	// process's work per hook); it is closed before Python is stopped.
-	hookConn := hookstream.New(p.conn(), serverLog.Named("hooks"))
+	// The supervisor's connection sends the unary hooks over the Python process's framed hooks
+	// connection (internal/framed) and half-closes it itself before stopping Python.
 	err = netrpc.Serve(netrpc.Config{
-		Hooks:              hooksclient.New(hookConn, serverLog.Named("hooks")),
+		Hooks:              hooksclient.New(p.conn(), serverLog.Named("hooks")),
 		Implemented:        p.implemented,
 		ImplementedTimeout: pyenv.DefaultTimeout + supervisor.DefaultHandshakeTimeout,
 		Backchannels:       back,
 		Logger:             log.Named("netrpc"),
 	})
-	hookConn.Close()
 	p.stop()
 	return err
 }
