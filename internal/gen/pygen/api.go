@@ -322,14 +322,13 @@ func (g *generator) writeClient(w *writer, class, doc string, svc ir.Service, as
 	w.blank(1)
 	params := []string{"self", "channel: " + channel, "*",
 		"metadata: Sequence[tuple[str, str]] = ()", "timeout: float | None = None"}
+	// calls: the host's calls socket, which carries the unary methods (see _transport).
+	calls := "calls: _t.CallsClient | None = None"
 	if async {
-		w.call(1, "def __init__(", params, ") -> None:")
-		w.line(2, "super().__init__(%s, metadata, timeout)", pyString(svc.ProtoService()))
-	} else {
-		// calls: the host's calls socket, which carries the unary methods (see _transport).
-		w.call(1, "def __init__(", append(params, "calls: _t.CallsClient | None = None"), ") -> None:")
-		w.line(2, "super().__init__(%s, metadata, timeout, calls)", pyString(svc.ProtoService()))
+		calls = "calls: _t.AsyncCallsClient | None = None"
 	}
+	w.call(1, "def __init__(", append(params, calls), ") -> None:")
+	w.line(2, "super().__init__(%s, metadata, timeout, calls)", pyString(svc.ProtoService()))
 	w.line(2, "self._stub = %s.%sStub(channel)", grpcMod, svc.ProtoService())
 	for _, m := range g.s.Methods(svc) {
 		w.blank(1)

@@ -4,9 +4,9 @@
 registered here (``register_binder(bind)`` runs when ``mmplugin`` is imported, see
 docs/runtime.md "SDK extension point"). ``bind``:
 
-1. opens the API clients (``AsyncAPI`` on the runtime's grpc.aio channel; ``API`` and the DB
-   store on the host's calls socket for unary calls and a blocking channel for streams, all
-   carrying the launch secret);
+1. opens the API clients (``API`` and the DB store, ``AsyncAPI``): unary calls on the host's
+   calls socket, streams on a blocking gRPC channel or the runtime's grpc.aio one, all carrying
+   the launch secret;
 2. ``attach``es the SDK attributes to a ``Plugin`` (``api``, ``kv``, ``log``, ``config``...);
 3. builds the hook handler table (``hook_handlers``): the plugin's own hook methods plus the
    SDK's wrappers for the features the class uses (commands, typed settings, ``@on_message``,
@@ -261,7 +261,7 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
     """The runtime's binder: serve the plugin's hooks (see the module docstring)."""
     aio_channel = ctx.api_channel()
     sync_channel = grpc.insecure_channel(f"unix:{ctx.api_socket}", options=CHANNEL_OPTIONS)
-    async_api = AsyncAPI(aio_channel)
+    async_api = AsyncAPI(aio_channel, calls=ctx.async_calls_client())
     calls = ctx.calls_client()  # None from a host without a calls socket: gRPC only
     api = API(sync_channel, metadata=ctx.auth_metadata(), calls=calls)
     store = plugin_store(sync_channel, ctx.auth_metadata(), api, calls)

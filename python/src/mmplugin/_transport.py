@@ -20,10 +20,17 @@ from grpc import aio
 
 from mmplugin import _streams
 from mmplugin import errors as _errors
-from mmplugin._runtime.calls import CallsClient
+from mmplugin._runtime.calls import AsyncCallsClient, CallsClient
 from mmplugin.v1 import models_pb2 as _m
 
-__all__ = ["AsyncClient", "AsyncHTTPResponse", "CallsClient", "HTTPResponse", "SyncClient"]
+__all__ = [
+    "AsyncCallsClient",
+    "AsyncClient",
+    "AsyncHTTPResponse",
+    "CallsClient",
+    "HTTPResponse",
+    "SyncClient",
+]
 
 _Req = TypeVar("_Req")
 _Resp = TypeVar("_Resp")
@@ -254,14 +261,34 @@ def _response_head(rpc: str, first: Any) -> _m.HTTPResponseHead:
 
 
 class AsyncClient(_Client):
-    """Base of the generated asyncio clients: calls on a grpc.aio.Channel."""
+    """Base of the generated asyncio clients: unary calls on the calls socket when there is one,
+    else (and streams always) on a grpc.aio.Channel."""
 
-    __slots__ = ()
+    __slots__ = ("_calls",)
+
+    def __init__(
+        self,
+        service: str,
+        metadata: Sequence[tuple[str, str]],
+        timeout: float | None,
+        calls: AsyncCallsClient | None = None,
+    ) -> None:
+        super().__init__(service, metadata, timeout)
+        self._calls = calls
 
     async def _unary(
         self, name: str, rpc: aio.UnaryUnaryMultiCallable[_Req, _Resp], request: _Req
     ) -> _Resp:
         try:
+            if self._calls is not None:
+                path, parse = framed_method(self._service, name)
+                data = await self._calls.call(
+                    path,
+                    request.SerializeToString(),  # type: ignore[attr-defined]
+                    self._timeout,
+                )
+                response: _Resp = parse(data)
+                return response
             return await rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise _errors.rpc_error(self._service, name, exc) from None

@@ -3,6 +3,7 @@ socket: API calls from many threads, hook calls answered out of order and re-ent
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from mmplugin._runtime.calls import CallError, CallsClient, HookServer
+from mmplugin._runtime.calls import AsyncCallsClient, CallError, CallsClient, HookServer
 from mmplugin.v1 import runtime_pb2 as r
 
 SECRET = "s3cret"
@@ -340,3 +341,42 @@ def test_close_waits_for_hooks_in_flight_then_closes_the_connection(sock_path: s
     assert hooks.replies[1].response == b"done"
     assert hooks.ended.wait(5)
     hooks.host.close()
+
+
+async def test_async_calls_use_one_connection_per_call_in_flight(sock_path: str) -> None:
+    host = FakeHost(sock_path, echo_api)
+    client = AsyncCallsClient(sock_path, SECRET)
+    try:
+        assert await client.call("/svc/A", b"one") == b"/svc/A:one"
+        assert await client.call("/svc/A", b"two") == b"/svc/A:two"
+        assert len(host.hellos) == 1  # the idle connection was reused
+        got = await asyncio.gather(*(client.call("/svc/T", bytes([i])) for i in range(5)))
+        assert got == [b"/svc/T:" + bytes([i]) for i in range(5)]
+        assert len(host.hellos) == 5  # five in flight at once: five connections
+        assert {h.role for h in host.hellos} == {r.CallHello.ROLE_API}
+
+        with pytest.raises(CallError) as info:
+            await client.call("/x/Fail", b"")
+        assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        with pytest.raises(CallError) as info:
+            await client.call("/x/Slow", b"", timeout=0.05)
+        assert info.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+        assert await client.call("/svc/A", b"after") == b"/svc/A:after"
+    finally:
+        client.close()
+        host.close()
+    with pytest.raises(CallError) as info:
+        await client.call("/svc/A", b"")
+    assert info.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+async def test_async_calls_with_a_wrong_secret_are_refused(sock_path: str) -> None:
+    host = FakeHost(sock_path, echo_api)
+    client = AsyncCallsClient(sock_path, "wrong")
+    try:
+        with pytest.raises(CallError) as info:
+            await client.call("/svc/A", b"")
+        assert info.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        client.close()
+        host.close()

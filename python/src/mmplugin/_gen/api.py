@@ -4682,8 +4682,9 @@ class AsyncAPI(_t.AsyncClient):
         *,
         metadata: Sequence[tuple[str, str]] = (),
         timeout: float | None = None,
+        calls: _t.AsyncCallsClient | None = None,
     ) -> None:
-        super().__init__("PluginAPIService", metadata, timeout)
+        super().__init__("PluginAPIService", metadata, timeout, calls)
         self._stub = _api_grpc.PluginAPIServiceStub(channel)
 
     async def load_plugin_configuration(self) -> dict[str, Any]:
@@ -9643,8 +9644,9 @@ class AsyncDriver(_t.AsyncClient):
         *,
         metadata: Sequence[tuple[str, str]] = (),
         timeout: float | None = None,
+        calls: _t.AsyncCallsClient | None = None,
     ) -> None:
-        super().__init__("PluginDriverService", metadata, timeout)
+        super().__init__("PluginDriverService", metadata, timeout, calls)
         self._stub = _driver_grpc.PluginDriverServiceStub(channel)
 
     async def conn(self, is_master: bool) -> str:

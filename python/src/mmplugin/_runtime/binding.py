@@ -32,7 +32,7 @@ from grpc import aio
 
 from .auth import api_channel, secret_metadata
 from .bootstrap import Bootstrap
-from .calls import CallsClient, HookHandler
+from .calls import AsyncCallsClient, CallsClient, HookHandler
 
 ServicerRegistrar = Callable[[aio.Server], None]
 """Adds one servicer to the server, e.g. ``lambda s: add_FooServicer_to_server(impl, s)``."""
@@ -61,6 +61,7 @@ class RuntimeContext:
         self._bootstrap = bootstrap
         self._channel: aio.Channel | None = None
         self._calls: CallsClient | None = None
+        self._async_calls: AsyncCallsClient | None = None
 
     @property
     def plugin_id(self) -> str:
@@ -95,6 +96,14 @@ class RuntimeContext:
             self._calls = CallsClient(self._bootstrap.calls_socket, self._bootstrap.secret)
         return self._calls
 
+    def async_calls_client(self) -> AsyncCallsClient | None:
+        """As calls_client, as coroutines; use it only on the runtime's event loop."""
+        if self._async_calls is None and self._bootstrap.calls_socket:
+            self._async_calls = AsyncCallsClient(
+                self._bootstrap.calls_socket, self._bootstrap.secret
+            )
+        return self._async_calls
+
     def auth_metadata(self) -> tuple[tuple[str, str], ...]:
         """The secret as call metadata, for channels made without ``api_channel``."""
         return secret_metadata(self._bootstrap.secret)
@@ -103,6 +112,9 @@ class RuntimeContext:
         if self._calls is not None:
             self._calls.close()
             self._calls = None
+        if self._async_calls is not None:
+            self._async_calls.close()
+            self._async_calls = None
         if self._channel is not None:
             await self._channel.close()
             self._channel = None

@@ -11,7 +11,9 @@ third socket, ``calls.sock``, next to the gRPC ones, and this process dials it:
   handler that blocks (on an API call that runs this plugin's hooks again) leaves another thread
   reading;
 - one *API* connection per thread that calls the host (``CallsClient``): a call writes its frame
-  and reads the reply on that thread's own socket, no demultiplexing thread in between.
+  and reads the reply on that thread's own socket, no demultiplexing thread in between;
+  ``AsyncCallsClient`` does the same for coroutines on the event loop, with a pool of
+  connections (one per call in flight).
 
 Streaming RPCs (ServeHTTP, uploads, PluginHTTP), the async API client, Handshake and Shutdown stay
 on gRPC. A frame is a 4-byte big-endian length and one serialized ``CallHello``, ``CallFrame`` or
@@ -20,6 +22,7 @@ on gRPC. A frame is a 4-byte big-endian length and one serialized ``CallHello``,
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -33,7 +36,7 @@ import grpc
 
 from mmplugin.v1 import runtime_pb2
 
-__all__ = ["MAX_FRAME_BYTES", "CallError", "CallsClient", "HookServer", "dial"]
+__all__ = ["MAX_FRAME_BYTES", "AsyncCallsClient", "CallError", "CallsClient", "HookServer", "dial"]
 
 MAX_FRAME_BYTES = 64 << 20
 """The largest frame either side accepts (the gRPC sockets' message limit too)."""
@@ -210,6 +213,103 @@ class CallsClient:
         conn.close()
         if getattr(self._local, "conn", None) is conn:
             del self._local.conn
+
+
+class AsyncCallsClient:
+    """Unary calls to the host over the calls socket, as coroutines on one event loop.
+
+    Each call in flight has a connection of its own, taken from a pool of idle ones (or dialled)
+    and given back when its reply has arrived; the host answers each connection in order, so
+    there is nothing to demultiplex. A call that is cancelled or times out closes its connection.
+    """
+
+    def __init__(self, path: str, secret: str) -> None:
+        self._path = path
+        self._hello = runtime_pb2.CallHello(
+            secret=secret, role=runtime_pb2.CallHello.ROLE_API
+        ).SerializeToString()
+        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._busy: set[asyncio.StreamWriter] = set()
+        self._closed = False
+
+    async def call(self, method: str, request: bytes, timeout: float | None = None) -> bytes:
+        """As CallsClient.call, awaited."""
+        if timeout is None:
+            return await self._call(method, request)
+        try:
+            return await asyncio.wait_for(self._call(method, request), timeout)
+        except TimeoutError:
+            raise CallError(
+                grpc.StatusCode.DEADLINE_EXCEEDED, f"no answer within {timeout} s"
+            ) from None
+
+    async def _call(self, method: str, request: bytes) -> bytes:
+        reader, writer = await self._acquire()
+        ok = False
+        try:
+            payload = runtime_pb2.CallFrame(
+                id=1, method=method, request=request
+            ).SerializeToString()
+            if len(payload) > MAX_FRAME_BYTES:
+                raise CallError(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"a message of {len(payload)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit",
+                )
+            writer.write(len(payload).to_bytes(4, "big") + payload)
+            head = await reader.readexactly(4)
+            size = int.from_bytes(head, "big")
+            if size > MAX_FRAME_BYTES:
+                raise CallError(grpc.StatusCode.INTERNAL, f"a frame of {size} bytes from the host")
+            reply = runtime_pb2.ReplyFrame.FromString(await reader.readexactly(size))
+            if reply.id != 1:
+                if reply.id == 0 and reply.code:  # the host refused the connection
+                    raise CallError.from_reply(reply)
+                raise CallError(grpc.StatusCode.INTERNAL, f"the host answered call {reply.id}")
+            ok = True
+        except (OSError, asyncio.IncompleteReadError) as e:
+            raise CallError(
+                grpc.StatusCode.UNAVAILABLE, f"the mmplugin host went away: {e}"
+            ) from None
+        finally:
+            self._release(reader, writer, keep=ok)
+        if reply.code:
+            raise CallError.from_reply(reply)
+        return reply.response
+
+    async def _acquire(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._closed:
+            raise CallError(grpc.StatusCode.UNAVAILABLE, "the plugin process is stopping")
+        if self._idle:
+            reader, writer = self._idle.pop()
+        else:
+            try:
+                reader, writer = await asyncio.open_unix_connection(self._path)
+            except OSError as e:
+                raise CallError(
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"cannot connect to the mmplugin host at {self._path}: {e}",
+                ) from None
+            writer.write(len(self._hello).to_bytes(4, "big") + self._hello)
+        self._busy.add(writer)
+        return reader, writer
+
+    def _release(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, keep: bool
+    ) -> None:
+        self._busy.discard(writer)
+        if keep and not self._closed:
+            self._idle.append((reader, writer))
+        else:  # a reply may still be on its way: the connection cannot be reused
+            writer.close()
+
+    def close(self) -> None:
+        """Close every connection; later calls fail with UNAVAILABLE."""
+        self._closed = True
+        for _, writer in self._idle:
+            writer.close()
+        for writer in self._busy:
+            writer.close()
+        self._idle.clear()
 
 
 HookHandler = Callable[[str, bytes], bytes]
