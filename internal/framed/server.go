@@ -63,7 +63,6 @@ type Server struct {
 	mu    sync.Mutex
 	lis   []net.Listener
 	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup // connection goroutines
 }
 
 // method is one registered unary method.
@@ -131,16 +130,16 @@ func (s *Server) Serve(lis net.Listener) error {
 			return nil
 		}
 		go func() {
-			defer s.wg.Done()
 			defer s.untrack(conn)
 			s.serveConn(conn)
 		}()
 	}
 }
 
-// Stop closes the listeners and every connection (ending the calls' contexts and the hooks
-// Clients) and waits for the connection goroutines. A call still running in a handler keeps its
-// goroutine until the handler returns; its reply is dropped.
+// Stop closes the listeners and every connection, ending the calls' contexts and the hooks
+// Clients. Like grpc.Server.Stop it does not wait for handlers still running (one may be blocked
+// on a server that is itself going away, and the host has a fixed time to stop); their replies
+// are dropped.
 func (s *Server) Stop() {
 	s.stopped.Store(true)
 	s.mu.Lock()
@@ -152,7 +151,6 @@ func (s *Server) Stop() {
 	}
 	s.cancel() // after closing: a handler that ends with its context has nowhere to reply
 	s.mu.Unlock()
-	s.wg.Wait()
 }
 
 func (s *Server) track(c net.Conn) bool {
@@ -162,7 +160,6 @@ func (s *Server) track(c net.Conn) bool {
 		return false
 	}
 	s.conns[c] = struct{}{}
-	s.wg.Add(1)
 	return true
 }
 

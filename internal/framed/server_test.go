@@ -25,6 +25,12 @@ type fakeAPI struct {
 	pb.UnimplementedPluginAPIServiceServer
 	store     map[string][]byte
 	cancelled chan struct{} // KVDelete blocks until its context ends, then closes this
+	release   chan struct{} // KVDeleteAll blocks until this is closed, ignoring its context
+}
+
+func (f *fakeAPI) KVDeleteAll(context.Context, *pb.KVDeleteAllRequest) (*pb.KVDeleteAllResponse, error) {
+	<-f.release
+	return &pb.KVDeleteAllResponse{}, nil
 }
 
 func (f *fakeAPI) KVGet(_ context.Context, req *pb.KVGetRequest) (*pb.KVGetResponse, error) {
@@ -147,6 +153,25 @@ func TestStopEndsCallsInFlight(t *testing.T) {
 	// Stop is idempotent (the test cleanup calls it again).
 }
 
+func TestStopDoesNotWaitForAStuckHandler(t *testing.T) {
+	f := &fakeAPI{release: make(chan struct{})}
+	defer close(f.release)
+	s := newTestServer(Config{})
+	pb.RegisterPluginAPIServiceServer(s, f)
+	path := startServer(t, s)
+	p := hello(t, path, testSecret, pb.CallHello_ROLE_API)
+	p.send(&pb.CallFrame{Id: 1, Method: "/mmplugin.v1.PluginAPIService/KVDeleteAll"})
+	time.Sleep(50 * time.Millisecond) // let the handler start
+	stopped := make(chan struct{})
+	go func() { s.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Stop waited for a handler that ignores its context")
+	}
+	p.expectClosed()
+}
+
 func TestRefusesWithoutTheSecret(t *testing.T) {
 	path, f := apiServer(t)
 	for name, h := range map[string]*pb.CallHello{
@@ -169,7 +194,8 @@ func TestRefusesWithoutTheSecret(t *testing.T) {
 	// A call sent right behind a refused hello is never run.
 	p := dial(t, path)
 	p.send(&pb.CallHello{Secret: "not-it", Role: pb.CallHello_ROLE_API})
-	p.send(&pb.CallFrame{Id: 1, Method: kvSet, Request: mustMarshal(t, &pb.KVSetRequest{Key: "intruder"})})
+	// (The write may fail: the host may have closed the connection already.)
+	_ = writeFrame(p.conn, &pb.CallFrame{Id: 1, Method: kvSet, Request: mustMarshal(t, &pb.KVSetRequest{Key: "intruder"})})
 	p.recv(new(pb.ReplyFrame))
 	p.expectClosed()
 	if _, ok := f.store["intruder"]; ok {
