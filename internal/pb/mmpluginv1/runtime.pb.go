@@ -72,7 +72,7 @@ func (x CallHello_Role) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CallHello_Role.Descriptor instead.
 func (CallHello_Role) EnumDescriptor() ([]byte, []int) {
-	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{6, 0}
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{4, 0}
 }
 
 type HandshakeRequest struct {
@@ -312,142 +312,6 @@ func (*ShutdownResponse) Descriptor() ([]byte, []int) {
 	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{3}
 }
 
-// HookCallsRequest is one hook invocation.
-type HookCallsRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Chosen by the host, unique among the calls in flight on the stream.
-	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// The PluginHooksService method, e.g. "MessageWillBePosted".
-	Method string `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
-	// The method's request message (e.g. MessageWillBePostedRequest), serialized.
-	Request       []byte `protobuf:"bytes,3,opt,name=request,proto3" json:"request,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *HookCallsRequest) Reset() {
-	*x = HookCallsRequest{}
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[4]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *HookCallsRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*HookCallsRequest) ProtoMessage() {}
-
-func (x *HookCallsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[4]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use HookCallsRequest.ProtoReflect.Descriptor instead.
-func (*HookCallsRequest) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{4}
-}
-
-func (x *HookCallsRequest) GetId() uint64 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
-func (x *HookCallsRequest) GetMethod() string {
-	if x != nil {
-		return x.Method
-	}
-	return ""
-}
-
-func (x *HookCallsRequest) GetRequest() []byte {
-	if x != nil {
-		return x.Request
-	}
-	return nil
-}
-
-// HookCallsResponse answers the HookCallsRequest with the same id.
-type HookCallsResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	// The method's response message, serialized; unset when code is not 0.
-	Response []byte `protobuf:"bytes,2,opt,name=response,proto3" json:"response,omitempty"`
-	// A gRPC status code (google.rpc.Code): what the unary RPC would have failed with, 0 for OK.
-	Code uint32 `protobuf:"varint,3,opt,name=code,proto3" json:"code,omitempty"`
-	// The status message when code is not 0.
-	Message       string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *HookCallsResponse) Reset() {
-	*x = HookCallsResponse{}
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *HookCallsResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*HookCallsResponse) ProtoMessage() {}
-
-func (x *HookCallsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use HookCallsResponse.ProtoReflect.Descriptor instead.
-func (*HookCallsResponse) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *HookCallsResponse) GetId() uint64 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
-func (x *HookCallsResponse) GetResponse() []byte {
-	if x != nil {
-		return x.Response
-	}
-	return nil
-}
-
-func (x *HookCallsResponse) GetCode() uint32 {
-	if x != nil {
-		return x.Code
-	}
-	return 0
-}
-
-func (x *HookCallsResponse) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
 // CallHello is the first frame on a calls-socket connection.
 type CallHello struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -461,7 +325,7 @@ type CallHello struct {
 
 func (x *CallHello) Reset() {
 	*x = CallHello{}
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[6]
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +337,7 @@ func (x *CallHello) String() string {
 func (*CallHello) ProtoMessage() {}
 
 func (x *CallHello) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[6]
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +350,7 @@ func (x *CallHello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallHello.ProtoReflect.Descriptor instead.
 func (*CallHello) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{6}
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CallHello) GetSecret() string {
@@ -518,7 +382,7 @@ type CallFrame struct {
 
 func (x *CallFrame) Reset() {
 	*x = CallFrame{}
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[7]
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -530,7 +394,7 @@ func (x *CallFrame) String() string {
 func (*CallFrame) ProtoMessage() {}
 
 func (x *CallFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[7]
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -543,7 +407,7 @@ func (x *CallFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallFrame.ProtoReflect.Descriptor instead.
 func (*CallFrame) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{7}
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CallFrame) GetId() uint64 {
@@ -583,7 +447,7 @@ type ReplyFrame struct {
 
 func (x *ReplyFrame) Reset() {
 	*x = ReplyFrame{}
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[8]
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -595,7 +459,7 @@ func (x *ReplyFrame) String() string {
 func (*ReplyFrame) ProtoMessage() {}
 
 func (x *ReplyFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_runtime_proto_msgTypes[8]
+	mi := &file_mmplugin_v1_runtime_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -608,7 +472,7 @@ func (x *ReplyFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplyFrame.ProtoReflect.Descriptor instead.
 func (*ReplyFrame) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{8}
+	return file_mmplugin_v1_runtime_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReplyFrame) GetId() uint64 {
@@ -657,16 +521,7 @@ const file_mmplugin_v1_runtime_proto_rawDesc = "" +
 	"\fframed_hooks\x18\x05 \x01(\bR\vframedHooks\"9\n" +
 	"\x0fShutdownRequest\x12&\n" +
 	"\x0fgrace_period_ms\x18\x01 \x01(\rR\rgracePeriodMs\"\x12\n" +
-	"\x10ShutdownResponse\"T\n" +
-	"\x10HookCallsRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x16\n" +
-	"\x06method\x18\x02 \x01(\tR\x06method\x12\x18\n" +
-	"\arequest\x18\x03 \x01(\fR\arequest\"m\n" +
-	"\x11HookCallsResponse\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
-	"\bresponse\x18\x02 \x01(\fR\bresponse\x12\x12\n" +
-	"\x04code\x18\x03 \x01(\rR\x04code\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"\x90\x01\n" +
+	"\x10ShutdownResponse\"\x90\x01\n" +
 	"\tCallHello\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\tR\x06secret\x12/\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x1b.mmplugin.v1.CallHello.RoleR\x04role\":\n" +
@@ -687,9 +542,7 @@ const file_mmplugin_v1_runtime_proto_rawDesc = "" +
 	"\amessage\x18\x04 \x01(\tR\amessage2\xa5\x01\n" +
 	"\x0eRuntimeService\x12J\n" +
 	"\tHandshake\x12\x1d.mmplugin.v1.HandshakeRequest\x1a\x1e.mmplugin.v1.HandshakeResponse\x12G\n" +
-	"\bShutdown\x12\x1c.mmplugin.v1.ShutdownRequest\x1a\x1d.mmplugin.v1.ShutdownResponse2c\n" +
-	"\x11HookStreamService\x12N\n" +
-	"\tHookCalls\x12\x1d.mmplugin.v1.HookCallsRequest\x1a\x1e.mmplugin.v1.HookCallsResponse(\x010\x01B@Z>github.com/mmplugin/mmplugin/internal/pb/mmpluginv1;mmpluginv1b\x06proto3"
+	"\bShutdown\x12\x1c.mmplugin.v1.ShutdownRequest\x1a\x1d.mmplugin.v1.ShutdownResponseB@Z>github.com/mmplugin/mmplugin/internal/pb/mmpluginv1;mmpluginv1b\x06proto3"
 
 var (
 	file_mmplugin_v1_runtime_proto_rawDescOnce sync.Once
@@ -704,29 +557,25 @@ func file_mmplugin_v1_runtime_proto_rawDescGZIP() []byte {
 }
 
 var file_mmplugin_v1_runtime_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mmplugin_v1_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_mmplugin_v1_runtime_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_mmplugin_v1_runtime_proto_goTypes = []any{
 	(CallHello_Role)(0),       // 0: mmplugin.v1.CallHello.Role
 	(*HandshakeRequest)(nil),  // 1: mmplugin.v1.HandshakeRequest
 	(*HandshakeResponse)(nil), // 2: mmplugin.v1.HandshakeResponse
 	(*ShutdownRequest)(nil),   // 3: mmplugin.v1.ShutdownRequest
 	(*ShutdownResponse)(nil),  // 4: mmplugin.v1.ShutdownResponse
-	(*HookCallsRequest)(nil),  // 5: mmplugin.v1.HookCallsRequest
-	(*HookCallsResponse)(nil), // 6: mmplugin.v1.HookCallsResponse
-	(*CallHello)(nil),         // 7: mmplugin.v1.CallHello
-	(*CallFrame)(nil),         // 8: mmplugin.v1.CallFrame
-	(*ReplyFrame)(nil),        // 9: mmplugin.v1.ReplyFrame
+	(*CallHello)(nil),         // 5: mmplugin.v1.CallHello
+	(*CallFrame)(nil),         // 6: mmplugin.v1.CallFrame
+	(*ReplyFrame)(nil),        // 7: mmplugin.v1.ReplyFrame
 }
 var file_mmplugin_v1_runtime_proto_depIdxs = []int32{
 	0, // 0: mmplugin.v1.CallHello.role:type_name -> mmplugin.v1.CallHello.Role
 	1, // 1: mmplugin.v1.RuntimeService.Handshake:input_type -> mmplugin.v1.HandshakeRequest
 	3, // 2: mmplugin.v1.RuntimeService.Shutdown:input_type -> mmplugin.v1.ShutdownRequest
-	5, // 3: mmplugin.v1.HookStreamService.HookCalls:input_type -> mmplugin.v1.HookCallsRequest
-	2, // 4: mmplugin.v1.RuntimeService.Handshake:output_type -> mmplugin.v1.HandshakeResponse
-	4, // 5: mmplugin.v1.RuntimeService.Shutdown:output_type -> mmplugin.v1.ShutdownResponse
-	6, // 6: mmplugin.v1.HookStreamService.HookCalls:output_type -> mmplugin.v1.HookCallsResponse
-	4, // [4:7] is the sub-list for method output_type
-	1, // [1:4] is the sub-list for method input_type
+	2, // 3: mmplugin.v1.RuntimeService.Handshake:output_type -> mmplugin.v1.HandshakeResponse
+	4, // 4: mmplugin.v1.RuntimeService.Shutdown:output_type -> mmplugin.v1.ShutdownResponse
+	3, // [3:5] is the sub-list for method output_type
+	1, // [1:3] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
 	1, // [1:1] is the sub-list for extension extendee
 	0, // [0:1] is the sub-list for field type_name
@@ -743,9 +592,9 @@ func file_mmplugin_v1_runtime_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmplugin_v1_runtime_proto_rawDesc), len(file_mmplugin_v1_runtime_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   7,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   1,
 		},
 		GoTypes:           file_mmplugin_v1_runtime_proto_goTypes,
 		DependencyIndexes: file_mmplugin_v1_runtime_proto_depIdxs,

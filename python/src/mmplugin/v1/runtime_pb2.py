@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mmplugin/v1/runtime.proto\x12\x0bmmplugin.v1\"n\n\x10HandshakeRequest\x12\x19\n\x11protocol_versions\x18\x01 \x03(\r\x12\x14\n\x0chost_version\x18\x02 \x01(\t\x12\x11\n\tplugin_id\x18\x03 \x01(\t\x12\x16\n\x0eserver_version\x18\x04 \x01(\t\"\x84\x01\n\x11HandshakeResponse\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0b\n\x03sdk\x18\x02 \x01(\t\x12\x19\n\x11implemented_hooks\x18\x03 \x03(\t\x12\x17\n\x0fruntime_version\x18\x04 \x01(\t\x12\x14\n\x0c\x66ramed_hooks\x18\x05 \x01(\x08\"*\n\x0fShutdownRequest\x12\x17\n\x0fgrace_period_ms\x18\x01 \x01(\r\"\x12\n\x10ShutdownResponse\"?\n\x10HookCallsRequest\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x0f\n\x07request\x18\x03 \x01(\x0c\"P\n\x11HookCallsResponse\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x10\n\x08response\x18\x02 \x01(\x0c\x12\x0c\n\x04\x63ode\x18\x03 \x01(\r\x12\x0f\n\x07message\x18\x04 \x01(\t\"\x82\x01\n\tCallHello\x12\x0e\n\x06secret\x18\x01 \x01(\t\x12)\n\x04role\x18\x02 \x01(\x0e\x32\x1b.mmplugin.v1.CallHello.Role\":\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0c\n\x08ROLE_API\x10\x01\x12\x0e\n\nROLE_HOOKS\x10\x02\"8\n\tCallFrame\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x0f\n\x07request\x18\x03 \x01(\x0c\"I\n\nReplyFrame\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x10\n\x08response\x18\x02 \x01(\x0c\x12\x0c\n\x04\x63ode\x18\x03 \x01(\r\x12\x0f\n\x07message\x18\x04 \x01(\t2\xa5\x01\n\x0eRuntimeService\x12J\n\tHandshake\x12\x1d.mmplugin.v1.HandshakeRequest\x1a\x1e.mmplugin.v1.HandshakeResponse\x12G\n\x08Shutdown\x12\x1c.mmplugin.v1.ShutdownRequest\x1a\x1d.mmplugin.v1.ShutdownResponse2c\n\x11HookStreamService\x12N\n\tHookCalls\x12\x1d.mmplugin.v1.HookCallsRequest\x1a\x1e.mmplugin.v1.HookCallsResponse(\x01\x30\x01\x42@Z>github.com/mmplugin/mmplugin/internal/pb/mmpluginv1;mmpluginv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mmplugin/v1/runtime.proto\x12\x0bmmplugin.v1\"n\n\x10HandshakeRequest\x12\x19\n\x11protocol_versions\x18\x01 \x03(\r\x12\x14\n\x0chost_version\x18\x02 \x01(\t\x12\x11\n\tplugin_id\x18\x03 \x01(\t\x12\x16\n\x0eserver_version\x18\x04 \x01(\t\"\x84\x01\n\x11HandshakeResponse\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x0b\n\x03sdk\x18\x02 \x01(\t\x12\x19\n\x11implemented_hooks\x18\x03 \x03(\t\x12\x17\n\x0fruntime_version\x18\x04 \x01(\t\x12\x14\n\x0c\x66ramed_hooks\x18\x05 \x01(\x08\"*\n\x0fShutdownRequest\x12\x17\n\x0fgrace_period_ms\x18\x01 \x01(\r\"\x12\n\x10ShutdownResponse\"\x82\x01\n\tCallHello\x12\x0e\n\x06secret\x18\x01 \x01(\t\x12)\n\x04role\x18\x02 \x01(\x0e\x32\x1b.mmplugin.v1.CallHello.Role\":\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0c\n\x08ROLE_API\x10\x01\x12\x0e\n\nROLE_HOOKS\x10\x02\"8\n\tCallFrame\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x0f\n\x07request\x18\x03 \x01(\x0c\"I\n\nReplyFrame\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x10\n\x08response\x18\x02 \x01(\x0c\x12\x0c\n\x04\x63ode\x18\x03 \x01(\r\x12\x0f\n\x07message\x18\x04 \x01(\t2\xa5\x01\n\x0eRuntimeService\x12J\n\tHandshake\x12\x1d.mmplugin.v1.HandshakeRequest\x1a\x1e.mmplugin.v1.HandshakeResponse\x12G\n\x08Shutdown\x12\x1c.mmplugin.v1.ShutdownRequest\x1a\x1d.mmplugin.v1.ShutdownResponseB@Z>github.com/mmplugin/mmplugin/internal/pb/mmpluginv1;mmpluginv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,20 +40,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SHUTDOWNREQUEST']._serialized_end=331
   _globals['_SHUTDOWNRESPONSE']._serialized_start=333
   _globals['_SHUTDOWNRESPONSE']._serialized_end=351
-  _globals['_HOOKCALLSREQUEST']._serialized_start=353
-  _globals['_HOOKCALLSREQUEST']._serialized_end=416
-  _globals['_HOOKCALLSRESPONSE']._serialized_start=418
-  _globals['_HOOKCALLSRESPONSE']._serialized_end=498
-  _globals['_CALLHELLO']._serialized_start=501
-  _globals['_CALLHELLO']._serialized_end=631
-  _globals['_CALLHELLO_ROLE']._serialized_start=573
-  _globals['_CALLHELLO_ROLE']._serialized_end=631
-  _globals['_CALLFRAME']._serialized_start=633
-  _globals['_CALLFRAME']._serialized_end=689
-  _globals['_REPLYFRAME']._serialized_start=691
-  _globals['_REPLYFRAME']._serialized_end=764
-  _globals['_RUNTIMESERVICE']._serialized_start=767
-  _globals['_RUNTIMESERVICE']._serialized_end=932
-  _globals['_HOOKSTREAMSERVICE']._serialized_start=934
-  _globals['_HOOKSTREAMSERVICE']._serialized_end=1033
+  _globals['_CALLHELLO']._serialized_start=354
+  _globals['_CALLHELLO']._serialized_end=484
+  _globals['_CALLHELLO_ROLE']._serialized_start=426
+  _globals['_CALLHELLO_ROLE']._serialized_end=484
+  _globals['_CALLFRAME']._serialized_start=486
+  _globals['_CALLFRAME']._serialized_end=542
+  _globals['_REPLYFRAME']._serialized_start=544
+  _globals['_REPLYFRAME']._serialized_end=617
+  _globals['_RUNTIMESERVICE']._serialized_start=620
+  _globals['_RUNTIMESERVICE']._serialized_end=785
 # @@protoc_insertion_point(module_scope)

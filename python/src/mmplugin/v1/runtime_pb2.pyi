@@ -132,69 +132,6 @@ class ShutdownResponse(_message.Message):
 Global___ShutdownResponse: _TypeAlias = ShutdownResponse  # noqa: Y015
 
 @_typing.final
-class HookCallsRequest(_message.Message):
-    """HookCallsRequest is one hook invocation."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    ID_FIELD_NUMBER: _builtins.int
-    METHOD_FIELD_NUMBER: _builtins.int
-    REQUEST_FIELD_NUMBER: _builtins.int
-    id: _builtins.int
-    """Chosen by the host, unique among the calls in flight on the stream."""
-    method: _builtins.str
-    """The PluginHooksService method, e.g. "MessageWillBePosted"."""
-    request: _builtins.bytes
-    """The method's request message (e.g. MessageWillBePostedRequest), serialized."""
-    def __init__(
-        self,
-        *,
-        id: _builtins.int = ...,
-        method: _builtins.str = ...,
-        request: _builtins.bytes = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "method", b"method", "request", b"request"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___HookCallsRequest: _TypeAlias = HookCallsRequest  # noqa: Y015
-
-@_typing.final
-class HookCallsResponse(_message.Message):
-    """HookCallsResponse answers the HookCallsRequest with the same id."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    ID_FIELD_NUMBER: _builtins.int
-    RESPONSE_FIELD_NUMBER: _builtins.int
-    CODE_FIELD_NUMBER: _builtins.int
-    MESSAGE_FIELD_NUMBER: _builtins.int
-    id: _builtins.int
-    response: _builtins.bytes
-    """The method's response message, serialized; unset when code is not 0."""
-    code: _builtins.int
-    """A gRPC status code (google.rpc.Code): what the unary RPC would have failed with, 0 for OK."""
-    message: _builtins.str
-    """The status message when code is not 0."""
-    def __init__(
-        self,
-        *,
-        id: _builtins.int = ...,
-        response: _builtins.bytes = ...,
-        code: _builtins.int = ...,
-        message: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "id", b"id", "message", b"message", "response", b"response"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___HookCallsResponse: _TypeAlias = HookCallsResponse  # noqa: Y015
-
-@_typing.final
 class CallHello(_message.Message):
     """The calls socket: unary RPCs of the services above (PluginHooksService from the host,
     PluginAPIService and DriverService from the plugin process) as length-prefixed protobuf
