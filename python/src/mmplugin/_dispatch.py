@@ -30,7 +30,7 @@ import grpc
 from grpc import aio
 
 from mmplugin import _streams
-from mmplugin._runtime.calls import CallError
+from mmplugin._runtime.calls import CallError, release_hook_reader
 from mmplugin.errors import AppError, PluginAPIError
 
 __all__ = [
@@ -327,7 +327,8 @@ class HookDispatcher:
         serialized response (the framed hooks connection, mmplugin._runtime.calls).
 
         A plain ``def`` handler runs right here, so the thread that read the call answers it;
-        an ``async def`` one runs on ``loop`` while this thread waits. Failures raise CallError
+        an ``async def`` one runs on ``loop`` while this thread waits (and lets another thread
+        read the hooks connection meanwhile). Failures raise CallError
         with the status the gRPC servicer would have aborted with.
         """
         spec = hook.spec
@@ -338,10 +339,12 @@ class HookDispatcher:
         try:
             args = hook.args(request)
             if self._async[spec.go_name]:
+                release_hook_reader()  # this thread now waits for the loop
                 value = asyncio.run_coroutine_threadsafe(handler(*args), loop).result()
             else:
                 value = contextvars.copy_context().run(handler, *args)
                 if inspect.isawaitable(value):  # a plain callable that returned a coroutine
+                    release_hook_reader()
                     value = asyncio.run_coroutine_threadsafe(_awaited(value), loop).result()
         except Exception as exc:
             response = self._failed(hook, exc)

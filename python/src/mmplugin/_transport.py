@@ -20,7 +20,7 @@ from grpc import aio
 
 from mmplugin import _streams
 from mmplugin import errors as _errors
-from mmplugin._runtime.calls import AsyncCallsClient, CallsClient
+from mmplugin._runtime.calls import AsyncCallsClient, CallsClient, release_hook_reader
 from mmplugin.v1 import models_pb2 as _m
 
 __all__ = [
@@ -197,6 +197,7 @@ class SyncClient(_Client):
             if self._calls is not None:
                 response: _Resp = self._framed_call(self._calls, name, request)
                 return response
+            release_hook_reader()  # a blocking call: a hook's thread lets another read hooks
             return rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise _errors.rpc_error(self._service, name, exc) from None
@@ -218,6 +219,7 @@ class SyncClient(_Client):
             for chunk in _streams.iter_chunks(data):
                 yield make(chunk=_m.StreamChunk(data=chunk))
 
+        release_hook_reader()
         try:
             return rpc(requests(), metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
@@ -240,6 +242,7 @@ class SyncClient(_Client):
             yield make(end=_m.StreamEnd())
 
         rpc_name = f"{self._service}.{name}"
+        release_hook_reader()
         try:
             call = rpc(requests(), metadata=self._metadata, timeout=self._timeout)
             first = next(call, None)

@@ -15,7 +15,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from mmplugin._runtime.calls import AsyncCallsClient, CallError, CallsClient, HookServer
+from mmplugin._runtime.calls import (
+    AsyncCallsClient,
+    CallError,
+    CallsClient,
+    HookServer,
+    release_hook_reader,
+)
 from mmplugin.v1 import runtime_pb2 as r
 
 SECRET = "s3cret"
@@ -380,3 +386,56 @@ async def test_async_calls_with_a_wrong_secret_are_refused(sock_path: str) -> No
     finally:
         client.close()
         host.close()
+
+
+def test_hook_after_hook_runs_on_the_reading_thread(sock_path: str) -> None:
+    """Sequential hooks that do not block never switch threads: the reader runs them inline."""
+    hooks = HooksHost(sock_path)
+    threads: list[str] = []
+
+    def handle(method: str, request: bytes) -> bytes:
+        threads.append(threading.current_thread().name)
+        return b""
+
+    server = HookServer.open(sock_path, SECRET, handle)
+    try:
+        assert hooks.ready.wait(5)
+        for i in range(1, 51):
+            hooks.send(i, "/h/Quick")
+            hooks.wait({i})
+        assert len(threads) == 50
+        assert len(set(threads)) == 1
+    finally:
+        server.close(1)
+        hooks.host.close()
+
+
+def test_a_hook_about_to_block_hands_the_reading_on_at_once(sock_path: str) -> None:
+    """release_hook_reader (what API calls do first) lets another thread read right away, not
+    after the monitor's takeover time (an hour here)."""
+    hooks = HooksHost(sock_path)
+    second_seen = threading.Event()
+
+    def handle(method: str, request: bytes) -> bytes:
+        if method == "/h/First":
+            release_hook_reader()
+            assert second_seen.wait(5), "the second call was never read"
+            return b"first"
+        second_seen.set()
+        return b"second"
+
+    server = HookServer.open(sock_path, SECRET, handle, takeover=3600)
+    try:
+        assert hooks.ready.wait(5)
+        hooks.send(1, "/h/First")
+        hooks.send(2, "/h/Second")
+        hooks.wait({1, 2})
+        assert hooks.order == [2, 1]
+        assert hooks.replies[1].response == b"first"
+    finally:
+        server.close(1)
+        hooks.host.close()
+
+
+def test_release_hook_reader_elsewhere_is_a_no_op() -> None:
+    release_hook_reader()  # not a hook thread: nothing to hand on, nothing raised

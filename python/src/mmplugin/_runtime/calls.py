@@ -5,11 +5,9 @@ A unary gRPC call costs this process several times the work of a frame on a plai
 third socket, ``calls.sock``, next to the gRPC ones, and this process dials it:
 
 - one *hooks* connection, on which the host sends the unary PluginHooksService calls.
-  ``HookServer`` answers them with a leader/follower pool: one thread at a time reads; the thread
-  that read a call runs its handler and writes the reply, while the next thread reads. A plain
-  ``def`` handler thus runs on the thread that received its call, with no hand-off, and a
-  handler that blocks (on an API call that runs this plugin's hooks again) leaves another thread
-  reading;
+  ``HookServer`` runs each plain ``def`` hook on the thread that read its call, with no hand-off,
+  and hands the reading on to another thread when a hook blocks (an API call that runs this
+  plugin's hooks again, a slow hook), so hooks still run side by side as in Go;
 - one *API* connection per thread that calls the host (``CallsClient``): a call writes its frame
   and reads the reply on that thread's own socket, no demultiplexing thread in between;
   ``AsyncCallsClient`` does the same for coroutines on the event loop, with a pool of
@@ -36,13 +34,24 @@ import grpc
 
 from mmplugin.v1 import runtime_pb2
 
-__all__ = ["MAX_FRAME_BYTES", "AsyncCallsClient", "CallError", "CallsClient", "HookServer", "dial"]
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "AsyncCallsClient",
+    "CallError",
+    "CallsClient",
+    "HookServer",
+    "dial",
+    "release_hook_reader",
+]
 
 MAX_FRAME_BYTES = 64 << 20
 """The largest frame either side accepts (the gRPC sockets' message limit too)."""
 
 DEFAULT_MAX_HOOK_THREADS = 32
-"""Threads answering hooks at most (hooks that block on API calls run side by side)."""
+"""Threads answering hooks at most (hooks that block run side by side, as in Go)."""
+
+DEFAULT_TAKEOVER = 0.001
+"""How long a hook may run on the reader thread before another thread takes over reading."""
 
 _log = logging.getLogger("mmplugin.runtime")
 
@@ -157,6 +166,7 @@ class CallsClient:
         Raises CallError with the status the host answered, or UNAVAILABLE / DEADLINE_EXCEEDED
         when the host cannot be reached in time.
         """
+        release_hook_reader()
         conn: _Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._open()
@@ -317,8 +327,33 @@ HookHandler = Callable[[str, bytes], bytes]
 CallError for a status answer. Runs on a HookServer thread."""
 
 
+_hook_thread = threading.local()
+"""``server``: the HookServer whose reader this thread is while it runs a hook inline."""
+
+
+def release_hook_reader() -> None:
+    """Say that the calling thread is about to block (an API call, waiting for the event loop).
+
+    A hook runs on the thread that read its call, and while it runs nobody reads the hooks
+    connection; if it blocks, another thread takes over reading at once, so that the hooks the
+    blocking call may cause (CreatePost runs this plugin's MessageWillBePosted) and concurrent
+    ones are answered. No-op on other threads.
+    """
+    server: HookServer | None = getattr(_hook_thread, "server", None)
+    if server is not None:
+        server._hand_off()
+
+
 class HookServer:
-    """Answers the host's hook calls on the hooks connection (leader/follower threads)."""
+    """Answers the host's hook calls on the hooks connection.
+
+    One thread at a time is the *reader*: it reads a call, runs the hook inline and reads the
+    next one, so a busy plugin answers hook after hook on one thread without a thread switch
+    (the GIL makes more threads slower, not faster, for hooks that compute). A hook that blocks
+    hands the reader role to another thread: at once when it calls the API or waits for the event
+    loop (``release_hook_reader``), otherwise when it has run for ``takeover`` seconds (a monitor
+    thread watches). Up to ``max_threads`` threads exist; they are started as needed and stay.
+    """
 
     def __init__(
         self,
@@ -326,18 +361,27 @@ class HookServer:
         handle: HookHandler,
         *,
         max_threads: int = DEFAULT_MAX_HOOK_THREADS,
+        takeover: float = DEFAULT_TAKEOVER,
         log: logging.Logger | None = None,
     ) -> None:
         self._conn = conn
         self._handle = handle
         self._max_threads = max_threads
+        self._takeover = takeover
         self._log = log or _log
-        self._read_lock = threading.Lock()  # held by the one thread reading (the leader)
         self._write_lock = threading.Lock()
-        self._state = threading.Condition()  # guards the counts below
+        self._lock = threading.Lock()  # guards everything below
+        self._idle_cv = threading.Condition(self._lock)  # threads waiting to become the reader
+        self._monitor_cv = threading.Condition(self._lock)
+        self._reader: threading.Thread | None = None
+        self._reading = False  # the reader is in read_frame, not running a hook
+        self._handling_since = 0.0  # when the reader started running its current hook
+        self._calls = 0  # calls read so far (the monitor's sign of activity)
         self._threads = 0
-        self._busy = 0
+        self._idle = 0
+        self._busy = 0  # hooks running
         self._closing = False
+        self._monitor_asleep = False
 
     @classmethod
     def open(
@@ -347,57 +391,133 @@ class HookServer:
         handle: HookHandler,
         *,
         max_threads: int = DEFAULT_MAX_HOOK_THREADS,
+        takeover: float = DEFAULT_TAKEOVER,
     ) -> HookServer:
         """Dial the hooks connection and start answering on it."""
-        server = cls(
-            dial(path, secret, runtime_pb2.CallHello.ROLE_HOOKS), handle, max_threads=max_threads
-        )
-        with server._state:
+        conn = dial(path, secret, runtime_pb2.CallHello.ROLE_HOOKS)
+        server = cls(conn, handle, max_threads=max_threads, takeover=takeover)
+        threading.Thread(target=server._monitor, name="mmplugin-hook-monitor", daemon=True).start()
+        with server._lock:
             server._spawn()
         return server
 
     def close(self, grace: float) -> None:
         """Wait up to ``grace`` seconds for the hooks in flight to be answered, then close."""
         deadline = time.monotonic() + grace
-        with self._state:
+        with self._lock:
             self._closing = True
+            self._idle_cv.notify_all()
+            self._monitor_cv.notify_all()
             while self._busy and (left := deadline - time.monotonic()) > 0:
-                self._state.wait(left)
+                self._idle_cv.wait(left)
         self._conn.close()
 
-    def _spawn(self) -> None:  # with self._state held
+    def _spawn(self) -> None:  # with self._lock held
         self._threads += 1
         threading.Thread(
             target=self._serve, name=f"mmplugin-hook-{self._threads}", daemon=True
         ).start()
 
+    def _hand_off(self) -> None:
+        """The reader is about to block in its hook: let another thread read."""
+        with self._lock:
+            if self._reader is threading.current_thread() and not self._reading:
+                self._pass_reader_locked()
+
+    def _pass_reader_locked(self) -> None:
+        self._reader = None
+        if self._idle:
+            self._idle_cv.notify()
+        elif self._threads < self._max_threads:
+            self._spawn()
+        # else: every thread is running a hook; the first to finish reads next.
+
     def _serve(self) -> None:
+        me = threading.current_thread()
         try:
             while True:
-                with self._read_lock:
+                with self._lock:
+                    while self._reader is not None and not self._closing:
+                        self._idle += 1
+                        self._idle_cv.wait()
+                        self._idle -= 1
                     if self._closing:
                         return
-                    try:
-                        data = self._conn.read_frame()
-                    except (OSError, EOFError) as e:
-                        if not self._closing:
-                            self._log.debug("the hooks connection ended: %s", e)
-                        self._closing = True
-                        return
-                    with self._state:
-                        self._busy += 1
-                        if self._busy == self._threads and self._threads < self._max_threads:
-                            self._spawn()  # keep a thread reading while this one answers
-                try:
-                    self._answer(data)
-                finally:
-                    with self._state:
-                        self._busy -= 1
-                        self._state.notify_all()
+                    self._reader = me
+                if not self._read_and_answer(me):
+                    return
         finally:
-            with self._state:
+            with self._lock:
                 self._threads -= 1
-                self._state.notify_all()
+                if self._reader is me:
+                    self._reader = None
+                self._idle_cv.notify_all()
+
+    def _read_and_answer(self, me: threading.Thread) -> bool:
+        """Read and answer calls while this thread stays the reader; False when the connection
+        has ended."""
+        while True:
+            with self._lock:
+                self._reading = True
+            try:
+                data = self._conn.read_frame()
+            except (OSError, EOFError) as e:
+                with self._lock:
+                    if not self._closing:
+                        self._log.debug("the hooks connection ended: %s", e)
+                    self._closing = True
+                    self._reading = False
+                    self._monitor_cv.notify_all()
+                    self._idle_cv.notify_all()
+                return False
+            with self._lock:
+                self._reading = False
+                self._busy += 1
+                self._calls += 1
+                self._handling_since = time.monotonic()
+                if self._monitor_asleep:
+                    self._monitor_cv.notify()
+            _hook_thread.server = self
+            try:
+                self._answer(data)
+            finally:
+                _hook_thread.server = None
+                with self._lock:
+                    self._busy -= 1
+                    if self._closing:
+                        self._idle_cv.notify_all()
+                    still_reader = self._reader is me
+            if not still_reader:
+                return True
+
+    def _monitor(self) -> None:
+        """Hands the reader role on when the reader's hook has run for ``takeover`` seconds.
+
+        It wakes at most every ``takeover`` seconds while hooks run, every 10 ms while the
+        connection is in use, and not at all once no call has come for a while."""
+        seen = -1
+        quiet = 0
+        with self._lock:
+            while not self._closing:
+                if self._reader is not None and not self._reading and self._busy:
+                    left = self._handling_since + self._takeover - time.monotonic()
+                    if left <= 0:
+                        self._pass_reader_locked()
+                    else:
+                        self._monitor_cv.wait(left)
+                    quiet = 0
+                    continue
+                if self._calls != seen:
+                    seen, quiet = self._calls, 0
+                else:
+                    quiet += 1
+                if quiet >= 10:  # 100 ms without a call: sleep until the next one
+                    self._monitor_asleep = True
+                    self._monitor_cv.wait()
+                    self._monitor_asleep = False
+                    quiet = 0
+                else:
+                    self._monitor_cv.wait(0.01)
 
     def _answer(self, data: bytes) -> None:
         call = runtime_pb2.CallFrame.FromString(data)
