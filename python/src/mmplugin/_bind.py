@@ -22,6 +22,7 @@ in-memory API, so tests exercise the same wrappers the server does.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import inspect
 import json
@@ -283,7 +284,7 @@ def bind(plugin: object, ctx: RuntimeContext) -> Binding:
     servicer = HooksServicer(handlers)
     loop = asyncio.get_running_loop()
 
-    def call_hook(method: str, payload: bytes) -> bytes:
+    def call_hook(method: str, payload: bytes) -> bytes | concurrent.futures.Future[bytes]:
         hook = UNARY_HOOKS.get(method[len(_HOOKS_PREFIX) :])
         if hook is None or not method.startswith(_HOOKS_PREFIX):
             raise CallError(

@@ -16,6 +16,7 @@ the host applies Mattermost's default for that hook.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import difflib
 import enum
@@ -322,30 +323,38 @@ class HookDispatcher:
 
     def call_unary(
         self, hook: UnaryHook[Any, Any], payload: bytes, loop: asyncio.AbstractEventLoop
-    ) -> bytes:
-        """Run one unary hook on the calling thread, from its serialized request to its
-        serialized response (the framed hooks connection, mmplugin._runtime.calls).
+    ) -> bytes | concurrent.futures.Future[bytes]:
+        """Run one unary hook from its serialized request to its serialized response (the
+        framed hooks connection, mmplugin._runtime.calls).
 
-        A plain ``def`` handler runs right here, so the thread that read the call answers it;
-        an ``async def`` one runs on ``loop`` while this thread waits (and lets another thread
-        read the hooks connection meanwhile). Failures raise CallError
-        with the status the gRPC servicer would have aborted with.
+        A plain ``def`` handler runs right here, so the thread that read the call answers it,
+        and the response is returned. An ``async def`` one is scheduled on ``loop`` and a future
+        of the response is returned at once, so the reading thread goes on reading. Failures
+        raise (or the future holds) CallError with the status the gRPC servicer would have
+        aborted with.
         """
         spec = hook.spec
         handler = self._handlers.get(spec.go_name)
         if handler is None:
             raise self._not_implemented(spec)
         request = hook.parse(payload)
+        if self._async[spec.go_name]:
+            return asyncio.run_coroutine_threadsafe(self._answer_async(hook, request), loop)
         try:
-            args = hook.args(request)
-            if self._async[spec.go_name]:
+            value = contextvars.copy_context().run(handler, *hook.args(request))
+            if inspect.isawaitable(value):  # a plain callable that returned a coroutine
                 release_hook_reader()  # this thread now waits for the loop
-                value = asyncio.run_coroutine_threadsafe(handler(*args), loop).result()
-            else:
-                value = contextvars.copy_context().run(handler, *args)
-                if inspect.isawaitable(value):  # a plain callable that returned a coroutine
-                    release_hook_reader()
-                    value = asyncio.run_coroutine_threadsafe(_awaited(value), loop).result()
+                value = asyncio.run_coroutine_threadsafe(_awaited(value), loop).result()
+        except Exception as exc:
+            response = self._failed(hook, exc)
+        else:
+            response = self._finish(hook, request, value)
+        data: bytes = response.SerializeToString()
+        return data
+
+    async def _answer_async(self, hook: UnaryHook[Any, Any], request: Any) -> bytes:
+        try:
+            value = await self._handlers[hook.spec.go_name](*hook.args(request))
         except Exception as exc:
             response = self._failed(hook, exc)
         else:

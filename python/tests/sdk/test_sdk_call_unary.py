@@ -4,6 +4,7 @@ thread, with the same results and failures as the grpc.aio servicer."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +30,11 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop.close()
 
 
+def answered(data: bytes | concurrent.futures.Future[bytes]) -> bytes:
+    assert isinstance(data, bytes), "a plain def hook is answered on the calling thread"
+    return data
+
+
 def posted(message: str) -> bytes:
     req = hooks_pb2.MessageWillBePostedRequest(post=c.post_to_pb(Post(message=message)))
     return req.SerializeToString()
@@ -47,12 +53,12 @@ def test_a_plain_handler_runs_on_the_calling_thread(loop: asyncio.AbstractEventL
     servicer = HooksServicer({"MessageWillBePosted": message_will_be_posted})
     hook = UNARY_HOOKS["MessageWillBePosted"]
     out = hooks_pb2.MessageWillBePostedResponse.FromString(
-        servicer.call_unary(hook, posted("hi"), loop)
+        answered(servicer.call_unary(hook, posted("hi"), loop))
     )
     assert out.result_1.message == "HI"
     assert threads == [threading.current_thread()]
     out = hooks_pb2.MessageWillBePostedResponse.FromString(
-        servicer.call_unary(hook, posted("no"), loop)
+        answered(servicer.call_unary(hook, posted("no"), loop))
     )
     assert out.result_2 == "not allowed"
     assert not out.HasField("result_1")
@@ -67,11 +73,23 @@ def test_an_async_handler_runs_on_the_loop(loop: asyncio.AbstractEventLoop) -> N
         return post
 
     servicer = HooksServicer({"MessageWillBePosted": message_will_be_posted})
-    out = hooks_pb2.MessageWillBePostedResponse.FromString(
-        servicer.call_unary(UNARY_HOOKS["MessageWillBePosted"], posted("hi"), loop)
-    )
+    pending = servicer.call_unary(UNARY_HOOKS["MessageWillBePosted"], posted("hi"), loop)
+    # The reading thread is not kept waiting: it gets a future the loop completes.
+    assert isinstance(pending, concurrent.futures.Future)
+    out = hooks_pb2.MessageWillBePostedResponse.FromString(pending.result(5))
     assert out.result_1.message == "hi!"
     assert seen == [loop]
+
+    async def failing(ctx: Context, post: Post) -> Post | None:
+        raise ValueError("async boom")
+
+    servicer = HooksServicer({"MessageWillBePosted": failing})
+    pending = servicer.call_unary(UNARY_HOOKS["MessageWillBePosted"], posted("hi"), loop)
+    assert isinstance(pending, concurrent.futures.Future)
+    with pytest.raises(CallError) as info:
+        pending.result(5)
+    assert info.value.code() is grpc.StatusCode.UNKNOWN
+    assert "raised ValueError: async boom" in info.value.details()
 
 
 def test_failures_match_the_grpc_servicer(loop: asyncio.AbstractEventLoop) -> None:
@@ -98,8 +116,10 @@ def test_failures_match_the_grpc_servicer(loop: asyncio.AbstractEventLoop) -> No
 
     # A hook with an error result carries the exception in its response instead.
     out = hooks_pb2.OnActivateResponse.FromString(
-        servicer.call_unary(
-            UNARY_HOOKS["OnActivate"], hooks_pb2.OnActivateRequest().SerializeToString(), loop
+        answered(
+            servicer.call_unary(
+                UNARY_HOOKS["OnActivate"], hooks_pb2.OnActivateRequest().SerializeToString(), loop
+            )
         )
     )
     assert out.HasField("error")

@@ -21,6 +21,7 @@ on gRPC. A frame is a 4-byte big-endian length and one serialized ``CallHello``,
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import socket
@@ -177,8 +178,17 @@ class CallsClient:
         call_id = conn.next_id
         frame = runtime_pb2.CallFrame(id=call_id, method=method, request=request)
         try:
-            conn.write_frame(frame.SerializeToString())
+            try:
+                conn.write_frame(frame.SerializeToString())
+            except OSError:
+                # The host may have refused the connection and closed it; its answer says why.
+                conn.sock.settimeout(0)
+                refusal = runtime_pb2.ReplyFrame.FromString(conn.read_frame())
+                raise CallError.from_reply(refusal) if refusal.code else EOFError() from None
             reply = runtime_pb2.ReplyFrame.FromString(conn.read_frame())
+        except CallError:
+            self._drop(conn)
+            raise
         except TimeoutError:
             self._drop(conn)
             raise CallError(
@@ -266,6 +276,8 @@ class AsyncCallsClient:
                     f"a message of {len(payload)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit",
                 )
             writer.write(len(payload).to_bytes(4, "big") + payload)
+            # No drain: a frame fits the socket buffer, and a refused connection's answer (below)
+            # must be read even when the write failed.
             head = await reader.readexactly(4)
             size = int.from_bytes(head, "big")
             if size > MAX_FRAME_BYTES:
@@ -322,9 +334,10 @@ class AsyncCallsClient:
         self._idle.clear()
 
 
-HookHandler = Callable[[str, bytes], bytes]
-"""Answers one hook call: (full method name, serialized request) → serialized response; raises
-CallError for a status answer. Runs on a HookServer thread."""
+HookHandler = Callable[[str, bytes], "bytes | concurrent.futures.Future[bytes]"]
+"""Answers one hook call: (full method name, serialized request) → serialized response, or a
+future of it for a call answered elsewhere (an ``async def`` hook on the event loop); raises
+(or the future holds) CallError for a status answer. Runs on a HookServer thread."""
 
 
 _hook_thread = threading.local()
@@ -374,13 +387,14 @@ class HookServer:
         self._idle_cv = threading.Condition(self._lock)  # threads waiting to become the reader
         self._monitor_cv = threading.Condition(self._lock)
         self._reader: threading.Thread | None = None
-        self._reading = False  # the reader is in read_frame, not running a hook
+        self._reading = False  # the reader reads (True) or runs a hook inline (False)
         self._handling_since = 0.0  # when the reader started running its current hook
         self._calls = 0  # calls read so far (the monitor's sign of activity)
         self._threads = 0
         self._idle = 0
         self._busy = 0  # hooks running
-        self._closing = False
+        self._closing = False  # no more reading: the connection ended or close() gave up
+        self._ended = False  # the reader reached the end of the connection
         self._monitor_asleep = False
 
     @classmethod
@@ -402,14 +416,18 @@ class HookServer:
         return server
 
     def close(self, grace: float) -> None:
-        """Wait up to ``grace`` seconds for the hooks in flight to be answered, then close."""
+        """Answer the calls the host has sent, then close; give up after ``grace`` seconds.
+
+        The host half-closes the connection before it asks the process to stop, so the reader
+        reaches its end after the last call; close waits for that and for the hooks still
+        running."""
         deadline = time.monotonic() + grace
         with self._lock:
+            while (not self._ended or self._busy) and (left := deadline - time.monotonic()) > 0:
+                self._idle_cv.wait(left)
             self._closing = True
             self._idle_cv.notify_all()
             self._monitor_cv.notify_all()
-            while self._busy and (left := deadline - time.monotonic()) > 0:
-                self._idle_cv.wait(left)
         self._conn.close()
 
     def _spawn(self) -> None:  # with self._lock held
@@ -444,6 +462,7 @@ class HookServer:
                     if self._closing:
                         return
                     self._reader = me
+                    self._reading = True
                 if not self._read_and_answer(me):
                     return
         finally:
@@ -455,17 +474,17 @@ class HookServer:
 
     def _read_and_answer(self, me: threading.Thread) -> bool:
         """Read and answer calls while this thread stays the reader; False when the connection
-        has ended."""
+        has ended. The role (``_reader is me``, ``_reading``) is set on entry and kept from one
+        call to the next under one lock hold, so that no other thread can start reading between
+        them."""
         while True:
-            with self._lock:
-                self._reading = True
             try:
                 data = self._conn.read_frame()
             except (OSError, EOFError) as e:
                 with self._lock:
                     if not self._closing:
                         self._log.debug("the hooks connection ended: %s", e)
-                    self._closing = True
+                    self._ended = self._closing = True
                     self._reading = False
                     self._monitor_cv.notify_all()
                     self._idle_cv.notify_all()
@@ -487,6 +506,8 @@ class HookServer:
                     if self._closing:
                         self._idle_cv.notify_all()
                     still_reader = self._reader is me
+                    if still_reader:
+                        self._reading = True
             if not still_reader:
                 return True
 
@@ -499,7 +520,7 @@ class HookServer:
         quiet = 0
         with self._lock:
             while not self._closing:
-                if self._reader is not None and not self._reading and self._busy:
+                if self._reader is not None and not self._reading:  # running a hook inline
                     left = self._handling_since + self._takeover - time.monotonic()
                     if left <= 0:
                         self._pass_reader_locked()
@@ -522,17 +543,49 @@ class HookServer:
     def _answer(self, data: bytes) -> None:
         call = runtime_pb2.CallFrame.FromString(data)
         try:
+            result = self._handle(call.method, call.request)
+        except Exception as e:
+            self._reply(call, None, e)
+            return
+        if isinstance(result, concurrent.futures.Future):
+            # Answered later, by whichever thread completes it (the event loop's).
+            with self._lock:
+                self._busy += 1
+            result.add_done_callback(lambda done: self._reply_later(call, done))
+        else:
+            self._reply(call, result, None)
+
+    def _reply_later(
+        self, call: runtime_pb2.CallFrame, done: concurrent.futures.Future[bytes]
+    ) -> None:
+        try:
+            error = done.exception()
+            self._reply(call, None if error else done.result(), error)
+        except concurrent.futures.CancelledError as e:
+            self._reply(call, None, e)
+        finally:
+            with self._lock:
+                self._busy -= 1
+                if self._closing:
+                    self._idle_cv.notify_all()
+
+    def _reply(
+        self, call: runtime_pb2.CallFrame, response: bytes | None, error: BaseException | None
+    ) -> None:
+        if error is None:
+            reply = runtime_pb2.ReplyFrame(id=call.id, response=response or b"")
+        elif isinstance(error, CallError):
             reply = runtime_pb2.ReplyFrame(
-                id=call.id, response=self._handle(call.method, call.request)
+                id=call.id, code=error.code().value[0], message=error.details()
             )
-        except CallError as e:
-            reply = runtime_pb2.ReplyFrame(id=call.id, code=e.code().value[0], message=e.details())
-        except Exception as e:  # the handler maps the plugin's failures; this is a bug
-            self._log.error("hook call %s failed in the SDK: %s", call.method, e, exc_info=e)
+        else:  # the handler maps the plugin's failures; this is a bug (or a cancelled call)
+            self._log.error(
+                "hook call %s failed in the SDK: %s", call.method, error, exc_info=error
+            )
             reply = runtime_pb2.ReplyFrame(
                 id=call.id,
                 code=grpc.StatusCode.UNKNOWN.value[0],
-                message=f"{call.method}: {type(e).__name__}: {e}",
+                message=f"{call.method}: {type(error).__name__}: {error}",
             )
         payload = reply.SerializeToString()
         if len(payload) > MAX_FRAME_BYTES:
