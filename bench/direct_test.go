@@ -18,9 +18,9 @@ import (
 )
 
 // directPython starts the Python twin under the supervisor in this process, without
-// mmplugin-host's netrpc side: the hooks it returns are the hooks client over gRPC only, so a
-// call through them measures the host → Python leg of a hook, which the full path adds the
-// server → host netrpc leg to. The API is the in-memory server's, served by the real apiserver.
+// mmplugin-host's netrpc side: the hooks it returns are the hooks client on the supervisor's
+// connection only, so a call through them measures the host → Python leg of a hook, which the
+// full path adds the server → host netrpc leg to. The API is the in-memory server's, served by the real apiserver.
 func directPython(tb testing.TB, h *harness.Harness) plugin.Hooks {
 	tb.Helper()
 	dir := tb.TempDir()

@@ -80,8 +80,9 @@ func BenchmarkProfile(b *testing.B) {
 }
 
 // BenchmarkLegs splits the Python twin's round trips: the full path through the Environment
-// and mmplugin-host, against the gRPC leg between host and Python alone (hooks: host → Python;
-// API calls from a hook: Python → host, answered by the in-memory API without the netrpc hop).
+// and mmplugin-host, against the leg between host and Python alone on the calls socket (hooks:
+// host → Python; API calls from a hook: Python → host, answered by the in-memory API without
+// the netrpc hop).
 func BenchmarkLegs(b *testing.B) {
 	if v := os.Getenv("BENCH_HOST_GOMAXPROCS"); v != "" {
 		os.Setenv("GOMAXPROCS", v) // inherited by the plugin processes started from now on
@@ -95,11 +96,11 @@ func BenchmarkLegs(b *testing.B) {
 	full := calls{h.Hooks(pyTwin.ID), w}
 	direct := calls{directPython(b, h), w}
 	n := *samplesFlag
-	p := measurePair(b, "MessageWillBePosted: gRPC leg (Go column) vs full path (Python column)", n/10, n, direct.messageWillBePosted, full.messageWillBePosted)
-	fmt.Printf("gRPC leg p50 %s p99 %s; full p50 %s p99 %s\n", Micros(p.Go.P50), Micros(p.Go.P99), Micros(p.Py.P50), Micros(p.Py.P99))
-	p = measurePair(b, "ExecuteCommand: gRPC leg vs full", n/10, n, direct.executeCommand, full.executeCommand)
-	fmt.Printf("ExecuteCommand gRPC leg p50 %s p99 %s; full p50 %s p99 %s\n", Micros(p.Go.P50), Micros(p.Go.P99), Micros(p.Py.P50), Micros(p.Py.P99))
-	// KVGet from a hook, timed in the plugin: Python → host gRPC → memapi directly, against the
+	p := measurePair(b, "MessageWillBePosted: host ⇄ Python leg (Go column) vs full path (Python column)", n/10, n, direct.messageWillBePosted, full.messageWillBePosted)
+	fmt.Printf("host ⇄ Python leg p50 %s p99 %s; full p50 %s p99 %s\n", Micros(p.Go.P50), Micros(p.Go.P99), Micros(p.Py.P50), Micros(p.Py.P99))
+	p = measurePair(b, "ExecuteCommand: host ⇄ Python leg vs full", n/10, n, direct.executeCommand, full.executeCommand)
+	fmt.Printf("ExecuteCommand host ⇄ Python leg p50 %s p99 %s; full p50 %s p99 %s\n", Micros(p.Go.P50), Micros(p.Go.P99), Micros(p.Py.P50), Micros(p.Py.P99))
+	// KVGet from a hook, timed in the plugin: Python → host (calls socket) → memapi directly, against the
 	// full path where the host forwards the call to the server over netrpc.
 	for _, c := range []calls{direct, full} {
 		if _, err := c.apiTimes("KVGet", n/10); err != nil {
@@ -115,5 +116,5 @@ func BenchmarkLegs(b *testing.B) {
 		b.Fatal(err)
 	}
 	ds, fs := Summarize(dt), Summarize(ft)
-	fmt.Printf("KVGet from a hook: gRPC leg p50 %s p99 %s; full p50 %s p99 %s\n", Micros(ds.P50), Micros(ds.P99), Micros(fs.P50), Micros(fs.P99))
+	fmt.Printf("KVGet from a hook: host ⇄ Python leg p50 %s p99 %s; full p50 %s p99 %s\n", Micros(ds.P50), Micros(ds.P99), Micros(fs.P50), Micros(fs.P99))
 }
