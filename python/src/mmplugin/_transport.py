@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 from google.protobuf import descriptor_pool, message_factory
@@ -150,17 +150,26 @@ class AsyncHTTPResponse(_ResponseBase):
         self.close()
 
 
-class _Client:
-    """What both client flavours keep: the service name, the call metadata and the timeout."""
+_Calls = TypeVar("_Calls", CallsClient, AsyncCallsClient)
 
-    __slots__ = ("_metadata", "_service", "_timeout")
+
+class _Client(Generic[_Calls]):
+    """What both client flavours keep: the service name, the call metadata, the timeout and the
+    calls socket client of their flavour (None: everything over gRPC)."""
+
+    __slots__ = ("_calls", "_metadata", "_service", "_timeout")
 
     def __init__(
-        self, service: str, metadata: Sequence[tuple[str, str]], timeout: float | None
+        self,
+        service: str,
+        metadata: Sequence[tuple[str, str]],
+        timeout: float | None,
+        calls: _Calls | None = None,
     ) -> None:
         self._service = service
         self._metadata = tuple(metadata)
         self._timeout = timeout
+        self._calls: _Calls | None = calls
 
 
 _PACKAGE = "mmplugin.v1"
@@ -174,21 +183,11 @@ def framed_method(service: str, name: str) -> tuple[str, Callable[[bytes], Any]]
     return f"/{_PACKAGE}.{service}/{name}", response.FromString
 
 
-class SyncClient(_Client):
+class SyncClient(_Client[CallsClient]):
     """Base of the generated sync clients: unary calls on the calls socket when there is one,
     else (and streams always) on a grpc.Channel."""
 
-    __slots__ = ("_calls",)
-
-    def __init__(
-        self,
-        service: str,
-        metadata: Sequence[tuple[str, str]],
-        timeout: float | None,
-        calls: CallsClient | None = None,
-    ) -> None:
-        super().__init__(service, metadata, timeout)
-        self._calls = calls
+    __slots__ = ()
 
     def _unary(
         self, name: str, rpc: grpc.UnaryUnaryMultiCallable[_Req, _Resp], request: _Req
@@ -263,21 +262,11 @@ def _response_head(rpc: str, first: Any) -> _m.HTTPResponseHead:
     return head
 
 
-class AsyncClient(_Client):
+class AsyncClient(_Client[AsyncCallsClient]):
     """Base of the generated asyncio clients: unary calls on the calls socket when there is one,
     else (and streams always) on a grpc.aio.Channel."""
 
-    __slots__ = ("_calls",)
-
-    def __init__(
-        self,
-        service: str,
-        metadata: Sequence[tuple[str, str]],
-        timeout: float | None,
-        calls: AsyncCallsClient | None = None,
-    ) -> None:
-        super().__init__(service, metadata, timeout)
-        self._calls = calls
+    __slots__ = ()
 
     async def _unary(
         self, name: str, rpc: aio.UnaryUnaryMultiCallable[_Req, _Resp], request: _Req
