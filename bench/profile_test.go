@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	profileOp   = flag.String("profile-op", "MessageWillBePosted", "what BenchmarkProfile drives: MessageWillBePosted, ExecuteCommand, KVGet (API calls from a hook), hello, download or upload (ServeHTTP, 50 MB)")
+	profileOp   = flag.String("profile-op", "MessageWillBePosted", "what BenchmarkProfile drives: MessageWillBePosted, ExecuteCommand, KVGet or GetUser (API calls from a hook), hello, download or upload (ServeHTTP, 50 MB)")
 	profileFor  = flag.Duration("profile-time", 10*time.Second, "how long BenchmarkProfile drives the Python twin")
 	profileLoad = flag.Int("profile-inflight", 1, "calls in flight during BenchmarkProfile")
 	profileCmd  = flag.String("profile-cmd", "", "command run during the load with {python} and {host} replaced by the PIDs, e.g. 'py-spy record -o py.svg -d 8 -p {python}' or 'perf record -g -o host.data -p {host} -- sleep 8'")
@@ -38,6 +38,7 @@ func BenchmarkProfile(b *testing.B) {
 		"MessageWillBePosted": c.messageWillBePosted,
 		"ExecuteCommand":      c.executeCommand,
 		"KVGet":               func() error { _, err := c.apiTimes("KVGet", 100); return err },
+		"GetUser":             func() error { _, err := c.apiTimes("GetUser", 100); return err },
 		"hello":               c.hello,
 		"download":            func() error { return c.download(50 << 20) },
 		"upload":              func() error { return c.upload(bigBody) },
@@ -100,21 +101,23 @@ func BenchmarkLegs(b *testing.B) {
 	fmt.Printf("host ⇄ Python leg p50 %s p99 %s; full p50 %s p99 %s\n", Micros(p.Go.P50), Micros(p.Go.P99), Micros(p.Py.P50), Micros(p.Py.P99))
 	p = measurePair(b, "ExecuteCommand: host ⇄ Python leg vs full", n/10, n, direct.executeCommand, full.executeCommand)
 	fmt.Printf("ExecuteCommand host ⇄ Python leg p50 %s p99 %s; full p50 %s p99 %s\n", Micros(p.Go.P50), Micros(p.Go.P99), Micros(p.Py.P50), Micros(p.Py.P99))
-	// KVGet from a hook, timed in the plugin: Python → host (calls socket) → memapi directly, against the
-	// full path where the host forwards the call to the server over netrpc.
-	for _, c := range []calls{direct, full} {
-		if _, err := c.apiTimes("KVGet", n/10); err != nil {
+	// API calls from a hook, timed in the plugin: Python → host (calls socket) → memapi directly,
+	// against the full path where the host forwards the call to the server over netrpc.
+	for _, method := range []string{"KVGet", "GetUser"} {
+		for _, c := range []calls{direct, full} {
+			if _, err := c.apiTimes(method, n/10); err != nil {
+				b.Fatal(err)
+			}
+		}
+		dt, err := direct.apiTimes(method, n)
+		if err != nil {
 			b.Fatal(err)
 		}
+		ft, err := full.apiTimes(method, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ds, fs := Summarize(dt), Summarize(ft)
+		fmt.Printf("%s from a hook: host ⇄ Python leg p50 %s p99 %s; full p50 %s p99 %s\n", method, Micros(ds.P50), Micros(ds.P99), Micros(fs.P50), Micros(fs.P99))
 	}
-	dt, err := direct.apiTimes("KVGet", n)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ft, err := full.apiTimes("KVGet", n)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ds, fs := Summarize(dt), Summarize(ft)
-	fmt.Printf("KVGet from a hook: host ⇄ Python leg p50 %s p99 %s; full p50 %s p99 %s\n", Micros(ds.P50), Micros(ds.P99), Micros(fs.P50), Micros(fs.P99))
 }
