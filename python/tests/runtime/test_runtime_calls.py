@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import socket
 import tempfile
 import threading
@@ -487,4 +488,36 @@ def test_a_call_answered_later_does_not_hold_up_the_reader(sock_path: str) -> No
         assert hooks.replies[1].response == b"later"
         assert hooks.order == [2, 3, 1]
     finally:
+        hooks.stop(server)
+
+
+def test_all_threads_blocked_is_logged_and_hooks_wait_their_turn(
+    sock_path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    hooks = HooksHost(sock_path)
+    release = threading.Event()
+
+    def handle(method: str, request: bytes) -> bytes:
+        if method == "/h/Block":
+            release_hook_reader()
+            assert release.wait(5)
+        return method.encode()
+
+    server = HookServer.open(sock_path, SECRET, handle, max_threads=2, takeover=3600)
+    try:
+        assert hooks.ready.wait(5)
+        with caplog.at_level(logging.WARNING, logger="mmplugin.runtime"):
+            hooks.send(1, "/h/Block")
+            hooks.send(2, "/h/Block")
+            hooks.send(3, "/h/Quick")
+            for _ in range(100):
+                if "all 2 hook threads are busy" in caplog.text:
+                    break
+                time.sleep(0.02)
+        assert "all 2 hook threads are busy" in caplog.text
+        assert 3 not in hooks.replies  # nobody reads while both threads block
+        release.set()
+        hooks.wait({1, 2, 3})
+    finally:
+        release.set()
         hooks.stop(server)

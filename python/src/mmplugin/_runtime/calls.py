@@ -396,6 +396,7 @@ class HookServer:
         self._closing = False  # no more reading: the connection ended or close() gave up
         self._ended = False  # the reader reached the end of the connection
         self._monitor_asleep = False
+        self._warned_full = -3600.0  # when the "all threads busy" warning was last logged
 
     @classmethod
     def open(
@@ -448,7 +449,16 @@ class HookServer:
             self._idle_cv.notify()
         elif self._threads < self._max_threads:
             self._spawn()
-        # else: every thread is running a hook; the first to finish reads next.
+        elif time.monotonic() - self._warned_full > 60:
+            # Every thread is running a hook; the first to finish reads next. Hooks that wait
+            # for other hooks (an API call that runs this plugin's hooks) would wait forever.
+            self._warned_full = time.monotonic()
+            self._log.warning(
+                "all %d hook threads are busy in hooks that block; further hooks wait until "
+                "one returns (make slow hooks async def, or do the slow work in a thread of "
+                "your own)",
+                self._max_threads,
+            )
 
     def _serve(self) -> None:
         me = threading.current_thread()
