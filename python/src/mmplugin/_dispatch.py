@@ -4,8 +4,10 @@ The generated ``mmplugin._gen.hooks`` holds the table of every hook (``HOOKS``, 
 each) and ``HooksServicer``, the grpc.aio ``PluginHooksService``; this module holds what they
 share. A plugin's handlers are found by name (``discover_handlers``): a method named after a
 hook in snake_case (``message_will_be_posted``) handles it. ``async def`` handlers run on the
-event loop; plain ``def`` handlers run in a thread pool so that hooks run concurrently, as they
-do in Go.
+event loop. Plain ``def`` handlers of the unary hooks from the calls socket run on the thread
+that read the call (``call_unary``, see mmplugin._runtime.calls); those called over gRPC and the
+streamed hooks (ServeHTTP, FileWillBeUploaded) run in a thread pool. Either way hooks run
+concurrently, as they do in Go.
 
 Failures: a handler of a hook with an error result (``on_activate``, ...) fails it by raising;
 any other exception, or a result of the wrong type, is logged with its traceback on the
@@ -50,7 +52,7 @@ _Req = TypeVar("_Req")
 _Resp = TypeVar("_Resp")
 
 DEFAULT_MAX_WORKERS = 32
-"""Threads for plain ``def`` handlers (hooks that block on API calls run side by side)."""
+"""Threads for plain ``def`` handlers called over gRPC and for the streamed hooks."""
 
 logger = logging.getLogger("mmplugin.hooks")
 

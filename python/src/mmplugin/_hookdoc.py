@@ -53,9 +53,11 @@ calls exactly those (Mattermost skips hooks a plugin does not implement, and som
 once implemented). A method whose name is close to a hook's but not equal (`on_activte`) is
 reported as a warning in the server log when the plugin starts.
 
-- **`def` or `async def`.** A plain `def` runs in a worker thread (hooks run concurrently, as
-  in Go) and uses the blocking `self.api`; an `async def` runs on the plugin's event loop and
-  uses `await self.async_api...`. Never block the event loop in an `async def` hook.
+- **`def` or `async def`.** A plain `def` runs on one of the plugin's hook threads (the one
+  that received the call: the fastest path) and uses the blocking `self.api`; while it blocks,
+  in an API call or anything slow, other hooks run on other threads, as in Go. An `async def`
+  runs on the plugin's event loop and uses `await self.async_api...`. Never block the event loop
+  in an `async def` hook.
 - **`ctx`.** Hooks to which Go passes a `*plugin.Context` get it as their first argument,
   `ctx: Context` (session, request and connection ids, IP address, user agent).
 - **Order.** As for a Go plugin, `on_configuration_change` runs before `on_activate`, and
