@@ -311,17 +311,24 @@ class HookDispatcher:
         request: _Req,
         hook: UnaryHook[_Req, _Resp],
     ) -> _Resp:
-        spec = hook.spec
-        if spec.go_name not in self._handlers:
-            await self._missing(context, spec)
+        if hook.spec.go_name not in self._handlers:
+            await self._missing(context, hook.spec)
         try:
-            try:
-                value = await self._invoke(spec, hook.args(request))
-            except Exception as exc:
-                return self._failed(hook, exc)
-            return self._finish(hook, request, value)
+            return await self._respond(hook, request)
         except CallError as failed:
             await context.abort(failed.code(), failed.details())
+
+    async def _respond(self, hook: UnaryHook[_Req, _Resp], request: _Req) -> _Resp:
+        """The response of the plugin's handler to one call; CallError for a status answer."""
+        try:
+            value = await self._invoke(hook.spec, hook.args(request))
+        except Exception as exc:
+            return self._failed(hook, exc)
+        return self._finish(hook, request, value)
+
+    async def _respond_serialized(self, hook: UnaryHook[Any, Any], request: Any) -> bytes:
+        data: bytes = (await self._respond(hook, request)).SerializeToString()
+        return data
 
     def call_unary(
         self, hook: UnaryHook[Any, Any], payload: bytes, loop: asyncio.AbstractEventLoop
@@ -341,22 +348,12 @@ class HookDispatcher:
             raise self._not_implemented(spec)
         request = hook.parse(payload)
         if self._async[spec.go_name]:
-            return asyncio.run_coroutine_threadsafe(self._answer_async(hook, request), loop)
+            return asyncio.run_coroutine_threadsafe(self._respond_serialized(hook, request), loop)
         try:
             value = contextvars.copy_context().run(handler, *hook.args(request))
             if inspect.isawaitable(value):  # a plain callable that returned a coroutine
                 release_hook_reader()  # this thread now waits for the loop
                 value = asyncio.run_coroutine_threadsafe(_awaited(value), loop).result()
-        except Exception as exc:
-            response = self._failed(hook, exc)
-        else:
-            response = self._finish(hook, request, value)
-        data: bytes = response.SerializeToString()
-        return data
-
-    async def _answer_async(self, hook: UnaryHook[Any, Any], request: Any) -> bytes:
-        try:
-            value = await self._handlers[hook.spec.go_name](*hook.args(request))
         except Exception as exc:
             response = self._failed(hook, exc)
         else:
@@ -386,14 +383,8 @@ class HookDispatcher:
             self._log,
             spec.py_name,
         )
-        try:
-            async for msg in stream:
-                yield msg
-        except Exception as exc:
-            self._log.error(
-                "hook %s raised %s: %s", spec.py_name, type(exc).__name__, exc, exc_info=exc
-            )
-            await self._abort(context, spec, f"raised {type(exc).__name__}: {exc}")
+        async for msg in self._relay(context, spec, stream):
+            yield msg
 
     async def _file_will_be_uploaded(
         self,
@@ -416,6 +407,13 @@ class HookDispatcher:
             args_from_head,
             result_from_value,
         )
+        async for msg in self._relay(context, spec, stream):
+            yield msg
+
+    async def _relay(
+        self, context: aio.ServicerContext[Any, Any], spec: HookSpec, stream: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        """A streamed hook's messages; a handler that raised is logged and aborts the call."""
         try:
             async for msg in stream:
                 yield msg
