@@ -82,6 +82,29 @@ class CallError(grpc.RpcError):
         return cls(_CODES.get(reply.code, grpc.StatusCode.UNKNOWN), reply.message)
 
 
+def _frame(payload: bytes) -> bytes:
+    """``payload`` as one frame: its 4-byte big-endian length, then the bytes."""
+    if len(payload) > MAX_FRAME_BYTES:
+        raise CallError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"a message of {len(payload)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit",
+        )
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def _wrong_reply(reply: runtime_pb2.ReplyFrame, call_id: int) -> CallError | None:
+    """The error for a reply that does not answer call ``call_id`` (the connection cannot be
+    used any further), or None."""
+    if reply.id == call_id:
+        return None
+    if reply.id == 0 and reply.code:  # the host refused the connection
+        return CallError.from_reply(reply)
+    return CallError(
+        grpc.StatusCode.INTERNAL,
+        f"the mmplugin host answered call {reply.id} instead of {call_id}",
+    )
+
+
 class _Connection:
     """One connection to the calls socket: frame reads and writes on a blocking socket."""
 
@@ -107,12 +130,7 @@ class _Connection:
         return body
 
     def write_frame(self, payload: bytes) -> None:
-        if len(payload) > MAX_FRAME_BYTES:
-            raise CallError(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"a message of {len(payload)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit",
-            )
-        self.sock.sendall(len(payload).to_bytes(4, "big") + payload)
+        self.sock.sendall(_frame(payload))
 
     def close(self) -> None:
         _close_quietly(self.sock, self._rfile)
@@ -199,14 +217,9 @@ class CallsClient:
             raise CallError(
                 grpc.StatusCode.UNAVAILABLE, f"the mmplugin host went away: {e}"
             ) from None
-        if reply.id != call_id:
+        if (wrong := _wrong_reply(reply, call_id)) is not None:
             self._drop(conn)
-            if reply.id == 0 and reply.code:  # the host refused the connection
-                raise CallError.from_reply(reply)
-            raise CallError(
-                grpc.StatusCode.INTERNAL,
-                f"the mmplugin host answered call {reply.id} instead of {call_id}",
-            )
+            raise wrong
         if reply.code:
             raise CallError.from_reply(reply)
         return reply.response
@@ -245,9 +258,8 @@ class AsyncCallsClient:
 
     def __init__(self, path: str, secret: str) -> None:
         self._path = path
-        self._hello = runtime_pb2.CallHello(
-            secret=secret, role=runtime_pb2.CallHello.ROLE_API
-        ).SerializeToString()
+        hello = runtime_pb2.CallHello(secret=secret, role=runtime_pb2.CallHello.ROLE_API)
+        self._hello = _frame(hello.SerializeToString())  # the first frame of every connection
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self._busy: set[asyncio.StreamWriter] = set()
         self._closed = False
@@ -267,15 +279,8 @@ class AsyncCallsClient:
         reader, writer = await self._acquire()
         ok = False
         try:
-            payload = runtime_pb2.CallFrame(
-                id=1, method=method, request=request
-            ).SerializeToString()
-            if len(payload) > MAX_FRAME_BYTES:
-                raise CallError(
-                    grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"a message of {len(payload)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit",
-                )
-            writer.write(len(payload).to_bytes(4, "big") + payload)
+            call = runtime_pb2.CallFrame(id=1, method=method, request=request)
+            writer.write(_frame(call.SerializeToString()))
             # No drain: a frame fits the socket buffer, and a refused connection's answer (below)
             # must be read even when the write failed.
             head = await reader.readexactly(4)
@@ -283,10 +288,8 @@ class AsyncCallsClient:
             if size > MAX_FRAME_BYTES:
                 raise CallError(grpc.StatusCode.INTERNAL, f"a frame of {size} bytes from the host")
             reply = runtime_pb2.ReplyFrame.FromString(await reader.readexactly(size))
-            if reply.id != 1:
-                if reply.id == 0 and reply.code:  # the host refused the connection
-                    raise CallError.from_reply(reply)
-                raise CallError(grpc.StatusCode.INTERNAL, f"the host answered call {reply.id}")
+            if (wrong := _wrong_reply(reply, 1)) is not None:
+                raise wrong
             ok = True
         except (OSError, asyncio.IncompleteReadError) as e:
             raise CallError(
@@ -311,7 +314,7 @@ class AsyncCallsClient:
                     grpc.StatusCode.UNAVAILABLE,
                     f"cannot connect to the mmplugin host at {self._path}: {e}",
                 ) from None
-            writer.write(len(self._hello).to_bytes(4, "big") + self._hello)
+            writer.write(self._hello)
         self._busy.add(writer)
         return reader, writer
 
