@@ -52,5 +52,5 @@ func directPython(tb testing.TB, h *harness.Harness) plugin.Hooks {
 	})
 	// The same hooks client over the same connection (framed hooks when Python has them) as
 	// mmplugin-host uses.
-	return hooksclient.New(sup.ClientConn(), log)
+	return hooksclient.New(sup.ClientConn(), log, "com.mmplugin.bench")
 }

@@ -41,6 +41,10 @@ func ErrorToProto(err error) *pb.Error {
 		return nil
 	}
 	out := &pb.Error{Message: err.Error()}
+	// Only an error that is a *model.AppError, as Mattermost's encodableError tests it.
+	if appErr, ok := err.(*model.AppError); ok && appErr != nil { //nolint:errorlint // identity, as Mattermost
+		out.AppError = AppErrorToProto(appErr)
+	}
 	for _, s := range sentinels {
 		if err == s.err { //nolint:errorlint // identity, as in Mattermost's encodableError
 			out.Code = s.code
@@ -55,6 +59,9 @@ func ErrorToProto(err error) *pb.Error {
 func ErrorFromProto(e *pb.Error) error {
 	if e == nil {
 		return nil
+	}
+	if e.AppError != nil {
+		return AppErrorFromProto(e.AppError)
 	}
 	for _, s := range sentinels {
 		if e.Code == s.code {

@@ -73,3 +73,18 @@ func TestSentinelsKeepIdentity(t *testing.T) {
 		t.Error("nil error must stay nil")
 	}
 }
+
+// TestAppErrorAsPlainError: an *model.AppError returned where Go has a plain error result
+// (ConfigurationWillBeSaved) crosses as an *model.AppError, as Mattermost's RPC keeps it, so
+// the server can answer with it; a wrapped one is a plain error there too.
+func TestAppErrorAsPlainError(t *testing.T) {
+	in := model.NewAppError("ConfigurationWillBeSaved", "plugin.config.bad", nil, "details", 400)
+	got, ok := ErrorFromProto(ErrorToProto(in)).(*model.AppError)
+	if !ok || got.Id != in.Id || got.StatusCode != 400 || got.DetailedError != "details" {
+		t.Fatalf("got %#v, want the *model.AppError back", got)
+	}
+	wrapped := fmt.Errorf("saving: %w", in)
+	if _, isApp := ErrorFromProto(ErrorToProto(wrapped)).(*model.AppError); isApp {
+		t.Error("a wrapped AppError became an *AppError; Mattermost sends it as a plain error")
+	}
+}

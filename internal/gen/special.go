@@ -51,10 +51,6 @@ type Special struct {
 	Kind Kind
 	// Why is the reason, copied into the generated proto as a comment.
 	Why string
-	// DefaultFromParam names the parameter whose value the server keeps when the hook is
-	// not implemented or the call fails (Mattermost's hooksRPCClient pre-fills its returns
-	// with it). Empty means the zero values of the results.
-	DefaultFromParam string
 	// OutParam names the parameter of a KindOutParam method.
 	OutParam string
 }
@@ -73,21 +69,15 @@ var APISpecial = map[string]Special{
 		Why: "the attachment is an io.Reader, streamed in chunks after the head"},
 }
 
-// HooksSpecial lists the plugin.Hooks methods that are not plain unary calls or that have a
-// non-zero default result.
+// HooksSpecial lists the plugin.Hooks methods that are not plain unary calls. What every hook
+// returns is decided in HookResults (hookresults.go).
 var HooksSpecial = map[string]Special{
 	"ServeHTTP": {Kind: KindHTTPHook,
 		Why: "http.ResponseWriter and *http.Request are streamed both ways"},
 	"ServeMetrics": {Kind: KindHTTPHook,
 		Why: "http.ResponseWriter and *http.Request are streamed both ways"},
-	"FileWillBeUploaded": {Kind: KindUploadHook, DefaultFromParam: "info",
+	"FileWillBeUploaded": {Kind: KindUploadHook,
 		Why: "the upload (io.Reader) and its replacement (io.Writer) are streamed"},
-	// The hooks below keep the plain shape; Mattermost's client pre-fills their result with
-	// the input, so a hook that fails leaves the object unchanged (client_rpc.go).
-	"MessageWillBePosted":      {DefaultFromParam: "post"},
-	"MessageWillBeUpdated":     {DefaultFromParam: "newPost"},
-	"ChannelMemberWillBeAdded": {DefaultFromParam: "channelMember"},
-	"TeamMemberWillBeAdded":    {DefaultFromParam: "teamMember"},
 }
 
 // DriverSpecial lists the plugin.Driver methods that are not plain unary calls.

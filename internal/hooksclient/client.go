@@ -32,19 +32,20 @@ import (
 
 // Client implements plugin.Hooks over a connection to the plugin process.
 type Client struct {
-	hooks  pb.PluginHooksServiceClient
-	logger hclog.Logger
+	hooks    pb.PluginHooksServiceClient
+	logger   hclog.Logger
+	pluginID string
 }
 
 var _ plugin.Hooks = (*Client)(nil)
 
-// New returns a Client calling the PluginHooksService on conn. A nil logger discards the
-// failure logs.
-func New(conn grpc.ClientConnInterface, logger hclog.Logger) *Client {
+// New returns a Client calling the PluginHooksService on conn for the plugin with the given
+// manifest id (named in the errors users see). A nil logger discards the failure logs.
+func New(conn grpc.ClientConnInterface, logger hclog.Logger, pluginID string) *Client {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Client{hooks: pb.NewPluginHooksServiceClient(conn), logger: logger}
+	return &Client{hooks: pb.NewPluginHooksServiceClient(conn), logger: logger, pluginID: pluginID}
 }
 
 // Unsupported lists the hooks that are not served yet, keyed by Go method name, with the

@@ -91,7 +91,7 @@ func (h *Client) OnConfigurationChange() error {
 func (h *Client) ExecuteCommand(arg0 *plugin.Context, arg1 *model.CommandArgs) (*model.CommandResponse, *model.AppError) {
 	fail := func(err error) (*model.CommandResponse, *model.AppError) {
 		h.failed("ExecuteCommand", err)
-		return nil, nil
+		return nil, h.executeCommandFailed(err, arg0, arg1)
 	}
 	if _, no := Unsupported["ExecuteCommand"]; no {
 		return fail(errNotSupported("ExecuteCommand"))
@@ -224,6 +224,7 @@ func (h *Client) MessageWillBePosted(arg0 *plugin.Context, arg1 *model.Post) (*m
 
 // MessageWillBeUpdated implements plugin.Hooks.MessageWillBeUpdated by calling the plugin process.
 // If the call fails it keeps newPost, as Mattermost's hooks client does.
+// A response with neither a result nor a reason (Python's None) keeps newPost too.
 func (h *Client) MessageWillBeUpdated(arg0 *plugin.Context, arg1 *model.Post, arg2 *model.Post) (*model.Post, string) {
 	fail := func(err error) (*model.Post, string) {
 		h.failed("MessageWillBeUpdated", err)
@@ -252,6 +253,9 @@ func (h *Client) MessageWillBeUpdated(arg0 *plugin.Context, arg1 *model.Post, ar
 		return fail(fmt.Errorf("result result_1: %w", err))
 	}
 	res1 := resp.Result_2
+	if res0 == nil && res1 == "" {
+		return arg1, ""
+	}
 	return res0, res1
 }
 

@@ -3,6 +3,7 @@ package hooksclient_test
 import (
 	"path"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/mmplugin/mmplugin/internal/gen"
 	"github.com/mmplugin/mmplugin/internal/gen/ir"
 	"github.com/mmplugin/mmplugin/internal/hooksclient"
+	pb "github.com/mmplugin/mmplugin/internal/pb/mmpluginv1"
 )
 
 // fakePlugin is a plugin process for unary hooks: a gRPC server answering every
@@ -63,7 +65,7 @@ func newFakePlugin(t testing.TB) (*fakePlugin, *hooksclient.Client, *grpc.Server
 	f := &fakePlugin{s: gluetest.Surface(t), last: map[string]protoreflect.Message{}}
 	gs := grpc.NewServer(grpc.UnknownServiceHandler(f.handle))
 	conn := gluetest.Serve(t, gs)
-	return f, hooksclient.New(conn, nil), gs
+	return f, hooksclient.New(conn, nil, "com.example.test"), gs
 }
 
 func plainHooks(s *ir.Surface) []*ir.Method {
@@ -158,7 +160,8 @@ func TestEveryUnaryHook(t *testing.T) {
 
 // TestDefaultsOnFailure makes every unary hook fail in the plugin (a gRPC status instead of a
 // response) and checks the results are Mattermost's defaults: the unchanged input for the
-// hooks listed with DefaultFromParam, zero values otherwise, and an error for Implemented.
+// hooks whose gen.HookResults row names DefaultFromParam, zero values otherwise, an error for
+// Implemented and the server's "command crashed" error for ExecuteCommand.
 func TestDefaultsOnFailure(t *testing.T) {
 	f, client, _ := newFakePlugin(t)
 	f.respond = func(*ir.Method, protoreflect.Message) (protoreflect.Message, error) {
@@ -175,20 +178,20 @@ func TestDefaultsOnFailure(t *testing.T) {
 			out := call(client, m, args)
 			for i, o := range out {
 				want := reflect.Zero(m.Func.Out(i))
-				if i == 0 && m.Special.DefaultFromParam != "" {
+				if i == 0 && m.Result.DefaultFromParam != "" {
 					for j, p := range m.Params {
-						if p.GoName == m.Special.DefaultFromParam {
+						if p.GoName == m.Result.DefaultFromParam {
 							want = args[j]
 						}
 					}
 					keepsInput++
 					if o.Pointer() != want.Pointer() {
-						t.Errorf("result is not the input %s itself", m.Special.DefaultFromParam)
+						t.Errorf("result is not the input %s itself", m.Result.DefaultFromParam)
 					}
 				}
-				if m.Name == "Implemented" && i == len(out)-1 {
+				if (m.Result.TransportError || m.Result.FailWith != "") && i == len(out)-1 {
 					if o.IsNil() {
-						t.Error("Implemented hid the failure: want an error")
+						t.Errorf("%s hid the failure: want an error", m.Name)
 					}
 					continue
 				}
@@ -254,5 +257,49 @@ func TestUnsupportedHookKeepsDefaults(t *testing.T) {
 	post := &model.Post{Id: "p"}
 	if got, reason := client.MessageWillBePosted(&plugin.Context{}, post); got != post || reason != "" {
 		t.Fatalf("got %v %q", got, reason)
+	}
+}
+
+// TestExecuteCommandFailure: a command whose handler raised (or whose process is down) answers
+// with the error the server shows for a Go plugin that crashed in the command, naming the
+// command and the plugin, not with Mattermost's zero value (which the server turns into
+// "Command with a trigger of … not found").
+func TestExecuteCommandFailure(t *testing.T) {
+	f, client, _ := newFakePlugin(t)
+	f.respond = func(*ir.Method, protoreflect.Message) (protoreflect.Message, error) {
+		return nil, status.Error(codes.Unknown, "hook execute_command: raised KeyError: 'x'")
+	}
+	resp, appErr := client.ExecuteCommand(&plugin.Context{}, &model.CommandArgs{Command: "/Weather  tomorrow please"})
+	if resp != nil || appErr == nil {
+		t.Fatalf("got (%v, %v), want (nil, an *AppError)", resp, appErr)
+	}
+	want := "/weather command crashed the com.example.test plugin. Please contact your system administrator"
+	if appErr.Id != "model.plugin_command_crash.error.app_error" || appErr.Message != want ||
+		appErr.StatusCode != 500 || !appErr.SkipTranslation {
+		t.Errorf("got %+v, want id model.plugin_command_crash.error.app_error, message %q, 500, untranslated", appErr, want)
+	}
+	if !strings.Contains(appErr.DetailedError, "KeyError") {
+		t.Errorf("detailed error %q lacks the cause", appErr.DetailedError)
+	}
+}
+
+// TestMessageWillBeUpdatedNoneKeeps: a response with neither a post nor a reason (Python's
+// None) answers the server with the edited post, since the server rejects an edit on a nil
+// post; a reason without a post still rejects.
+func TestMessageWillBeUpdatedNoneKeeps(t *testing.T) {
+	f, client, _ := newFakePlugin(t)
+	reason := ""
+	f.respond = func(m *ir.Method, _ protoreflect.Message) (protoreflect.Message, error) {
+		return (&pb.MessageWillBeUpdatedResponse{Result_2: reason}).ProtoReflect(), nil
+	}
+	newPost, oldPost := &model.Post{Id: "p", Message: "edited"}, &model.Post{Id: "p", Message: "old"}
+	got, why := client.MessageWillBeUpdated(&plugin.Context{}, newPost, oldPost)
+	if got != newPost || why != "" {
+		t.Errorf("None: got (%v, %q), want the edited post itself and no reason", got, why)
+	}
+	reason = "no edits on Fridays"
+	got, why = client.MessageWillBeUpdated(&plugin.Context{}, newPost, oldPost)
+	if got != nil || why != reason {
+		t.Errorf("Reject: got (%v, %q), want (nil, %q)", got, why, reason)
 	}
 }

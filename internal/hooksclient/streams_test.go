@@ -51,7 +51,7 @@ func (p *streamPlugin) FileWillBeUploaded(s grpc.BidiStreamingServer[pb.FileWill
 func newStreamPlugin(t testing.TB, p *streamPlugin) *hooksclient.Client {
 	gs := grpc.NewServer()
 	pb.RegisterPluginHooksServiceServer(gs, p)
-	return hooksclient.New(gluetest.Serve(t, gs), nil)
+	return hooksclient.New(gluetest.Serve(t, gs), nil, "com.example.test")
 }
 
 func waitFor(t *testing.T, ch <-chan struct{}, what string) {

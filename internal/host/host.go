@@ -95,7 +95,7 @@ func Run(opts Options) error {
 	// The supervisor's connection sends the unary hooks over the Python process's framed hooks
 	// connection (internal/framed) and half-closes it itself before stopping Python.
 	err = netrpc.Serve(netrpc.Config{
-		Hooks:              hooksclient.New(p.conn(), serverLog.Named("hooks")),
+		Hooks:              hooksclient.New(p.conn(), serverLog.Named("hooks"), manifest.Id),
 		Implemented:        p.implemented,
 		ImplementedTimeout: pyenv.DefaultTimeout + supervisor.DefaultHandshakeTimeout,
 		Backchannels:       back,

@@ -6,7 +6,7 @@
 //     *model.AppError and plain errors in the response fields (never as gRPC statuses);
 //   - internal/hooksclient/hooks_gen.go: one plugin.Hooks method per hook, calling the plugin
 //     process and, when the call fails, logging and returning the results Mattermost's own
-//     hooks client returns (zero values, or the input named by gen.Special.DefaultFromParam);
+//     hooks client returns (zero values, or the input named by the hook's gen.HookResults row);
 //   - helpers_gen.go in both packages: the generic container conversions.
 //
 // Streams and the JSON plugin configuration are hand-written in those packages (special.go,
@@ -31,11 +31,6 @@ const (
 	HooksPath        = "internal/hooksclient/hooks_gen.go"
 	HooksHelpersPath = "internal/hooksclient/helpers_gen.go"
 )
-
-// transportErrorHooks are hooks whose Go client reports a failed call as their error result
-// instead of a zero value: Mattermost's hooksRPCClient.Implemented returns the RPC error, and
-// the host must not mistake a dead plugin process for one that implements nothing.
-var transportErrorHooks = map[string]bool{"Implemented": true}
 
 // Generate returns the glue files.
 func Generate(s *ir.Surface) (map[string][]byte, error) {
@@ -317,22 +312,20 @@ func (f *file) defaults(m *ir.Method) ([]string, error) {
 	for i := range m.Func.NumOut() {
 		out = append(out, f.zero(m.Func.Out(i)))
 	}
-	if p := m.Special.DefaultFromParam; p != "" {
-		found := false
-		for i, prm := range m.Params {
-			if prm.GoName == p {
-				if len(out) == 0 || m.Func.Out(0) != prm.Type.Go {
-					return nil, fmt.Errorf("DefaultFromParam %q does not match the first result", p)
-				}
-				out[0] = fmt.Sprintf("arg%d", i)
-				found = true
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("DefaultFromParam %q is not a parameter", p)
-		}
+	if p := m.Result.DefaultFromParam; p != "" {
+		out[0] = argName(m, p)
 	}
 	return out, nil
+}
+
+// argName is the hook method's variable for Go parameter p (ir checked that it exists).
+func argName(m *ir.Method, p string) string {
+	for i, prm := range m.Params {
+		if prm.GoName == p {
+			return fmt.Sprintf("arg%d", i)
+		}
+	}
+	panic("no parameter " + p)
 }
 
 // requestToPB converts the non-stream hook parameters into message variable req.
@@ -405,22 +398,41 @@ func (f *file) unaryHook(m *ir.Method) error {
 		return err
 	}
 	b.WriteString(rb.String())
+	if p := m.Result.NoneKeeps; p != "" {
+		// The handler returned None: neither a result nor a reason.
+		b.line("if res0 == nil && res1 == \"\" {\nreturn %s, \"\"\n}", argName(m, p))
+	}
 	if len(rets) > 0 {
 		b.line("return %s", strings.Join(rets, ", "))
 	}
 
 	f.printf("// %s implements plugin.Hooks.%s by calling the plugin process.\n", m.Name, m.Name)
-	if m.Special.DefaultFromParam != "" {
-		f.printf("// If the call fails it keeps %s, as Mattermost's hooks client does.\n", m.Special.DefaultFromParam)
+	if p := m.Result.DefaultFromParam; p != "" {
+		f.printf("// If the call fails it keeps %s, as Mattermost's hooks client does.\n", p)
+	}
+	if p := m.Result.NoneKeeps; p != "" {
+		f.printf("// A response with neither a result nor a reason (Python's None) keeps %s too.\n", p)
 	}
 	f.printf("func (h *Client) %s(%s) %s {\n", m.Name, params, results)
-	if transportErrorHooks[m.Name] {
-		if len(defs) == 0 || resultTypes[len(resultTypes)-1] != "error" {
-			return fmt.Errorf("transportErrorHooks entry needs an error result")
+	switch {
+	case m.Result.TransportError || m.Result.FailWith != "":
+		if len(defs) == 0 || m.ErrorStyle == ir.ErrorNone {
+			return fmt.Errorf("hook %s: TransportError and FailWith need an error result", m.Name)
 		}
-		defs[len(defs)-1] = fmt.Sprintf("h.failedErr(%q, err)", m.Name)
+		if m.Result.TransportError {
+			defs[len(defs)-1] = fmt.Sprintf("h.failedErr(%q, err)", m.Name)
+		} else {
+			var args []string
+			for i := range m.Params {
+				args = append(args, fmt.Sprintf("arg%d", i))
+			}
+			defs[len(defs)-1] = fmt.Sprintf("h.%s(err, %s)", m.Result.FailWith, strings.Join(args, ", "))
+		}
 		f.printf("fail := func(err error) %s {\n", results)
-	} else {
+		if m.Result.FailWith != "" {
+			f.printf("h.failed(%q, err)\n", m.Name)
+		}
+	default:
 		f.printf("fail := func(err error) %s {\nh.failed(%q, err)\n", results, m.Name)
 	}
 	if len(defs) > 0 {

@@ -106,6 +106,8 @@ type Method struct {
 	Variadic bool
 	// Special is the generator-table entry (Kind == gen.KindPlain when none).
 	Special gen.Special
+	// Result is the hook's row of gen.HookResults (hooks only).
+	Result gen.HookResult
 
 	// RequestMessage is the message carrying RequestFields: "<Name>Request" for unary RPCs,
 	// "<Name>RequestHead" (the first message) for KindReaderUpload and KindUploadHook, ""

@@ -73,7 +73,7 @@ func TestMethodDetails(t *testing.T) {
 	}
 
 	m = method(t, s.Hooks, "MessageWillBePosted")
-	if !m.RequestFields[0].IsContext || m.RequestFields[0].ProtoName != "context" || m.Special.DefaultFromParam != "post" {
+	if !m.RequestFields[0].IsContext || m.RequestFields[0].ProtoName != "context" || m.Result.DefaultFromParam != "post" {
 		t.Errorf("MessageWillBePosted: %+v %+v", m.RequestFields[0], m.Special)
 	}
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -80,6 +81,9 @@ func Load(opts Options) (*Surface, error) {
 		}
 		*sv.out = ms
 	}
+	if err := s.applyHookResults(); err != nil {
+		return nil, err
+	}
 	for _, g := range gen.GobTypes {
 		r, err := s.ref(g.Type, "")
 		if err != nil {
@@ -108,6 +112,38 @@ func Load(opts Options) (*Surface, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// applyHookResults gives every hook its row of gen.HookResults and checks the rows' parameter
+// names against the hook's signature.
+func (s *Surface) applyHookResults() error {
+	seen := map[string]bool{}
+	for _, m := range s.Hooks {
+		r, ok := gen.HookResults[m.Name]
+		if !ok {
+			return fmt.Errorf("internal/gen/hookresults.go has no row for hook %s: read what the server does with its results (server/channels/app) and add one", m.Name)
+		}
+		seen[m.Name] = true
+		for what, p := range map[string]string{"DefaultFromParam": r.DefaultFromParam, "NoneKeeps": r.NoneKeeps} {
+			if p == "" {
+				continue
+			}
+			i := slices.IndexFunc(m.Params, func(x *Param) bool { return x.GoName == p })
+			if i < 0 {
+				return fmt.Errorf("hook %s: %s %q is not a parameter", m.Name, what, p)
+			}
+			if len(m.Results) == 0 || m.Results[0].Type.Go != m.Params[i].Type.Go {
+				return fmt.Errorf("hook %s: %s %q does not match the first result", m.Name, what, p)
+			}
+		}
+		m.Result = r
+	}
+	for name := range gen.HookResults {
+		if !seen[name] {
+			return fmt.Errorf("internal/gen/hookresults.go has a row for %s, which the pinned plugin.Hooks lacks", name)
+		}
+	}
+	return nil
 }
 
 func (s *Surface) loadService(svc Service, iface reflect.Type, file, name string, special map[string]gen.Special) ([]*Method, error) {

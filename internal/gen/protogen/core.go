@@ -86,10 +86,12 @@ enum ErrorCode {
   ERROR_CODE_DRIVER_REMOVE_ARGUMENT = 7;
 }
 
-// Error is a plain Go error result.
+// Error is a plain Go error result. app_error is set when the error is a *model.AppError
+// (Mattermost's RPC keeps its type, and the server reads some hooks' errors as one).
 message Error {
   string message = 1;
   ErrorCode code = 2;
+  AppError app_error = 3;
 }
 
 // AppError is a *model.AppError with every field, including the translation params that

@@ -10,10 +10,6 @@ import (
 	"github.com/mmplugin/mmplugin/internal/gen/ir"
 )
 
-// dismissHooks are the hooks whose rejection reason may be Mattermost's "dismiss" marker
-// (plugin.DismissPostError): the post is dropped without an error to the user.
-var dismissHooks = map[string]bool{"MessageWillBePosted": true}
-
 // outcome classifies a hook's results into the Python idiom that expresses them
 // (mmplugin._dispatch.Outcome).
 type outcome string
@@ -36,9 +32,6 @@ type hookInfo struct {
 	py      string
 	konst   string // module constant holding the HookSpec
 	outcome outcome
-	// echo is the request field sent back when a VALUE hook returns None (MessagesWillBeConsumed:
-	// None keeps the posts).
-	echo *ir.Param
 	// returns is the Python annotation of the handler's return value.
 	returns string
 	params  []hookParam
@@ -87,18 +80,13 @@ func (g *generator) hookInfo(m *ir.Method) (*hookInfo, error) {
 		res[0].Type.Kind == ir.KindPointer && res[0].Type.Elem.Kind == ir.KindMessage:
 		h.outcome = outReplace
 		h.returns = res[0].Type.Elem.Message.Name + " | Reject"
-		if dismissHooks[m.Name] {
+		if m.Result.Dismiss {
 			h.returns += " | Dismiss"
 		}
 		h.returns += " | None"
 	case len(res) == 1 && m.ErrorStyle == ir.ErrorNone:
 		h.outcome, h.returns = outValue, g.pyResult(res[0].Type)
-		for _, p := range m.RequestFields {
-			if p.Type.Go == res[0].Type.Go && nilable(p.Type) {
-				h.echo = p
-			}
-		}
-		if h.echo != nil && !strings.HasSuffix(h.returns, " | None") {
+		if nilable(res[0].Type) && !strings.HasSuffix(h.returns, " | None") {
 			h.returns += " | None"
 		}
 	case len(res) == 1 && m.ErrorStyle == ir.ErrorPlain:
@@ -124,6 +112,105 @@ func nilable(r *ir.TypeRef) bool {
 	return false
 }
 
+// resultsText is what the server gets for each outcome of a hook's handler (mmplugin._dispatch.
+// HookResults), derived from the hook's Go results and its gen.HookResults row.
+type resultsText struct{ none, value, reject, raised, down string }
+
+// resultsDoc renders the hook-result table row of h for the docs (docs/sdk/hooks.md).
+func (g *generator) resultsDoc(h *hookInfo) resultsText {
+	m := h.m
+	r := m.Result
+	const na = "—"
+	// def is what the host answers when the call fails: Mattermost's own hooks client default.
+	def := "the zero value"
+	switch {
+	case r.DefaultFromParam != "":
+		def = "`" + r.DefaultFromParam + "` unchanged"
+	case h.outcome == outReject:
+		def = "`\"\"` (allowed)"
+	case h.outcome == outNone:
+		def = "nothing (the failure is logged)"
+	case h.outcome == outError:
+		def = "`nil` error (the failure is logged)"
+	case len(m.Results) > 0 && nilable(m.Results[0].Type):
+		def = "`nil`"
+	case len(m.Results) > 0:
+		def = "`" + zeroText(m.Results[0].Type) + "`"
+	}
+	if h.outcome == outValueError {
+		def += ", no error"
+	}
+	if r.FailWith != "" {
+		def = "the \"/<trigger> command crashed the <plugin> plugin\" *AppError (500)"
+	}
+	if r.TransportError {
+		def = "the call's error"
+	}
+	wrong := "`HookResultError`, logged; the server gets " + def
+	out := resultsText{none: na, value: na, reject: na, raised: "logged with its traceback; the server gets " + def, down: def}
+	switch h.outcome {
+	case outNone:
+		out.none, out.value = "nothing to answer", wrong
+	case outError:
+		out.none, out.value = "`nil` error", wrong
+		out.raised = "the exception's text as the Go error (logged with its traceback unless AppError or PluginAPIError)"
+	case outReject:
+		out.none, out.value = "`\"\"` (allowed)", "a `str`: that reason (`\"\"` allows); another type: "+wrong
+		out.reject = "`Reject(\"why\")`: `\"why\"`"
+	case outReplace, outUpload:
+		t := m.Results[0].Type.Elem.Message.Name
+		out.none = "`nil, \"\"` (kept)"
+		if r.NoneKeeps != "" {
+			out.none = "`" + r.NoneKeeps + ", \"\"` (kept; a Go plugin's `nil` would reject)"
+		}
+		if h.outcome == outUpload {
+			out.none = "`nil, \"\"`: info kept; the file is replaced only if the handler wrote to output"
+		}
+		out.value = "a " + t + ": `it, \"\"` (replaced); another type: " + wrong
+		out.reject = "`Reject(\"why\")`: `nil, \"why\"`"
+		if r.Dismiss {
+			out.reject += "; `DISMISS`: `nil, plugin.DismissPostError`"
+		}
+	case outValue, outValueError, outValueAppError:
+		out.value = "the value; another type: " + wrong
+		if len(m.Results) > 0 && nilable(m.Results[0].Type) {
+			out.none = "`nil`"
+			if h.outcome != outValue {
+				out.none += ", no error"
+			}
+		} else {
+			out.none = wrong
+		}
+		switch h.outcome {
+		case outValueError:
+			out.raised = "`nil` and the exception as the Go error (an AppError as *model.AppError)"
+		case outValueAppError:
+			out.raised = "`AppError`: that *model.AppError; another exception: logged with its traceback; the server gets " + def
+		}
+	case outHTTP:
+		out.none = "the response as written (200 with no body if nothing was written)"
+		out.value = out.none
+		out.raised = "logged with its traceback; a 500 with a generic body if no response had started, else the response is cut off"
+		out.down = "502 Bad Gateway"
+	case outImplemented:
+		out.none, out.value, out.raised = "answered by the SDK", "answered by the SDK", "answered by the SDK"
+	}
+	return out
+}
+
+// zeroText is Go's zero value of a non-nilable result, as the docs show it.
+func zeroText(r *ir.TypeRef) string {
+	switch {
+	case r.Kind == ir.KindScalar && r.Scalar == "bool":
+		return "false"
+	case r.Kind == ir.KindScalar && r.Scalar == "string":
+		return "\"\""
+	case r.Kind == ir.KindScalar:
+		return "0"
+	}
+	return "{}"
+}
+
 // outcomeDoc explains, in the hook's docstring, how the Python handler expresses each outcome.
 func (g *generator) outcomeDoc(h *hookInfo) string {
 	m := h.m
@@ -137,16 +224,12 @@ func (g *generator) outcomeDoc(h *hookInfo) string {
 	case outReplace:
 		t := m.Results[0].Type.Elem.Message.Name
 		s := "Python: return None to allow it unchanged, a " + t + " to replace it, or Reject(\"reason\") to reject it"
-		if dismissHooks[m.Name] {
+		if m.Result.Dismiss {
 			s += ", or DISMISS to drop it silently (Go: nil, plugin.DismissPostError)"
 		}
 		return s + "."
 	case outValue:
-		s := "Python: return the " + h.returns + "."
-		if h.echo != nil {
-			s = "Python: return the new " + g.fieldType(m.Results[0].Type) + ", or None to keep " + h.echo.ProtoName + " unchanged."
-		}
-		return s
+		return "Python: return the " + h.returns + "."
 	case outValueError:
 		return "Python: return the " + h.returns + "; raise an exception to fail (its message is the Go error)."
 	case outValueAppError:
@@ -299,6 +382,13 @@ func (g *generator) writeSpec(w *writer, h *hookInfo) {
 	w.line(1, "returns=%s,", pyString(h.returns))
 	w.line(1, "outcome=_d.Outcome.%s,", h.outcome)
 	w.line(1, "min_version=%s,", pyString(m.MinVersion))
+	r := g.resultsDoc(h)
+	w.line(1, "results=_d.HookResults(")
+	for _, kv := range [][2]string{{"none", r.none}, {"value", r.value}, {"reject", r.reject},
+		{"raised", r.raised}, {"down", r.down}, {"server", m.Result.Server}} {
+		stringArg(w, 2, kv[0], kv[1])
+	}
+	w.line(1, "),")
 	doc := methodDoc(m, g.outcomeDoc(h))
 	w.line(1, "doc=(")
 	raw := strings.Split(strings.ReplaceAll(cleanDoc(doc), `\"\"\"`, `"""`), "\n")
@@ -322,6 +412,32 @@ func (g *generator) writeSpec(w *writer, h *hookInfo) {
 	}
 	w.line(1, "),")
 	w.line(0, ")")
+}
+
+// stringArg writes the keyword argument name=text, cutting a long text at spaces into
+// adjacent literals in parentheses, as ruff format leaves them.
+func stringArg(w *writer, indent int, name, text string) {
+	lit := func(t string) string {
+		return quoteLit(strings.ReplaceAll(pyString(t)[1:len(pyString(t))-1], `\"`, `"`))
+	}
+	if one := name + "=" + lit(text) + ","; fits(indent, one) {
+		w.line(indent, "%s", one)
+		return
+	}
+	w.line(indent, "%s=(", name)
+	for rest := text; rest != ""; {
+		part := rest
+		for !fits(indent+1, lit(part)) {
+			cut := strings.LastIndex(part[:len(part)-1], " ")
+			if cut <= 0 {
+				break
+			}
+			part = part[:cut+1]
+		}
+		w.line(indent+1, "%s", lit(part))
+		rest = rest[len(part):]
+	}
+	w.line(indent, "),")
 }
 
 // quoteLit quotes already backslash-escaped text the way ruff format does: double quotes,
@@ -359,7 +475,7 @@ func (g *generator) writeHookResult(w *writer, h *hookInfo, imports importSet) e
 		t := m.Results[0].Type.Elem.Message.Name
 		imports[t] = true
 		dismiss := "None"
-		if dismissHooks[m.Name] {
+		if m.Result.Dismiss {
 			dismiss = "DISMISS_POST_ERROR"
 		}
 		w.expr(1, "new, reason = ", fmt.Sprintf("_hr.replace_or_reject(%s, value, %s, %s)", h.konst, t, dismiss), "")
@@ -367,14 +483,6 @@ func (g *generator) writeHookResult(w *writer, h *hookInfo, imports importSet) e
 		w.call(1, "return "+resp+"(", []string{fields[0].ProtoName + "=" + expr, fields[1].ProtoName + "=reason"}, ")")
 	case outValue, outValueError, outValueAppError:
 		f := fields[0]
-		if h.echo != nil {
-			w.line(1, "if value is None:")
-			items := []string{f.ProtoName + "=request." + h.echo.ProtoName}
-			if m.ResponseEmpty != 0 && m.RequestEmpty != 0 {
-				items = append(items, fmt.Sprintf("empty=[%d] if %d in request.empty else []", f.Number, h.echo.Number))
-			}
-			w.call(2, "return "+resp+"(", items, ")")
-		}
 		types, allowNone := g.runtimeTypes(f.Type)
 		modelNames(types, imports, g.modelSet())
 		w.expr(1, "checked = ", fmt.Sprintf("_hr.expect_value(%s, value, %s, allow_none=%s)", h.konst, types,

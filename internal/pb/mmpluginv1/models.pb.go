@@ -657,11 +657,13 @@ func (x *TypedValue) GetData() []byte {
 	return nil
 }
 
-// Error is a plain Go error result.
+// Error is a plain Go error result. app_error is set when the error is a *model.AppError
+// (Mattermost's RPC keeps its type, and the server reads some hooks' errors as one).
 type Error struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
 	Code          ErrorCode              `protobuf:"varint,2,opt,name=code,proto3,enum=mmplugin.v1.ErrorCode" json:"code,omitempty"`
+	AppError      *AppError              `protobuf:"bytes,3,opt,name=app_error,json=appError,proto3" json:"app_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -708,6 +710,13 @@ func (x *Error) GetCode() ErrorCode {
 		return x.Code
 	}
 	return ErrorCode_ERROR_CODE_UNSPECIFIED
+}
+
+func (x *Error) GetAppError() *AppError {
+	if x != nil {
+		return x.AppError
+	}
+	return nil
 }
 
 // AppError is a *model.AppError with every field, including the translation params that
@@ -26216,10 +26225,11 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\n" +
 	"TypedValue\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"M\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\x81\x01\n" +
 	"\x05Error\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12*\n" +
-	"\x04code\x18\x02 \x01(\x0e2\x16.mmplugin.v1.ErrorCodeR\x04code\"\xfc\x02\n" +
+	"\x04code\x18\x02 \x01(\x0e2\x16.mmplugin.v1.ErrorCodeR\x04code\x122\n" +
+	"\tapp_error\x18\x03 \x01(\v2\x15.mmplugin.v1.AppErrorR\bappError\"\xfc\x02\n" +
 	"\bAppError\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12%\n" +
@@ -29808,263 +29818,264 @@ var file_mmplugin_v1_models_proto_depIdxs = []int32{
 	231, // 7: mmplugin.v1.ValueMap.values:type_name -> mmplugin.v1.ValueMap.ValuesEntry
 	232, // 8: mmplugin.v1.StringMap.values:type_name -> mmplugin.v1.StringMap.ValuesEntry
 	0,   // 9: mmplugin.v1.Error.code:type_name -> mmplugin.v1.ErrorCode
-	233, // 10: mmplugin.v1.AppError.params:type_name -> mmplugin.v1.AppError.ParamsEntry
-	7,   // 11: mmplugin.v1.StreamEnd.error:type_name -> mmplugin.v1.Error
-	125, // 12: mmplugin.v1.HTTPRequestHead.context:type_name -> mmplugin.v1.PluginContext
-	11,  // 13: mmplugin.v1.HTTPRequestHead.headers:type_name -> mmplugin.v1.HTTPHeader
-	11,  // 14: mmplugin.v1.HTTPResponseHead.headers:type_name -> mmplugin.v1.HTTPHeader
-	164, // 15: mmplugin.v1.AIRecapSettings.default_limits:type_name -> mmplugin.v1.RecapLimitSettings
-	17,  // 16: mmplugin.v1.AccessControlPolicy.rules:type_name -> mmplugin.v1.AccessControlPolicyRule
-	234, // 17: mmplugin.v1.AccessControlPolicy.props:type_name -> mmplugin.v1.AccessControlPolicy.PropsEntry
-	215, // 18: mmplugin.v1.AccessControlPolicyTestResponse.users:type_name -> mmplugin.v1.User
-	235, // 19: mmplugin.v1.AccessDecision.context:type_name -> mmplugin.v1.AccessDecision.ContextEntry
-	229, // 20: mmplugin.v1.AdditionalContentFlaggingSettings.reasons:type_name -> mmplugin.v1.ListOfString
-	236, // 21: mmplugin.v1.AuditEventData.parameters:type_name -> mmplugin.v1.AuditEventData.ParametersEntry
-	237, // 22: mmplugin.v1.AuditEventData.prior_state:type_name -> mmplugin.v1.AuditEventData.PriorStateEntry
-	238, // 23: mmplugin.v1.AuditEventData.resulting_state:type_name -> mmplugin.v1.AuditEventData.ResultingStateEntry
-	26,  // 24: mmplugin.v1.AuditRecord.event:type_name -> mmplugin.v1.AuditEventData
-	25,  // 25: mmplugin.v1.AuditRecord.actor:type_name -> mmplugin.v1.AuditEventActor
-	239, // 26: mmplugin.v1.AuditRecord.meta:type_name -> mmplugin.v1.AuditRecord.MetaEntry
-	27,  // 27: mmplugin.v1.AuditRecord.error:type_name -> mmplugin.v1.AuditEventError
-	229, // 28: mmplugin.v1.AutoTranslationSettings.target_languages:type_name -> mmplugin.v1.ListOfString
-	98,  // 29: mmplugin.v1.AutoTranslationSettings.libre_translate:type_name -> mmplugin.v1.LibreTranslateProviderSettings
-	22,  // 30: mmplugin.v1.AutoTranslationSettings.agents:type_name -> mmplugin.v1.AgentsProviderSettings
-	1,   // 31: mmplugin.v1.AutocompleteArg.data:type_name -> mmplugin.v1.Value
-	30,  // 32: mmplugin.v1.AutocompleteData.arguments:type_name -> mmplugin.v1.AutocompleteArg
-	31,  // 33: mmplugin.v1.AutocompleteData.sub_commands:type_name -> mmplugin.v1.AutocompleteData
-	33,  // 34: mmplugin.v1.AutocompleteStaticListArg.possible_arguments:type_name -> mmplugin.v1.AutocompleteListItem
-	240, // 35: mmplugin.v1.Channel.props:type_name -> mmplugin.v1.Channel.PropsEntry
-	42,  // 36: mmplugin.v1.Channel.banner_info:type_name -> mmplugin.v1.ChannelBannerInfo
-	241, // 37: mmplugin.v1.Channel.policy_actions:type_name -> mmplugin.v1.Channel.PolicyActionsEntry
-	242, // 38: mmplugin.v1.ChannelMember.notify_props:type_name -> mmplugin.v1.ChannelMember.NotifyPropsEntry
-	31,  // 39: mmplugin.v1.Command.autocomplete_data:type_name -> mmplugin.v1.AutocompleteData
-	243, // 40: mmplugin.v1.CommandArgs.user_mentions:type_name -> mmplugin.v1.CommandArgs.UserMentionsEntry
-	244, // 41: mmplugin.v1.CommandArgs.channel_mentions:type_name -> mmplugin.v1.CommandArgs.ChannelMentionsEntry
-	245, // 42: mmplugin.v1.CommandResponse.props:type_name -> mmplugin.v1.CommandResponse.PropsEntry
-	107, // 43: mmplugin.v1.CommandResponse.attachments:type_name -> mmplugin.v1.MessageAttachment
-	51,  // 44: mmplugin.v1.CommandResponse.extra_responses:type_name -> mmplugin.v1.CommandResponse
-	1,   // 45: mmplugin.v1.Condition.value:type_name -> mmplugin.v1.Value
-	196, // 46: mmplugin.v1.Config.service_settings:type_name -> mmplugin.v1.ServiceSettings
-	209, // 47: mmplugin.v1.Config.team_settings:type_name -> mmplugin.v1.TeamSettings
-	46,  // 48: mmplugin.v1.Config.client_requirements:type_name -> mmplugin.v1.ClientRequirements
-	201, // 49: mmplugin.v1.Config.sql_settings:type_name -> mmplugin.v1.SqlSettings
-	102, // 50: mmplugin.v1.Config.log_settings:type_name -> mmplugin.v1.LogSettings
-	76,  // 51: mmplugin.v1.Config.experimental_audit_settings:type_name -> mmplugin.v1.ExperimentalAuditSettings
-	121, // 52: mmplugin.v1.Config.password_settings:type_name -> mmplugin.v1.PasswordSettings
-	83,  // 53: mmplugin.v1.Config.file_settings:type_name -> mmplugin.v1.FileSettings
-	74,  // 54: mmplugin.v1.Config.email_settings:type_name -> mmplugin.v1.EmailSettings
-	162, // 55: mmplugin.v1.Config.rate_limit_settings:type_name -> mmplugin.v1.RateLimitSettings
-	150, // 56: mmplugin.v1.Config.privacy_settings:type_name -> mmplugin.v1.PrivacySettings
-	203, // 57: mmplugin.v1.Config.support_settings:type_name -> mmplugin.v1.SupportSettings
-	24,  // 58: mmplugin.v1.Config.announcement_settings:type_name -> mmplugin.v1.AnnouncementSettings
-	213, // 59: mmplugin.v1.Config.theme_settings:type_name -> mmplugin.v1.ThemeSettings
-	169, // 60: mmplugin.v1.Config.git_lab_settings:type_name -> mmplugin.v1.SSOSettings
-	169, // 61: mmplugin.v1.Config.google_settings:type_name -> mmplugin.v1.SSOSettings
-	116, // 62: mmplugin.v1.Config.office365_settings:type_name -> mmplugin.v1.Office365Settings
-	169, // 63: mmplugin.v1.Config.open_id_settings:type_name -> mmplugin.v1.SSOSettings
-	97,  // 64: mmplugin.v1.Config.ldap_settings:type_name -> mmplugin.v1.LdapSettings
-	52,  // 65: mmplugin.v1.Config.compliance_settings:type_name -> mmplugin.v1.ComplianceSettings
-	101, // 66: mmplugin.v1.Config.localization_settings:type_name -> mmplugin.v1.LocalizationSettings
-	191, // 67: mmplugin.v1.Config.saml_settings:type_name -> mmplugin.v1.SamlSettings
-	114, // 68: mmplugin.v1.Config.native_app_settings:type_name -> mmplugin.v1.NativeAppSettings
-	95,  // 69: mmplugin.v1.Config.intune_settings:type_name -> mmplugin.v1.IntuneSettings
-	40,  // 70: mmplugin.v1.Config.cache_settings:type_name -> mmplugin.v1.CacheSettings
-	48,  // 71: mmplugin.v1.Config.cluster_settings:type_name -> mmplugin.v1.ClusterSettings
-	111, // 72: mmplugin.v1.Config.metrics_settings:type_name -> mmplugin.v1.MetricsSettings
-	77,  // 73: mmplugin.v1.Config.experimental_settings:type_name -> mmplugin.v1.ExperimentalSettings
-	23,  // 74: mmplugin.v1.Config.analytics_settings:type_name -> mmplugin.v1.AnalyticsSettings
-	71,  // 75: mmplugin.v1.Config.elasticsearch_settings:type_name -> mmplugin.v1.ElasticsearchSettings
-	62,  // 76: mmplugin.v1.Config.data_retention_settings:type_name -> mmplugin.v1.DataRetentionSettings
-	113, // 77: mmplugin.v1.Config.mobile_ephemeral_mode_settings:type_name -> mmplugin.v1.MobileEphemeralModeSettings
-	109, // 78: mmplugin.v1.Config.message_export_settings:type_name -> mmplugin.v1.MessageExportSettings
-	96,  // 79: mmplugin.v1.Config.job_settings:type_name -> mmplugin.v1.JobSettings
-	131, // 80: mmplugin.v1.Config.plugin_settings:type_name -> mmplugin.v1.PluginSettings
-	67,  // 81: mmplugin.v1.Config.display_settings:type_name -> mmplugin.v1.DisplaySettings
-	92,  // 82: mmplugin.v1.Config.guest_accounts_settings:type_name -> mmplugin.v1.GuestAccountsSettings
-	93,  // 83: mmplugin.v1.Config.image_proxy_settings:type_name -> mmplugin.v1.ImageProxySettings
-	47,  // 84: mmplugin.v1.Config.cloud_settings:type_name -> mmplugin.v1.CloudSettings
-	79,  // 85: mmplugin.v1.Config.feature_flags:type_name -> mmplugin.v1.FeatureFlags
-	94,  // 86: mmplugin.v1.Config.import_settings:type_name -> mmplugin.v1.ImportSettings
-	78,  // 87: mmplugin.v1.Config.export_settings:type_name -> mmplugin.v1.ExportSettings
-	224, // 88: mmplugin.v1.Config.wrangler_settings:type_name -> mmplugin.v1.WranglerSettings
-	55,  // 89: mmplugin.v1.Config.connected_workspaces_settings:type_name -> mmplugin.v1.ConnectedWorkspacesSettings
-	19,  // 90: mmplugin.v1.Config.access_control_settings:type_name -> mmplugin.v1.AccessControlSettings
-	57,  // 91: mmplugin.v1.Config.content_flagging_settings:type_name -> mmplugin.v1.ContentFlaggingSettings
-	29,  // 92: mmplugin.v1.Config.auto_translation_settings:type_name -> mmplugin.v1.AutoTranslationSettings
-	15,  // 93: mmplugin.v1.Config.ai_recap_settings:type_name -> mmplugin.v1.AIRecapSettings
-	246, // 94: mmplugin.v1.ContentFlaggingNotificationSettings.event_target_mapping:type_name -> mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry
-	58,  // 95: mmplugin.v1.ContentFlaggingSettings.content_flagging_settings_base:type_name -> mmplugin.v1.ContentFlaggingSettingsBase
-	168, // 96: mmplugin.v1.ContentFlaggingSettings.reviewer_settings:type_name -> mmplugin.v1.ReviewerSettings
-	56,  // 97: mmplugin.v1.ContentFlaggingSettingsBase.notification_settings:type_name -> mmplugin.v1.ContentFlaggingNotificationSettings
-	21,  // 98: mmplugin.v1.ContentFlaggingSettingsBase.additional_settings:type_name -> mmplugin.v1.AdditionalContentFlaggingSettings
-	274, // 99: mmplugin.v1.CustomStatus.expires_at:type_name -> google.protobuf.Timestamp
-	66,  // 100: mmplugin.v1.Dialog.elements:type_name -> mmplugin.v1.DialogElement
-	247, // 101: mmplugin.v1.DialogActionButton.context:type_name -> mmplugin.v1.DialogActionButton.ContextEntry
-	140, // 102: mmplugin.v1.DialogElement.options:type_name -> mmplugin.v1.PostActionOptions
-	65,  // 103: mmplugin.v1.DialogElement.datetime_config:type_name -> mmplugin.v1.DialogDateTimeConfig
-	64,  // 104: mmplugin.v1.DialogElement.action_button:type_name -> mmplugin.v1.DialogActionButton
-	248, // 105: mmplugin.v1.Draft.props:type_name -> mmplugin.v1.Draft.PropsEntry
-	144, // 106: mmplugin.v1.Draft.metadata:type_name -> mmplugin.v1.PostMetadata
-	249, // 107: mmplugin.v1.Draft.priority:type_name -> mmplugin.v1.Draft.PriorityEntry
-	1,   // 108: mmplugin.v1.DriverNamedValue.value:type_name -> mmplugin.v1.Value
-	73,  // 109: mmplugin.v1.EmailNotification.email_notification_content:type_name -> mmplugin.v1.EmailNotificationContent
-	120, // 110: mmplugin.v1.GroupSearchOpts.page_opts:type_name -> mmplugin.v1.PageOpts
-	61,  // 111: mmplugin.v1.License.customer:type_name -> mmplugin.v1.Customer
-	80,  // 112: mmplugin.v1.License.features:type_name -> mmplugin.v1.Features
-	100, // 113: mmplugin.v1.License.limits:type_name -> mmplugin.v1.LicenseLimits
-	104, // 114: mmplugin.v1.Manifest.server:type_name -> mmplugin.v1.ManifestServer
-	105, // 115: mmplugin.v1.Manifest.webapp:type_name -> mmplugin.v1.ManifestWebapp
-	132, // 116: mmplugin.v1.Manifest.settings_schema:type_name -> mmplugin.v1.PluginSettingsSchema
-	250, // 117: mmplugin.v1.Manifest.props:type_name -> mmplugin.v1.Manifest.PropsEntry
-	251, // 118: mmplugin.v1.ManifestServer.executables:type_name -> mmplugin.v1.ManifestServer.ExecutablesEntry
-	108, // 119: mmplugin.v1.MessageAttachment.fields:type_name -> mmplugin.v1.MessageAttachmentField
-	1,   // 120: mmplugin.v1.MessageAttachment.ts:type_name -> mmplugin.v1.Value
-	138, // 121: mmplugin.v1.MessageAttachment.actions:type_name -> mmplugin.v1.PostAction
-	1,   // 122: mmplugin.v1.MessageAttachmentField.value:type_name -> mmplugin.v1.Value
-	87,  // 123: mmplugin.v1.MessageExportSettings.global_relay_settings:type_name -> mmplugin.v1.GlobalRelayMessageExportSettings
-	63,  // 124: mmplugin.v1.OpenDialogRequest.dialog:type_name -> mmplugin.v1.Dialog
-	200, // 125: mmplugin.v1.OrderedSidebarCategories.categories:type_name -> mmplugin.v1.SidebarCategoryWithChannels
-	252, // 126: mmplugin.v1.PluginPropertyOption.data:type_name -> mmplugin.v1.PluginPropertyOption.DataEntry
-	7,   // 127: mmplugin.v1.PluginResultContainer.last_id_error:type_name -> mmplugin.v1.Error
-	7,   // 128: mmplugin.v1.PluginResultContainer.rows_affected_error:type_name -> mmplugin.v1.Error
-	1,   // 129: mmplugin.v1.PluginSetting.default:type_name -> mmplugin.v1.Value
-	127, // 130: mmplugin.v1.PluginSetting.options:type_name -> mmplugin.v1.PluginOption
-	253, // 131: mmplugin.v1.PluginSettings.plugins:type_name -> mmplugin.v1.PluginSettings.PluginsEntry
-	254, // 132: mmplugin.v1.PluginSettings.plugin_states:type_name -> mmplugin.v1.PluginSettings.PluginStatesEntry
-	130, // 133: mmplugin.v1.PluginSettingsSchema.settings:type_name -> mmplugin.v1.PluginSetting
-	133, // 134: mmplugin.v1.PluginSettingsSchema.sections:type_name -> mmplugin.v1.PluginSettingsSection
-	130, // 135: mmplugin.v1.PluginSettingsSection.settings:type_name -> mmplugin.v1.PluginSetting
-	255, // 136: mmplugin.v1.Post.props:type_name -> mmplugin.v1.Post.PropsEntry
-	215, // 137: mmplugin.v1.Post.participants:type_name -> mmplugin.v1.User
-	144, // 138: mmplugin.v1.Post.metadata:type_name -> mmplugin.v1.PostMetadata
-	140, // 139: mmplugin.v1.PostAction.options:type_name -> mmplugin.v1.PostActionOptions
-	139, // 140: mmplugin.v1.PostAction.integration:type_name -> mmplugin.v1.PostActionIntegration
-	256, // 141: mmplugin.v1.PostActionIntegration.context:type_name -> mmplugin.v1.PostActionIntegration.ContextEntry
-	1,   // 142: mmplugin.v1.PostEmbed.data:type_name -> mmplugin.v1.Value
-	257, // 143: mmplugin.v1.PostList.posts:type_name -> mmplugin.v1.PostList.PostsEntry
-	258, // 144: mmplugin.v1.PostList.burn_on_read_posts:type_name -> mmplugin.v1.PostList.BurnOnReadPostsEntry
-	141, // 145: mmplugin.v1.PostMetadata.embeds:type_name -> mmplugin.v1.PostEmbed
-	75,  // 146: mmplugin.v1.PostMetadata.emojis:type_name -> mmplugin.v1.Emoji
-	82,  // 147: mmplugin.v1.PostMetadata.files:type_name -> mmplugin.v1.FileInfo
-	259, // 148: mmplugin.v1.PostMetadata.images:type_name -> mmplugin.v1.PostMetadata.ImagesEntry
-	163, // 149: mmplugin.v1.PostMetadata.reactions:type_name -> mmplugin.v1.Reaction
-	145, // 150: mmplugin.v1.PostMetadata.priority:type_name -> mmplugin.v1.PostPriority
-	137, // 151: mmplugin.v1.PostMetadata.acknowledgements:type_name -> mmplugin.v1.PostAcknowledgement
-	260, // 152: mmplugin.v1.PostMetadata.translations:type_name -> mmplugin.v1.PostMetadata.TranslationsEntry
-	143, // 153: mmplugin.v1.PostSearchResults.post_list:type_name -> mmplugin.v1.PostList
-	261, // 154: mmplugin.v1.PostSearchResults.matches:type_name -> mmplugin.v1.PostSearchResults.MatchesEntry
-	136, // 155: mmplugin.v1.PreviewPost.post:type_name -> mmplugin.v1.Post
-	84,  // 156: mmplugin.v1.ProductLimits.files:type_name -> mmplugin.v1.FilesLimits
-	110, // 157: mmplugin.v1.ProductLimits.messages:type_name -> mmplugin.v1.MessagesLimits
-	212, // 158: mmplugin.v1.ProductLimits.teams:type_name -> mmplugin.v1.TeamsLimits
-	262, // 159: mmplugin.v1.PropertyField.attrs:type_name -> mmplugin.v1.PropertyField.AttrsEntry
-	153, // 160: mmplugin.v1.PropertyFieldSearchOpts.cursor:type_name -> mmplugin.v1.PropertyFieldSearchCursor
-	159, // 161: mmplugin.v1.PropertyValueSearchOpts.cursor:type_name -> mmplugin.v1.PropertyValueSearchCursor
-	263, // 162: mmplugin.v1.Saml2AssertionInfo.values:type_name -> mmplugin.v1.Saml2AssertionInfo.ValuesEntry
-	190, // 163: mmplugin.v1.Saml2AssertionInfo.warning_info:type_name -> mmplugin.v1.Saml2WarningInfo
-	274, // 164: mmplugin.v1.Saml2AssertionInfo.authn_instant:type_name -> google.protobuf.Timestamp
-	274, // 165: mmplugin.v1.Saml2AssertionInfo.session_not_on_or_after:type_name -> google.protobuf.Timestamp
-	172, // 166: mmplugin.v1.Saml2AssertionInfo.assertions:type_name -> mmplugin.v1.Saml2TypesAssertion
-	225, // 167: mmplugin.v1.Saml2TypesAssertion.xml_name:type_name -> mmplugin.v1.XmlName
-	274, // 168: mmplugin.v1.Saml2TypesAssertion.issue_instant:type_name -> google.protobuf.Timestamp
-	182, // 169: mmplugin.v1.Saml2TypesAssertion.issuer:type_name -> mmplugin.v1.Saml2TypesIssuer
-	186, // 170: mmplugin.v1.Saml2TypesAssertion.signature:type_name -> mmplugin.v1.Saml2TypesSignature
-	187, // 171: mmplugin.v1.Saml2TypesAssertion.subject:type_name -> mmplugin.v1.Saml2TypesSubject
-	181, // 172: mmplugin.v1.Saml2TypesAssertion.conditions:type_name -> mmplugin.v1.Saml2TypesConditions
-	174, // 173: mmplugin.v1.Saml2TypesAssertion.attribute_statement:type_name -> mmplugin.v1.Saml2TypesAttributeStatement
-	180, // 174: mmplugin.v1.Saml2TypesAssertion.authn_statement:type_name -> mmplugin.v1.Saml2TypesAuthnStatement
-	225, // 175: mmplugin.v1.Saml2TypesAttribute.xml_name:type_name -> mmplugin.v1.XmlName
-	175, // 176: mmplugin.v1.Saml2TypesAttribute.values:type_name -> mmplugin.v1.Saml2TypesAttributeValue
-	225, // 177: mmplugin.v1.Saml2TypesAttributeStatement.xml_name:type_name -> mmplugin.v1.XmlName
-	173, // 178: mmplugin.v1.Saml2TypesAttributeStatement.attributes:type_name -> mmplugin.v1.Saml2TypesAttribute
-	225, // 179: mmplugin.v1.Saml2TypesAttributeValue.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 180: mmplugin.v1.Saml2TypesAudience.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 181: mmplugin.v1.Saml2TypesAudienceRestriction.xml_name:type_name -> mmplugin.v1.XmlName
-	176, // 182: mmplugin.v1.Saml2TypesAudienceRestriction.audiences:type_name -> mmplugin.v1.Saml2TypesAudience
-	225, // 183: mmplugin.v1.Saml2TypesAuthnContext.xml_name:type_name -> mmplugin.v1.XmlName
-	179, // 184: mmplugin.v1.Saml2TypesAuthnContext.authn_context_class_ref:type_name -> mmplugin.v1.Saml2TypesAuthnContextClassRef
-	225, // 185: mmplugin.v1.Saml2TypesAuthnContextClassRef.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 186: mmplugin.v1.Saml2TypesAuthnStatement.xml_name:type_name -> mmplugin.v1.XmlName
-	274, // 187: mmplugin.v1.Saml2TypesAuthnStatement.authn_instant:type_name -> google.protobuf.Timestamp
-	274, // 188: mmplugin.v1.Saml2TypesAuthnStatement.session_not_on_or_after:type_name -> google.protobuf.Timestamp
-	178, // 189: mmplugin.v1.Saml2TypesAuthnStatement.authn_context:type_name -> mmplugin.v1.Saml2TypesAuthnContext
-	225, // 190: mmplugin.v1.Saml2TypesConditions.xml_name:type_name -> mmplugin.v1.XmlName
-	177, // 191: mmplugin.v1.Saml2TypesConditions.audience_restrictions:type_name -> mmplugin.v1.Saml2TypesAudienceRestriction
-	184, // 192: mmplugin.v1.Saml2TypesConditions.one_time_use:type_name -> mmplugin.v1.Saml2TypesOneTimeUse
-	185, // 193: mmplugin.v1.Saml2TypesConditions.proxy_restriction:type_name -> mmplugin.v1.Saml2TypesProxyRestriction
-	225, // 194: mmplugin.v1.Saml2TypesIssuer.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 195: mmplugin.v1.Saml2TypesNameID.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 196: mmplugin.v1.Saml2TypesOneTimeUse.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 197: mmplugin.v1.Saml2TypesProxyRestriction.xml_name:type_name -> mmplugin.v1.XmlName
-	176, // 198: mmplugin.v1.Saml2TypesProxyRestriction.audience:type_name -> mmplugin.v1.Saml2TypesAudience
-	225, // 199: mmplugin.v1.Saml2TypesSubject.xml_name:type_name -> mmplugin.v1.XmlName
-	183, // 200: mmplugin.v1.Saml2TypesSubject.name_id:type_name -> mmplugin.v1.Saml2TypesNameID
-	188, // 201: mmplugin.v1.Saml2TypesSubject.subject_confirmation:type_name -> mmplugin.v1.Saml2TypesSubjectConfirmation
-	225, // 202: mmplugin.v1.Saml2TypesSubjectConfirmation.xml_name:type_name -> mmplugin.v1.XmlName
-	189, // 203: mmplugin.v1.Saml2TypesSubjectConfirmation.subject_confirmation_data:type_name -> mmplugin.v1.Saml2TypesSubjectConfirmationData
-	225, // 204: mmplugin.v1.Saml2TypesSubjectConfirmationData.xml_name:type_name -> mmplugin.v1.XmlName
-	171, // 205: mmplugin.v1.Saml2WarningInfo.proxy_restriction:type_name -> mmplugin.v1.Saml2ProxyRestriction
-	68,  // 206: mmplugin.v1.ScheduledPost.draft:type_name -> mmplugin.v1.Draft
-	264, // 207: mmplugin.v1.Session.props:type_name -> mmplugin.v1.Session.PropsEntry
-	207, // 208: mmplugin.v1.Session.team_members:type_name -> mmplugin.v1.TeamMember
-	199, // 209: mmplugin.v1.SidebarCategoryWithChannels.sidebar_category:type_name -> mmplugin.v1.SidebarCategory
-	167, // 210: mmplugin.v1.SqlSettings.replica_lag_settings:type_name -> mmplugin.v1.ReplicaLagSettings
-	265, // 211: mmplugin.v1.SyncMsg.users:type_name -> mmplugin.v1.SyncMsg.UsersEntry
-	136, // 212: mmplugin.v1.SyncMsg.posts:type_name -> mmplugin.v1.Post
-	163, // 213: mmplugin.v1.SyncMsg.reactions:type_name -> mmplugin.v1.Reaction
-	202, // 214: mmplugin.v1.SyncMsg.statuses:type_name -> mmplugin.v1.Status
-	106, // 215: mmplugin.v1.SyncMsg.membership_changes:type_name -> mmplugin.v1.MembershipChangeMsg
-	137, // 216: mmplugin.v1.SyncMsg.acknowledgements:type_name -> mmplugin.v1.PostAcknowledgement
-	266, // 217: mmplugin.v1.SyncMsg.mention_transforms:type_name -> mmplugin.v1.SyncMsg.MentionTransformsEntry
-	267, // 218: mmplugin.v1.Team.policy_actions:type_name -> mmplugin.v1.Team.PolicyActionsEntry
-	207, // 219: mmplugin.v1.TeamMemberWithError.member:type_name -> mmplugin.v1.TeamMember
-	8,   // 220: mmplugin.v1.TeamMemberWithError.error:type_name -> mmplugin.v1.AppError
-	268, // 221: mmplugin.v1.User.props:type_name -> mmplugin.v1.User.PropsEntry
-	269, // 222: mmplugin.v1.User.notify_props:type_name -> mmplugin.v1.User.NotifyPropsEntry
-	270, // 223: mmplugin.v1.User.timezone:type_name -> mmplugin.v1.User.TimezoneEntry
-	220, // 224: mmplugin.v1.UserGetOptions.view_restrictions:type_name -> mmplugin.v1.ViewUsersRestrictions
-	53,  // 225: mmplugin.v1.VisualExpression.conditions:type_name -> mmplugin.v1.Condition
-	271, // 226: mmplugin.v1.WebSocketRequest.data:type_name -> mmplugin.v1.WebSocketRequest.DataEntry
-	197, // 227: mmplugin.v1.WebSocketRequest.session:type_name -> mmplugin.v1.Session
-	272, // 228: mmplugin.v1.WebsocketBroadcast.omit_users:type_name -> mmplugin.v1.WebsocketBroadcast.OmitUsersEntry
-	230, // 229: mmplugin.v1.WebsocketBroadcast.broadcast_hook_args:type_name -> mmplugin.v1.MapOfStringToValue
-	107, // 230: mmplugin.v1.ListOfMessageAttachment.items:type_name -> mmplugin.v1.MessageAttachment
-	128, // 231: mmplugin.v1.ListOfPluginPropertyOption.items:type_name -> mmplugin.v1.PluginPropertyOption
-	156, // 232: mmplugin.v1.ListOfPropertyOwner.items:type_name -> mmplugin.v1.PropertyOwner
-	273, // 233: mmplugin.v1.MapOfStringToValue.items:type_name -> mmplugin.v1.MapOfStringToValue.ItemsEntry
-	1,   // 234: mmplugin.v1.ValueMap.ValuesEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 235: mmplugin.v1.AppError.ParamsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 236: mmplugin.v1.AccessControlPolicy.PropsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 237: mmplugin.v1.AccessDecision.ContextEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 238: mmplugin.v1.AuditEventData.ParametersEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 239: mmplugin.v1.AuditEventData.PriorStateEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 240: mmplugin.v1.AuditEventData.ResultingStateEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 241: mmplugin.v1.AuditRecord.MetaEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 242: mmplugin.v1.Channel.PropsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 243: mmplugin.v1.CommandResponse.PropsEntry.value:type_name -> mmplugin.v1.Value
-	229, // 244: mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry.value:type_name -> mmplugin.v1.ListOfString
-	1,   // 245: mmplugin.v1.Draft.PropsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 246: mmplugin.v1.Draft.PriorityEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 247: mmplugin.v1.Manifest.PropsEntry.value:type_name -> mmplugin.v1.Value
-	230, // 248: mmplugin.v1.PluginSettings.PluginsEntry.value:type_name -> mmplugin.v1.MapOfStringToValue
-	134, // 249: mmplugin.v1.PluginSettings.PluginStatesEntry.value:type_name -> mmplugin.v1.PluginState
-	1,   // 250: mmplugin.v1.Post.PropsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 251: mmplugin.v1.PostActionIntegration.ContextEntry.value:type_name -> mmplugin.v1.Value
-	136, // 252: mmplugin.v1.PostList.PostsEntry.value:type_name -> mmplugin.v1.Post
-	136, // 253: mmplugin.v1.PostList.BurnOnReadPostsEntry.value:type_name -> mmplugin.v1.Post
-	142, // 254: mmplugin.v1.PostMetadata.ImagesEntry.value:type_name -> mmplugin.v1.PostImage
-	147, // 255: mmplugin.v1.PostMetadata.TranslationsEntry.value:type_name -> mmplugin.v1.PostTranslation
-	229, // 256: mmplugin.v1.PostSearchResults.MatchesEntry.value:type_name -> mmplugin.v1.ListOfString
-	1,   // 257: mmplugin.v1.PropertyField.AttrsEntry.value:type_name -> mmplugin.v1.Value
-	173, // 258: mmplugin.v1.Saml2AssertionInfo.ValuesEntry.value:type_name -> mmplugin.v1.Saml2TypesAttribute
-	215, // 259: mmplugin.v1.SyncMsg.UsersEntry.value:type_name -> mmplugin.v1.User
-	1,   // 260: mmplugin.v1.WebSocketRequest.DataEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 261: mmplugin.v1.MapOfStringToValue.ItemsEntry.value:type_name -> mmplugin.v1.Value
-	262, // [262:262] is the sub-list for method output_type
-	262, // [262:262] is the sub-list for method input_type
-	262, // [262:262] is the sub-list for extension type_name
-	262, // [262:262] is the sub-list for extension extendee
-	0,   // [0:262] is the sub-list for field type_name
+	8,   // 10: mmplugin.v1.Error.app_error:type_name -> mmplugin.v1.AppError
+	233, // 11: mmplugin.v1.AppError.params:type_name -> mmplugin.v1.AppError.ParamsEntry
+	7,   // 12: mmplugin.v1.StreamEnd.error:type_name -> mmplugin.v1.Error
+	125, // 13: mmplugin.v1.HTTPRequestHead.context:type_name -> mmplugin.v1.PluginContext
+	11,  // 14: mmplugin.v1.HTTPRequestHead.headers:type_name -> mmplugin.v1.HTTPHeader
+	11,  // 15: mmplugin.v1.HTTPResponseHead.headers:type_name -> mmplugin.v1.HTTPHeader
+	164, // 16: mmplugin.v1.AIRecapSettings.default_limits:type_name -> mmplugin.v1.RecapLimitSettings
+	17,  // 17: mmplugin.v1.AccessControlPolicy.rules:type_name -> mmplugin.v1.AccessControlPolicyRule
+	234, // 18: mmplugin.v1.AccessControlPolicy.props:type_name -> mmplugin.v1.AccessControlPolicy.PropsEntry
+	215, // 19: mmplugin.v1.AccessControlPolicyTestResponse.users:type_name -> mmplugin.v1.User
+	235, // 20: mmplugin.v1.AccessDecision.context:type_name -> mmplugin.v1.AccessDecision.ContextEntry
+	229, // 21: mmplugin.v1.AdditionalContentFlaggingSettings.reasons:type_name -> mmplugin.v1.ListOfString
+	236, // 22: mmplugin.v1.AuditEventData.parameters:type_name -> mmplugin.v1.AuditEventData.ParametersEntry
+	237, // 23: mmplugin.v1.AuditEventData.prior_state:type_name -> mmplugin.v1.AuditEventData.PriorStateEntry
+	238, // 24: mmplugin.v1.AuditEventData.resulting_state:type_name -> mmplugin.v1.AuditEventData.ResultingStateEntry
+	26,  // 25: mmplugin.v1.AuditRecord.event:type_name -> mmplugin.v1.AuditEventData
+	25,  // 26: mmplugin.v1.AuditRecord.actor:type_name -> mmplugin.v1.AuditEventActor
+	239, // 27: mmplugin.v1.AuditRecord.meta:type_name -> mmplugin.v1.AuditRecord.MetaEntry
+	27,  // 28: mmplugin.v1.AuditRecord.error:type_name -> mmplugin.v1.AuditEventError
+	229, // 29: mmplugin.v1.AutoTranslationSettings.target_languages:type_name -> mmplugin.v1.ListOfString
+	98,  // 30: mmplugin.v1.AutoTranslationSettings.libre_translate:type_name -> mmplugin.v1.LibreTranslateProviderSettings
+	22,  // 31: mmplugin.v1.AutoTranslationSettings.agents:type_name -> mmplugin.v1.AgentsProviderSettings
+	1,   // 32: mmplugin.v1.AutocompleteArg.data:type_name -> mmplugin.v1.Value
+	30,  // 33: mmplugin.v1.AutocompleteData.arguments:type_name -> mmplugin.v1.AutocompleteArg
+	31,  // 34: mmplugin.v1.AutocompleteData.sub_commands:type_name -> mmplugin.v1.AutocompleteData
+	33,  // 35: mmplugin.v1.AutocompleteStaticListArg.possible_arguments:type_name -> mmplugin.v1.AutocompleteListItem
+	240, // 36: mmplugin.v1.Channel.props:type_name -> mmplugin.v1.Channel.PropsEntry
+	42,  // 37: mmplugin.v1.Channel.banner_info:type_name -> mmplugin.v1.ChannelBannerInfo
+	241, // 38: mmplugin.v1.Channel.policy_actions:type_name -> mmplugin.v1.Channel.PolicyActionsEntry
+	242, // 39: mmplugin.v1.ChannelMember.notify_props:type_name -> mmplugin.v1.ChannelMember.NotifyPropsEntry
+	31,  // 40: mmplugin.v1.Command.autocomplete_data:type_name -> mmplugin.v1.AutocompleteData
+	243, // 41: mmplugin.v1.CommandArgs.user_mentions:type_name -> mmplugin.v1.CommandArgs.UserMentionsEntry
+	244, // 42: mmplugin.v1.CommandArgs.channel_mentions:type_name -> mmplugin.v1.CommandArgs.ChannelMentionsEntry
+	245, // 43: mmplugin.v1.CommandResponse.props:type_name -> mmplugin.v1.CommandResponse.PropsEntry
+	107, // 44: mmplugin.v1.CommandResponse.attachments:type_name -> mmplugin.v1.MessageAttachment
+	51,  // 45: mmplugin.v1.CommandResponse.extra_responses:type_name -> mmplugin.v1.CommandResponse
+	1,   // 46: mmplugin.v1.Condition.value:type_name -> mmplugin.v1.Value
+	196, // 47: mmplugin.v1.Config.service_settings:type_name -> mmplugin.v1.ServiceSettings
+	209, // 48: mmplugin.v1.Config.team_settings:type_name -> mmplugin.v1.TeamSettings
+	46,  // 49: mmplugin.v1.Config.client_requirements:type_name -> mmplugin.v1.ClientRequirements
+	201, // 50: mmplugin.v1.Config.sql_settings:type_name -> mmplugin.v1.SqlSettings
+	102, // 51: mmplugin.v1.Config.log_settings:type_name -> mmplugin.v1.LogSettings
+	76,  // 52: mmplugin.v1.Config.experimental_audit_settings:type_name -> mmplugin.v1.ExperimentalAuditSettings
+	121, // 53: mmplugin.v1.Config.password_settings:type_name -> mmplugin.v1.PasswordSettings
+	83,  // 54: mmplugin.v1.Config.file_settings:type_name -> mmplugin.v1.FileSettings
+	74,  // 55: mmplugin.v1.Config.email_settings:type_name -> mmplugin.v1.EmailSettings
+	162, // 56: mmplugin.v1.Config.rate_limit_settings:type_name -> mmplugin.v1.RateLimitSettings
+	150, // 57: mmplugin.v1.Config.privacy_settings:type_name -> mmplugin.v1.PrivacySettings
+	203, // 58: mmplugin.v1.Config.support_settings:type_name -> mmplugin.v1.SupportSettings
+	24,  // 59: mmplugin.v1.Config.announcement_settings:type_name -> mmplugin.v1.AnnouncementSettings
+	213, // 60: mmplugin.v1.Config.theme_settings:type_name -> mmplugin.v1.ThemeSettings
+	169, // 61: mmplugin.v1.Config.git_lab_settings:type_name -> mmplugin.v1.SSOSettings
+	169, // 62: mmplugin.v1.Config.google_settings:type_name -> mmplugin.v1.SSOSettings
+	116, // 63: mmplugin.v1.Config.office365_settings:type_name -> mmplugin.v1.Office365Settings
+	169, // 64: mmplugin.v1.Config.open_id_settings:type_name -> mmplugin.v1.SSOSettings
+	97,  // 65: mmplugin.v1.Config.ldap_settings:type_name -> mmplugin.v1.LdapSettings
+	52,  // 66: mmplugin.v1.Config.compliance_settings:type_name -> mmplugin.v1.ComplianceSettings
+	101, // 67: mmplugin.v1.Config.localization_settings:type_name -> mmplugin.v1.LocalizationSettings
+	191, // 68: mmplugin.v1.Config.saml_settings:type_name -> mmplugin.v1.SamlSettings
+	114, // 69: mmplugin.v1.Config.native_app_settings:type_name -> mmplugin.v1.NativeAppSettings
+	95,  // 70: mmplugin.v1.Config.intune_settings:type_name -> mmplugin.v1.IntuneSettings
+	40,  // 71: mmplugin.v1.Config.cache_settings:type_name -> mmplugin.v1.CacheSettings
+	48,  // 72: mmplugin.v1.Config.cluster_settings:type_name -> mmplugin.v1.ClusterSettings
+	111, // 73: mmplugin.v1.Config.metrics_settings:type_name -> mmplugin.v1.MetricsSettings
+	77,  // 74: mmplugin.v1.Config.experimental_settings:type_name -> mmplugin.v1.ExperimentalSettings
+	23,  // 75: mmplugin.v1.Config.analytics_settings:type_name -> mmplugin.v1.AnalyticsSettings
+	71,  // 76: mmplugin.v1.Config.elasticsearch_settings:type_name -> mmplugin.v1.ElasticsearchSettings
+	62,  // 77: mmplugin.v1.Config.data_retention_settings:type_name -> mmplugin.v1.DataRetentionSettings
+	113, // 78: mmplugin.v1.Config.mobile_ephemeral_mode_settings:type_name -> mmplugin.v1.MobileEphemeralModeSettings
+	109, // 79: mmplugin.v1.Config.message_export_settings:type_name -> mmplugin.v1.MessageExportSettings
+	96,  // 80: mmplugin.v1.Config.job_settings:type_name -> mmplugin.v1.JobSettings
+	131, // 81: mmplugin.v1.Config.plugin_settings:type_name -> mmplugin.v1.PluginSettings
+	67,  // 82: mmplugin.v1.Config.display_settings:type_name -> mmplugin.v1.DisplaySettings
+	92,  // 83: mmplugin.v1.Config.guest_accounts_settings:type_name -> mmplugin.v1.GuestAccountsSettings
+	93,  // 84: mmplugin.v1.Config.image_proxy_settings:type_name -> mmplugin.v1.ImageProxySettings
+	47,  // 85: mmplugin.v1.Config.cloud_settings:type_name -> mmplugin.v1.CloudSettings
+	79,  // 86: mmplugin.v1.Config.feature_flags:type_name -> mmplugin.v1.FeatureFlags
+	94,  // 87: mmplugin.v1.Config.import_settings:type_name -> mmplugin.v1.ImportSettings
+	78,  // 88: mmplugin.v1.Config.export_settings:type_name -> mmplugin.v1.ExportSettings
+	224, // 89: mmplugin.v1.Config.wrangler_settings:type_name -> mmplugin.v1.WranglerSettings
+	55,  // 90: mmplugin.v1.Config.connected_workspaces_settings:type_name -> mmplugin.v1.ConnectedWorkspacesSettings
+	19,  // 91: mmplugin.v1.Config.access_control_settings:type_name -> mmplugin.v1.AccessControlSettings
+	57,  // 92: mmplugin.v1.Config.content_flagging_settings:type_name -> mmplugin.v1.ContentFlaggingSettings
+	29,  // 93: mmplugin.v1.Config.auto_translation_settings:type_name -> mmplugin.v1.AutoTranslationSettings
+	15,  // 94: mmplugin.v1.Config.ai_recap_settings:type_name -> mmplugin.v1.AIRecapSettings
+	246, // 95: mmplugin.v1.ContentFlaggingNotificationSettings.event_target_mapping:type_name -> mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry
+	58,  // 96: mmplugin.v1.ContentFlaggingSettings.content_flagging_settings_base:type_name -> mmplugin.v1.ContentFlaggingSettingsBase
+	168, // 97: mmplugin.v1.ContentFlaggingSettings.reviewer_settings:type_name -> mmplugin.v1.ReviewerSettings
+	56,  // 98: mmplugin.v1.ContentFlaggingSettingsBase.notification_settings:type_name -> mmplugin.v1.ContentFlaggingNotificationSettings
+	21,  // 99: mmplugin.v1.ContentFlaggingSettingsBase.additional_settings:type_name -> mmplugin.v1.AdditionalContentFlaggingSettings
+	274, // 100: mmplugin.v1.CustomStatus.expires_at:type_name -> google.protobuf.Timestamp
+	66,  // 101: mmplugin.v1.Dialog.elements:type_name -> mmplugin.v1.DialogElement
+	247, // 102: mmplugin.v1.DialogActionButton.context:type_name -> mmplugin.v1.DialogActionButton.ContextEntry
+	140, // 103: mmplugin.v1.DialogElement.options:type_name -> mmplugin.v1.PostActionOptions
+	65,  // 104: mmplugin.v1.DialogElement.datetime_config:type_name -> mmplugin.v1.DialogDateTimeConfig
+	64,  // 105: mmplugin.v1.DialogElement.action_button:type_name -> mmplugin.v1.DialogActionButton
+	248, // 106: mmplugin.v1.Draft.props:type_name -> mmplugin.v1.Draft.PropsEntry
+	144, // 107: mmplugin.v1.Draft.metadata:type_name -> mmplugin.v1.PostMetadata
+	249, // 108: mmplugin.v1.Draft.priority:type_name -> mmplugin.v1.Draft.PriorityEntry
+	1,   // 109: mmplugin.v1.DriverNamedValue.value:type_name -> mmplugin.v1.Value
+	73,  // 110: mmplugin.v1.EmailNotification.email_notification_content:type_name -> mmplugin.v1.EmailNotificationContent
+	120, // 111: mmplugin.v1.GroupSearchOpts.page_opts:type_name -> mmplugin.v1.PageOpts
+	61,  // 112: mmplugin.v1.License.customer:type_name -> mmplugin.v1.Customer
+	80,  // 113: mmplugin.v1.License.features:type_name -> mmplugin.v1.Features
+	100, // 114: mmplugin.v1.License.limits:type_name -> mmplugin.v1.LicenseLimits
+	104, // 115: mmplugin.v1.Manifest.server:type_name -> mmplugin.v1.ManifestServer
+	105, // 116: mmplugin.v1.Manifest.webapp:type_name -> mmplugin.v1.ManifestWebapp
+	132, // 117: mmplugin.v1.Manifest.settings_schema:type_name -> mmplugin.v1.PluginSettingsSchema
+	250, // 118: mmplugin.v1.Manifest.props:type_name -> mmplugin.v1.Manifest.PropsEntry
+	251, // 119: mmplugin.v1.ManifestServer.executables:type_name -> mmplugin.v1.ManifestServer.ExecutablesEntry
+	108, // 120: mmplugin.v1.MessageAttachment.fields:type_name -> mmplugin.v1.MessageAttachmentField
+	1,   // 121: mmplugin.v1.MessageAttachment.ts:type_name -> mmplugin.v1.Value
+	138, // 122: mmplugin.v1.MessageAttachment.actions:type_name -> mmplugin.v1.PostAction
+	1,   // 123: mmplugin.v1.MessageAttachmentField.value:type_name -> mmplugin.v1.Value
+	87,  // 124: mmplugin.v1.MessageExportSettings.global_relay_settings:type_name -> mmplugin.v1.GlobalRelayMessageExportSettings
+	63,  // 125: mmplugin.v1.OpenDialogRequest.dialog:type_name -> mmplugin.v1.Dialog
+	200, // 126: mmplugin.v1.OrderedSidebarCategories.categories:type_name -> mmplugin.v1.SidebarCategoryWithChannels
+	252, // 127: mmplugin.v1.PluginPropertyOption.data:type_name -> mmplugin.v1.PluginPropertyOption.DataEntry
+	7,   // 128: mmplugin.v1.PluginResultContainer.last_id_error:type_name -> mmplugin.v1.Error
+	7,   // 129: mmplugin.v1.PluginResultContainer.rows_affected_error:type_name -> mmplugin.v1.Error
+	1,   // 130: mmplugin.v1.PluginSetting.default:type_name -> mmplugin.v1.Value
+	127, // 131: mmplugin.v1.PluginSetting.options:type_name -> mmplugin.v1.PluginOption
+	253, // 132: mmplugin.v1.PluginSettings.plugins:type_name -> mmplugin.v1.PluginSettings.PluginsEntry
+	254, // 133: mmplugin.v1.PluginSettings.plugin_states:type_name -> mmplugin.v1.PluginSettings.PluginStatesEntry
+	130, // 134: mmplugin.v1.PluginSettingsSchema.settings:type_name -> mmplugin.v1.PluginSetting
+	133, // 135: mmplugin.v1.PluginSettingsSchema.sections:type_name -> mmplugin.v1.PluginSettingsSection
+	130, // 136: mmplugin.v1.PluginSettingsSection.settings:type_name -> mmplugin.v1.PluginSetting
+	255, // 137: mmplugin.v1.Post.props:type_name -> mmplugin.v1.Post.PropsEntry
+	215, // 138: mmplugin.v1.Post.participants:type_name -> mmplugin.v1.User
+	144, // 139: mmplugin.v1.Post.metadata:type_name -> mmplugin.v1.PostMetadata
+	140, // 140: mmplugin.v1.PostAction.options:type_name -> mmplugin.v1.PostActionOptions
+	139, // 141: mmplugin.v1.PostAction.integration:type_name -> mmplugin.v1.PostActionIntegration
+	256, // 142: mmplugin.v1.PostActionIntegration.context:type_name -> mmplugin.v1.PostActionIntegration.ContextEntry
+	1,   // 143: mmplugin.v1.PostEmbed.data:type_name -> mmplugin.v1.Value
+	257, // 144: mmplugin.v1.PostList.posts:type_name -> mmplugin.v1.PostList.PostsEntry
+	258, // 145: mmplugin.v1.PostList.burn_on_read_posts:type_name -> mmplugin.v1.PostList.BurnOnReadPostsEntry
+	141, // 146: mmplugin.v1.PostMetadata.embeds:type_name -> mmplugin.v1.PostEmbed
+	75,  // 147: mmplugin.v1.PostMetadata.emojis:type_name -> mmplugin.v1.Emoji
+	82,  // 148: mmplugin.v1.PostMetadata.files:type_name -> mmplugin.v1.FileInfo
+	259, // 149: mmplugin.v1.PostMetadata.images:type_name -> mmplugin.v1.PostMetadata.ImagesEntry
+	163, // 150: mmplugin.v1.PostMetadata.reactions:type_name -> mmplugin.v1.Reaction
+	145, // 151: mmplugin.v1.PostMetadata.priority:type_name -> mmplugin.v1.PostPriority
+	137, // 152: mmplugin.v1.PostMetadata.acknowledgements:type_name -> mmplugin.v1.PostAcknowledgement
+	260, // 153: mmplugin.v1.PostMetadata.translations:type_name -> mmplugin.v1.PostMetadata.TranslationsEntry
+	143, // 154: mmplugin.v1.PostSearchResults.post_list:type_name -> mmplugin.v1.PostList
+	261, // 155: mmplugin.v1.PostSearchResults.matches:type_name -> mmplugin.v1.PostSearchResults.MatchesEntry
+	136, // 156: mmplugin.v1.PreviewPost.post:type_name -> mmplugin.v1.Post
+	84,  // 157: mmplugin.v1.ProductLimits.files:type_name -> mmplugin.v1.FilesLimits
+	110, // 158: mmplugin.v1.ProductLimits.messages:type_name -> mmplugin.v1.MessagesLimits
+	212, // 159: mmplugin.v1.ProductLimits.teams:type_name -> mmplugin.v1.TeamsLimits
+	262, // 160: mmplugin.v1.PropertyField.attrs:type_name -> mmplugin.v1.PropertyField.AttrsEntry
+	153, // 161: mmplugin.v1.PropertyFieldSearchOpts.cursor:type_name -> mmplugin.v1.PropertyFieldSearchCursor
+	159, // 162: mmplugin.v1.PropertyValueSearchOpts.cursor:type_name -> mmplugin.v1.PropertyValueSearchCursor
+	263, // 163: mmplugin.v1.Saml2AssertionInfo.values:type_name -> mmplugin.v1.Saml2AssertionInfo.ValuesEntry
+	190, // 164: mmplugin.v1.Saml2AssertionInfo.warning_info:type_name -> mmplugin.v1.Saml2WarningInfo
+	274, // 165: mmplugin.v1.Saml2AssertionInfo.authn_instant:type_name -> google.protobuf.Timestamp
+	274, // 166: mmplugin.v1.Saml2AssertionInfo.session_not_on_or_after:type_name -> google.protobuf.Timestamp
+	172, // 167: mmplugin.v1.Saml2AssertionInfo.assertions:type_name -> mmplugin.v1.Saml2TypesAssertion
+	225, // 168: mmplugin.v1.Saml2TypesAssertion.xml_name:type_name -> mmplugin.v1.XmlName
+	274, // 169: mmplugin.v1.Saml2TypesAssertion.issue_instant:type_name -> google.protobuf.Timestamp
+	182, // 170: mmplugin.v1.Saml2TypesAssertion.issuer:type_name -> mmplugin.v1.Saml2TypesIssuer
+	186, // 171: mmplugin.v1.Saml2TypesAssertion.signature:type_name -> mmplugin.v1.Saml2TypesSignature
+	187, // 172: mmplugin.v1.Saml2TypesAssertion.subject:type_name -> mmplugin.v1.Saml2TypesSubject
+	181, // 173: mmplugin.v1.Saml2TypesAssertion.conditions:type_name -> mmplugin.v1.Saml2TypesConditions
+	174, // 174: mmplugin.v1.Saml2TypesAssertion.attribute_statement:type_name -> mmplugin.v1.Saml2TypesAttributeStatement
+	180, // 175: mmplugin.v1.Saml2TypesAssertion.authn_statement:type_name -> mmplugin.v1.Saml2TypesAuthnStatement
+	225, // 176: mmplugin.v1.Saml2TypesAttribute.xml_name:type_name -> mmplugin.v1.XmlName
+	175, // 177: mmplugin.v1.Saml2TypesAttribute.values:type_name -> mmplugin.v1.Saml2TypesAttributeValue
+	225, // 178: mmplugin.v1.Saml2TypesAttributeStatement.xml_name:type_name -> mmplugin.v1.XmlName
+	173, // 179: mmplugin.v1.Saml2TypesAttributeStatement.attributes:type_name -> mmplugin.v1.Saml2TypesAttribute
+	225, // 180: mmplugin.v1.Saml2TypesAttributeValue.xml_name:type_name -> mmplugin.v1.XmlName
+	225, // 181: mmplugin.v1.Saml2TypesAudience.xml_name:type_name -> mmplugin.v1.XmlName
+	225, // 182: mmplugin.v1.Saml2TypesAudienceRestriction.xml_name:type_name -> mmplugin.v1.XmlName
+	176, // 183: mmplugin.v1.Saml2TypesAudienceRestriction.audiences:type_name -> mmplugin.v1.Saml2TypesAudience
+	225, // 184: mmplugin.v1.Saml2TypesAuthnContext.xml_name:type_name -> mmplugin.v1.XmlName
+	179, // 185: mmplugin.v1.Saml2TypesAuthnContext.authn_context_class_ref:type_name -> mmplugin.v1.Saml2TypesAuthnContextClassRef
+	225, // 186: mmplugin.v1.Saml2TypesAuthnContextClassRef.xml_name:type_name -> mmplugin.v1.XmlName
+	225, // 187: mmplugin.v1.Saml2TypesAuthnStatement.xml_name:type_name -> mmplugin.v1.XmlName
+	274, // 188: mmplugin.v1.Saml2TypesAuthnStatement.authn_instant:type_name -> google.protobuf.Timestamp
+	274, // 189: mmplugin.v1.Saml2TypesAuthnStatement.session_not_on_or_after:type_name -> google.protobuf.Timestamp
+	178, // 190: mmplugin.v1.Saml2TypesAuthnStatement.authn_context:type_name -> mmplugin.v1.Saml2TypesAuthnContext
+	225, // 191: mmplugin.v1.Saml2TypesConditions.xml_name:type_name -> mmplugin.v1.XmlName
+	177, // 192: mmplugin.v1.Saml2TypesConditions.audience_restrictions:type_name -> mmplugin.v1.Saml2TypesAudienceRestriction
+	184, // 193: mmplugin.v1.Saml2TypesConditions.one_time_use:type_name -> mmplugin.v1.Saml2TypesOneTimeUse
+	185, // 194: mmplugin.v1.Saml2TypesConditions.proxy_restriction:type_name -> mmplugin.v1.Saml2TypesProxyRestriction
+	225, // 195: mmplugin.v1.Saml2TypesIssuer.xml_name:type_name -> mmplugin.v1.XmlName
+	225, // 196: mmplugin.v1.Saml2TypesNameID.xml_name:type_name -> mmplugin.v1.XmlName
+	225, // 197: mmplugin.v1.Saml2TypesOneTimeUse.xml_name:type_name -> mmplugin.v1.XmlName
+	225, // 198: mmplugin.v1.Saml2TypesProxyRestriction.xml_name:type_name -> mmplugin.v1.XmlName
+	176, // 199: mmplugin.v1.Saml2TypesProxyRestriction.audience:type_name -> mmplugin.v1.Saml2TypesAudience
+	225, // 200: mmplugin.v1.Saml2TypesSubject.xml_name:type_name -> mmplugin.v1.XmlName
+	183, // 201: mmplugin.v1.Saml2TypesSubject.name_id:type_name -> mmplugin.v1.Saml2TypesNameID
+	188, // 202: mmplugin.v1.Saml2TypesSubject.subject_confirmation:type_name -> mmplugin.v1.Saml2TypesSubjectConfirmation
+	225, // 203: mmplugin.v1.Saml2TypesSubjectConfirmation.xml_name:type_name -> mmplugin.v1.XmlName
+	189, // 204: mmplugin.v1.Saml2TypesSubjectConfirmation.subject_confirmation_data:type_name -> mmplugin.v1.Saml2TypesSubjectConfirmationData
+	225, // 205: mmplugin.v1.Saml2TypesSubjectConfirmationData.xml_name:type_name -> mmplugin.v1.XmlName
+	171, // 206: mmplugin.v1.Saml2WarningInfo.proxy_restriction:type_name -> mmplugin.v1.Saml2ProxyRestriction
+	68,  // 207: mmplugin.v1.ScheduledPost.draft:type_name -> mmplugin.v1.Draft
+	264, // 208: mmplugin.v1.Session.props:type_name -> mmplugin.v1.Session.PropsEntry
+	207, // 209: mmplugin.v1.Session.team_members:type_name -> mmplugin.v1.TeamMember
+	199, // 210: mmplugin.v1.SidebarCategoryWithChannels.sidebar_category:type_name -> mmplugin.v1.SidebarCategory
+	167, // 211: mmplugin.v1.SqlSettings.replica_lag_settings:type_name -> mmplugin.v1.ReplicaLagSettings
+	265, // 212: mmplugin.v1.SyncMsg.users:type_name -> mmplugin.v1.SyncMsg.UsersEntry
+	136, // 213: mmplugin.v1.SyncMsg.posts:type_name -> mmplugin.v1.Post
+	163, // 214: mmplugin.v1.SyncMsg.reactions:type_name -> mmplugin.v1.Reaction
+	202, // 215: mmplugin.v1.SyncMsg.statuses:type_name -> mmplugin.v1.Status
+	106, // 216: mmplugin.v1.SyncMsg.membership_changes:type_name -> mmplugin.v1.MembershipChangeMsg
+	137, // 217: mmplugin.v1.SyncMsg.acknowledgements:type_name -> mmplugin.v1.PostAcknowledgement
+	266, // 218: mmplugin.v1.SyncMsg.mention_transforms:type_name -> mmplugin.v1.SyncMsg.MentionTransformsEntry
+	267, // 219: mmplugin.v1.Team.policy_actions:type_name -> mmplugin.v1.Team.PolicyActionsEntry
+	207, // 220: mmplugin.v1.TeamMemberWithError.member:type_name -> mmplugin.v1.TeamMember
+	8,   // 221: mmplugin.v1.TeamMemberWithError.error:type_name -> mmplugin.v1.AppError
+	268, // 222: mmplugin.v1.User.props:type_name -> mmplugin.v1.User.PropsEntry
+	269, // 223: mmplugin.v1.User.notify_props:type_name -> mmplugin.v1.User.NotifyPropsEntry
+	270, // 224: mmplugin.v1.User.timezone:type_name -> mmplugin.v1.User.TimezoneEntry
+	220, // 225: mmplugin.v1.UserGetOptions.view_restrictions:type_name -> mmplugin.v1.ViewUsersRestrictions
+	53,  // 226: mmplugin.v1.VisualExpression.conditions:type_name -> mmplugin.v1.Condition
+	271, // 227: mmplugin.v1.WebSocketRequest.data:type_name -> mmplugin.v1.WebSocketRequest.DataEntry
+	197, // 228: mmplugin.v1.WebSocketRequest.session:type_name -> mmplugin.v1.Session
+	272, // 229: mmplugin.v1.WebsocketBroadcast.omit_users:type_name -> mmplugin.v1.WebsocketBroadcast.OmitUsersEntry
+	230, // 230: mmplugin.v1.WebsocketBroadcast.broadcast_hook_args:type_name -> mmplugin.v1.MapOfStringToValue
+	107, // 231: mmplugin.v1.ListOfMessageAttachment.items:type_name -> mmplugin.v1.MessageAttachment
+	128, // 232: mmplugin.v1.ListOfPluginPropertyOption.items:type_name -> mmplugin.v1.PluginPropertyOption
+	156, // 233: mmplugin.v1.ListOfPropertyOwner.items:type_name -> mmplugin.v1.PropertyOwner
+	273, // 234: mmplugin.v1.MapOfStringToValue.items:type_name -> mmplugin.v1.MapOfStringToValue.ItemsEntry
+	1,   // 235: mmplugin.v1.ValueMap.ValuesEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 236: mmplugin.v1.AppError.ParamsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 237: mmplugin.v1.AccessControlPolicy.PropsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 238: mmplugin.v1.AccessDecision.ContextEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 239: mmplugin.v1.AuditEventData.ParametersEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 240: mmplugin.v1.AuditEventData.PriorStateEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 241: mmplugin.v1.AuditEventData.ResultingStateEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 242: mmplugin.v1.AuditRecord.MetaEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 243: mmplugin.v1.Channel.PropsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 244: mmplugin.v1.CommandResponse.PropsEntry.value:type_name -> mmplugin.v1.Value
+	229, // 245: mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry.value:type_name -> mmplugin.v1.ListOfString
+	1,   // 246: mmplugin.v1.Draft.PropsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 247: mmplugin.v1.Draft.PriorityEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 248: mmplugin.v1.Manifest.PropsEntry.value:type_name -> mmplugin.v1.Value
+	230, // 249: mmplugin.v1.PluginSettings.PluginsEntry.value:type_name -> mmplugin.v1.MapOfStringToValue
+	134, // 250: mmplugin.v1.PluginSettings.PluginStatesEntry.value:type_name -> mmplugin.v1.PluginState
+	1,   // 251: mmplugin.v1.Post.PropsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 252: mmplugin.v1.PostActionIntegration.ContextEntry.value:type_name -> mmplugin.v1.Value
+	136, // 253: mmplugin.v1.PostList.PostsEntry.value:type_name -> mmplugin.v1.Post
+	136, // 254: mmplugin.v1.PostList.BurnOnReadPostsEntry.value:type_name -> mmplugin.v1.Post
+	142, // 255: mmplugin.v1.PostMetadata.ImagesEntry.value:type_name -> mmplugin.v1.PostImage
+	147, // 256: mmplugin.v1.PostMetadata.TranslationsEntry.value:type_name -> mmplugin.v1.PostTranslation
+	229, // 257: mmplugin.v1.PostSearchResults.MatchesEntry.value:type_name -> mmplugin.v1.ListOfString
+	1,   // 258: mmplugin.v1.PropertyField.AttrsEntry.value:type_name -> mmplugin.v1.Value
+	173, // 259: mmplugin.v1.Saml2AssertionInfo.ValuesEntry.value:type_name -> mmplugin.v1.Saml2TypesAttribute
+	215, // 260: mmplugin.v1.SyncMsg.UsersEntry.value:type_name -> mmplugin.v1.User
+	1,   // 261: mmplugin.v1.WebSocketRequest.DataEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 262: mmplugin.v1.MapOfStringToValue.ItemsEntry.value:type_name -> mmplugin.v1.Value
+	263, // [263:263] is the sub-list for method output_type
+	263, // [263:263] is the sub-list for method input_type
+	263, // [263:263] is the sub-list for extension type_name
+	263, // [263:263] is the sub-list for extension extendee
+	0,   // [0:263] is the sub-list for field type_name
 }
 
 func init() { file_mmplugin_v1_models_proto_init() }

@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_MAX_WORKERS",
     "HookDispatcher",
     "HookParam",
+    "HookResults",
     "HookSpec",
     "Outcome",
     "UnaryHook",
@@ -92,6 +93,25 @@ class HookParam:
 
 
 @dataclass(frozen=True)
+class HookResults:
+    """What the server gets from a hook for each outcome of its handler, and what it does with
+    it (the generator's hook-result table, internal/gen/hookresults.go; docs/sdk/hooks.md)."""
+
+    none: str
+    """The handler returned None."""
+    value: str
+    """The handler returned a value."""
+    reject: str
+    """The handler returned Reject("why") (or DISMISS)."""
+    raised: str
+    """The handler raised."""
+    down: str
+    """The call failed: the Python process is down, or the response could not be read."""
+    server: str
+    """What Mattermost's app layer does with the results."""
+
+
+@dataclass(frozen=True)
 class HookSpec:
     """One plugin.Hooks method (generated in mmplugin._gen.hooks.HOOKS)."""
 
@@ -104,6 +124,7 @@ class HookSpec:
     """The Python annotation of what the handler returns."""
     outcome: Outcome
     min_version: str
+    results: HookResults
     doc: str
 
     @property

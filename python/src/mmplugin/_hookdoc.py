@@ -68,10 +68,15 @@ reported as a warning in the server log when the plugin starts.
   `@on_cluster_event` adds `on_plugin_cluster_event`. If your class defines the same hook, the
   SDK runs yours too (for `execute_command`: for the commands the decorators do not handle).
 - **Failures.** An exception in a hook is logged with its traceback in the server log, and the
-  server applies Mattermost's default for that hook (a post keeps its original content, a
-  command answers with an error). For hooks with a Go `error` result (`on_activate`,
+  server gets what Mattermost's own hooks client returns when a Go plugin's call fails (a post
+  keeps its original content; a command answers "/x command crashed the <plugin> plugin", as
+  for a Go plugin that crashed). For hooks with a Go `error` result (`on_activate`,
   `on_configuration_change`, ...) raising is how the hook fails: the exception text is the
   error. A result of the wrong type is reported naming the hook and the types it accepts.
+- **What the server gets.** Each hook's reference entry below says, for every outcome of your
+  method (`None`, a value, `Reject`, an exception, the plugin process down), the Go results
+  the server receives and what the server does with them (read from Mattermost's app layer).
+  This table is the generator's (`internal/gen/hookresults.go`); the host and the SDK follow it.
 
 ## Return conventions
 
@@ -104,8 +109,25 @@ def _section(spec: HookSpec) -> str:
 {spec.signature}
 ```
 
+{_results(spec)}
+
 {_quote(doc)}
 """
+
+
+def _results(spec: HookSpec) -> str:
+    """The hook's row of the hook-result table: what the server gets for each outcome."""
+    r = spec.results
+    rows = [
+        ("returns `None`", r.none),
+        ("returns a value", r.value),
+        ("returns `Reject` / `DISMISS`", r.reject),
+        ("raises", r.raised),
+        ("process down, or the call fails", r.down),
+    ]
+    lines = ["| Your method | The server gets |", "|---|---|"]
+    lines += [f"| {what} | {gets} |" for what, gets in rows if gets != "—"]
+    return "\n".join(lines) + f"\n\n**What the server does:** {r.server}"
 
 
 def _quote(text: str) -> str:

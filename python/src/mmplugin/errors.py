@@ -65,6 +65,13 @@ class AppError(Exception):
     Raise it (or a subclass) from ``execute_command`` to answer with an error; the API raises
     it when a method returns one. ``status_code`` defaults to the subclass's status (500 for
     ``AppError`` itself).
+
+    What a user sees is what the server shows for the same Go fields: the server's translation
+    of ``id`` (an id it does not know, as it is) unless ``skip_translation`` is set, then
+    ``message``. So ``AppError("The service is down")`` shows that text (it is also the id, as
+    with ``model.NewAppError``); ``AppError("The service is down", id="weather.down")`` shows the
+    text too (``skip_translation`` defaults to True when a message differs from the id); and
+    ``AppError(id="api.context.permissions.app_error")`` shows the server's own translation.
     """
 
     default_status: ClassVar[int] = 500
@@ -73,16 +80,22 @@ class AppError(Exception):
         self,
         message: str = "",
         *,
-        id: str = "",
+        id: str | None = None,
         detailed_error: str = "",
         status_code: int | None = None,
         where: str = "",
         request_id: str = "",
         params: dict[str, Any] | None = None,
-        skip_translation: bool = False,
+        skip_translation: bool | None = None,
     ) -> None:
-        self.id = id
+        # The server shows the translation of the id (an id it does not know, as it is) unless
+        # SkipTranslation is set. AppError("text") is model.NewAppError(where, "text", ...), so
+        # users see "text"; AppError("text", id="my.id") sets SkipTranslation, so users see
+        # "text", not "my.id"; AppError(id="server.id") alone is translated by the server.
+        self.id = message if id is None else id
         self.message = message
+        if skip_translation is None:
+            skip_translation = bool(message) and self.id != message
         self.detailed_error = detailed_error
         self.request_id = request_id
         self.status_code = self.default_status if status_code is None else status_code
@@ -385,13 +398,14 @@ def error_from_pb(pb: _m.Error) -> PluginAPIError:
 
 
 def error_to_pb(exc: BaseException) -> _m.Error:
-    """Any exception as a Go error: PluginAPIError keeps its code, AppError crosses as its
-    Error() text, anything else as "TypeName: message"."""
+    """Any exception as a Go error: PluginAPIError keeps its code, AppError crosses as a
+    *model.AppError (with its Error() text as the message), anything else as "TypeName:
+    message"."""
     if isinstance(exc, PluginAPIError):
         code = cast("_m.ErrorCode.ValueType", int(exc.code))
         return _m.Error(message=exc.message, code=code)
     if isinstance(exc, AppError):
-        return _m.Error(message=str(exc))
+        return _m.Error(message=str(exc), app_error=app_error_to_pb(exc))
     text = str(exc)
     return _m.Error(message=f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 

@@ -98,7 +98,22 @@ def test_plugin_api_error_codes() -> None:
 def test_exceptions_to_go_errors() -> None:
     assert e.error_to_pb(ValueError("bad value")) == pb.Error(message="ValueError: bad value")
     assert e.error_to_pb(KeyError()) == pb.Error(message="KeyError")
-    assert e.error_to_pb(e.AppError("m", where="W")) == pb.Error(message="W: m")
+    app = e.AppError("m", where="W")
+    assert e.error_to_pb(app) == pb.Error(message="W: m", app_error=e.app_error_to_pb(app))
+
+
+def test_app_error_message_is_its_id_as_in_go() -> None:
+    # model.NewAppError(where, id, ...): the server shows the translation of the id, and an id
+    # it does not know as it is, so AppError("text") must send "text" as the id.
+    err = e.AppError("The weather service is down", status_code=503)
+    assert err.id == "The weather service is down" and not err.skip_translation
+    # A message of its own beside an id: shown as it is (the server would show the id).
+    own = e.AppError("nothing to reset", id="reset.none")
+    assert own.skip_translation
+    assert not e.AppError(id="api.context.permissions.app_error").skip_translation
+    assert e.AppError("shown", id="").id == ""
+    got = e.app_error_from_pb(pb.AppError(id="", message="from the server", status_code=404))
+    assert got.id == "" and got.message == "from the server"
 
 
 def test_errors_pickle() -> None:

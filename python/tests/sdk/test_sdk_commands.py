@@ -102,6 +102,75 @@ def test_unknown_triggers_are_not_found_like_on_the_server() -> None:
         with pytest.raises(AppError) as info:
             h.command("/nope")
         assert info.value.status_code == 404
+        assert info.value.message.startswith("Command with a trigger of 'nope' not found.")
+
+
+def test_users_see_what_the_server_shows_for_app_errors() -> None:
+    class Shown(Plugin):
+        @command("plain")
+        def plain(self, call: CommandCall) -> str:
+            raise AppError("The weather service is down", status_code=503)
+
+        @command("untranslated")
+        def untranslated(self, call: CommandCall) -> str:
+            # skip_translation=False: the server shows the id, as for a Go plugin's
+            # model.NewAppError(where, "weather.down", ...).
+            raise AppError("nicer text", id="weather.down", skip_translation=False)
+
+        @command("badstatus")
+        def badstatus(self, call: CommandCall) -> str:
+            raise AppError("odd status", status_code=42)
+
+    with PluginTestHarness(Shown) as h:
+        h.activate()
+        with pytest.raises(AppError) as plain:
+            h.command("/plain")
+        assert (plain.value.message, plain.value.status_code) == (
+            "The weather service is down",
+            503,
+        )
+        with pytest.raises(AppError) as untranslated:
+            h.command("/untranslated")
+        assert untranslated.value.message == "weather.down"
+        with pytest.raises(AppError) as odd:
+            h.command("/badstatus")
+        assert odd.value.status_code == 500  # the server buckets it under 500
+
+
+def test_a_crashing_command_tells_the_user_which_command_failed() -> None:
+    class Crashy(Plugin):
+        @command("crash")
+        def crash(self, call: CommandCall) -> str:
+            raise KeyError("missing")
+
+    with PluginTestHarness(Crashy, raise_hook_errors=False) as h:
+        h.activate()
+        with pytest.raises(AppError) as info:
+            h.command("/Crash now")
+        assert info.value.message == (
+            "/crash command crashed the com.example.plugin plugin. Please contact your system "
+            "administrator"
+        )
+        assert info.value.status_code == 500
+    with PluginTestHarness(Crashy) as h, pytest.raises(KeyError):
+        h.activate()
+        h.command("/crash")  # raise_hook_errors=True (the default): the test sees the cause
+
+
+def test_an_execute_command_answering_none_is_not_found_like_on_the_server() -> None:
+    class Silent(Plugin):
+        def on_activate(self) -> None:
+            from mmplugin.models import Command
+
+            self.api.register_command(Command(trigger="quiet"))
+
+        def execute_command(self, ctx: object, args: object) -> None:
+            return None
+
+    with PluginTestHarness(Silent) as h:
+        h.activate()
+        with pytest.raises(NotFoundError, match="Command with a trigger of 'quiet' not found"):
+            h.command("/quiet")
 
 
 def test_the_plugins_own_execute_command_gets_commands_the_decorators_do_not_know() -> None:

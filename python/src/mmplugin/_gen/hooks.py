@@ -41,6 +41,19 @@ ON_ACTIVATE = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.ERROR,
     min_version="5.2",
+    results=_d.HookResults(
+        none="`nil` error",
+        value="`HookResultError`, logged; the server gets `nil` error (the failure is logged)",
+        reject="—",
+        raised=(
+            "the exception's text as the Go error (logged with its traceback unless AppError or "
+            "PluginAPIError)"
+        ),
+        down="`nil` error (the failure is logged)",
+        server=(
+            "An error fails the activation: the plugin is stopped and its status shows the error."
+        ),
+    ),
     doc=(
         "OnActivate is invoked when the plugin is activated. If an error is returned, the plugin\n"
         "will be terminated. The plugin will not receive hooks until after OnActivate returns\n"
@@ -64,6 +77,14 @@ IMPLEMENTED = _d.HookSpec(
     returns="list[str]",
     outcome=_d.Outcome.IMPLEMENTED,
     min_version="5.2",
+    results=_d.HookResults(
+        none="answered by the SDK",
+        value="answered by the SDK",
+        reject="—",
+        raised="answered by the SDK",
+        down="the call's error",
+        server="The hooks the server calls; answered by the SDK from the plugin class.",
+    ),
     doc=(
         "Implemented returns a list of hooks that are implemented by the plugin.\n"
         "Plugins do not need to provide an implementation. Any given will be ignored.\n"
@@ -85,6 +106,17 @@ ON_DEACTIVATE = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.ERROR,
     min_version="5.2",
+    results=_d.HookResults(
+        none="`nil` error",
+        value="`HookResultError`, logged; the server gets `nil` error (the failure is logged)",
+        reject="—",
+        raised=(
+            "the exception's text as the Go error (logged with its traceback unless AppError or "
+            "PluginAPIError)"
+        ),
+        down="`nil` error (the failure is logged)",
+        server="An error is logged; the plugin stops anyway.",
+    ),
     doc=(
         "OnDeactivate is invoked when the plugin is deactivated. This is the plugin's last "
         "chance to\n"
@@ -109,6 +141,20 @@ ON_CONFIGURATION_CHANGE = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.ERROR,
     min_version="5.2",
+    results=_d.HookResults(
+        none="`nil` error",
+        value="`HookResultError`, logged; the server gets `nil` error (the failure is logged)",
+        reject="—",
+        raised=(
+            "the exception's text as the Go error (logged with its traceback unless AppError or "
+            "PluginAPIError)"
+        ),
+        down="`nil` error (the failure is logged)",
+        server=(
+            'An error is logged ("Plugin OnConfigurationChange hook failed"); the configuration is '
+            "saved anyway."
+        ),
+    ),
     doc=(
         "OnConfigurationChange is invoked when configuration changes may have been made. Any\n"
         "returned error is logged, but does not stop the plugin. You must be prepared to handle\n"
@@ -136,6 +182,17 @@ SERVE_HTTP = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.HTTP,
     min_version="5.2",
+    results=_d.HookResults(
+        none="the response as written (200 with no body if nothing was written)",
+        value="the response as written (200 with no body if nothing was written)",
+        reject="—",
+        raised=(
+            "logged with its traceback; a 500 with a generic body if no response had started, else "
+            "the response is cut off"
+        ),
+        down="502 Bad Gateway",
+        server="The response streams to the HTTP client as the plugin writes it.",
+    ),
     doc=(
         "ServeHTTP allows the plugin to implement the http.Handler interface. Requests destined "
         "for\n"
@@ -168,6 +225,24 @@ EXECUTE_COMMAND = _d.HookSpec(
     returns="CommandResponse | None",
     outcome=_d.Outcome.VALUE_APP_ERROR,
     min_version="5.2",
+    results=_d.HookResults(
+        none="`nil`, no error",
+        value=(
+            'the value; another type: `HookResultError`, logged; the server gets the "/<trigger> '
+            'command crashed the <plugin> plugin" *AppError (500)'
+        ),
+        reject="—",
+        raised=(
+            "`AppError`: that *model.AppError; another exception: logged with its traceback; the "
+            'server gets the "/<trigger> command crashed the <plugin> plugin" *AppError (500)'
+        ),
+        down='the "/<trigger> command crashed the <plugin> plugin" *AppError (500)',
+        server=(
+            "An *AppError answers the command with its translated message and status code; a nil "
+            "response with no error falls through to \"Command with a trigger of '/x' not found\" "
+            '(404); a plugin that crashed answers "/x command crashed the <plugin> plugin" (500).'
+        ),
+    ),
     doc=(
         "ExecuteCommand executes a command that has been previously registered via the "
         "RegisterCommand\n"
@@ -195,6 +270,14 @@ USER_HAS_BEEN_CREATED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.10",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "UserHasBeenCreated is invoked after a user was created.\n"
         "\n"
@@ -218,6 +301,19 @@ USER_WILL_LOG_IN = _d.HookSpec(
     returns="Reject | str | None",
     outcome=_d.Outcome.REJECT,
     min_version="5.2",
+    results=_d.HookResults(
+        none='`""` (allowed)',
+        value=(
+            'a `str`: that reason (`""` allows); another type: `HookResultError`, logged; the '
+            'server gets `""` (allowed)'
+        ),
+        reject='`Reject("why")`: `"why"`',
+        raised='logged with its traceback; the server gets `""` (allowed)',
+        down='`""` (allowed)',
+        server=(
+            'A non-empty reason fails the login with "Login rejected by plugin: <reason>" (400).'
+        ),
+    ),
     doc=(
         "UserWillLogIn before the login of the user is returned. Returning a non empty string "
         "will reject the login event.\n"
@@ -243,6 +339,14 @@ USER_HAS_LOGGED_IN = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.2",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "UserHasLoggedIn is invoked after a user has logged in.\n"
         "\n"
@@ -266,6 +370,22 @@ MESSAGE_WILL_BE_POSTED = _d.HookSpec(
     returns="Post | Reject | Dismiss | None",
     outcome=_d.Outcome.REPLACE,
     min_version="5.2",
+    results=_d.HookResults(
+        none='`nil, ""` (kept)',
+        value=(
+            'a Post: `it, ""` (replaced); another type: `HookResultError`, logged; the server gets '
+            "`post` unchanged"
+        ),
+        reject='`Reject("why")`: `nil, "why"`; `DISMISS`: `nil, plugin.DismissPostError`',
+        raised="logged with its traceback; the server gets `post` unchanged",
+        down="`post` unchanged",
+        server=(
+            'A non-empty reason rejects the post with "Post rejected by plugin. <reason>" (400), '
+            "or drops it silently for plugin.DismissPostError; a non-nil post replaces it (the "
+            "server keeps the priority metadata); nil keeps it (Mattermost's client decodes the "
+            "reply into the original post)."
+        ),
+    ),
     doc=(
         "MessageWillBePosted is invoked when a message is posted by a user before it is committed\n"
         "to the database. If you also want to act on edited posts, see MessageWillBeUpdated.\n"
@@ -303,6 +423,20 @@ MESSAGE_WILL_BE_UPDATED = _d.HookSpec(
     returns="Post | Reject | None",
     outcome=_d.Outcome.REPLACE,
     min_version="5.2",
+    results=_d.HookResults(
+        none='`newPost, ""` (kept; a Go plugin\'s `nil` would reject)',
+        value=(
+            'a Post: `it, ""` (replaced); another type: `HookResultError`, logged; the server gets '
+            "`newPost` unchanged"
+        ),
+        reject='`Reject("why")`: `nil, "why"`',
+        raised="logged with its traceback; the server gets `newPost` unchanged",
+        down="`newPost` unchanged",
+        server=(
+            'A nil post rejects the edit with "Post rejected by plugin. <reason>" (400), whatever '
+            "the reason; a non-nil post is stored."
+        ),
+    ),
     doc=(
         "MessageWillBeUpdated is invoked when a message is updated by a user before it is "
         "committed\n"
@@ -340,6 +474,14 @@ MESSAGE_HAS_BEEN_POSTED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.2",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "MessageHasBeenPosted is invoked after the message has been committed to the database.\n"
         "If you need to modify or reject the post, see MessageWillBePosted\n"
@@ -368,6 +510,14 @@ MESSAGE_HAS_BEEN_UPDATED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.2",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "MessageHasBeenUpdated is invoked after a message is updated and has been updated in the "
         "database.\n"
@@ -394,6 +544,17 @@ MESSAGES_WILL_BE_CONSUMED = _d.HookSpec(
     returns="list[Post] | None",
     outcome=_d.Outcome.VALUE,
     min_version="9.3",
+    results=_d.HookResults(
+        none="`nil`",
+        value="the value; another type: `HookResultError`, logged; the server gets `nil`",
+        reject="—",
+        raised="logged with its traceback; the server gets `nil`",
+        down="`nil`",
+        server=(
+            "Each returned post replaces the post with its id in what the client receives; nil or "
+            "an empty list keeps them all (needs the ConsumePostHook feature flag)."
+        ),
+    ),
     doc=(
         "MessagesWillBeConsumed is invoked when a message is requested by a client before it is "
         "returned\n"
@@ -403,7 +564,7 @@ MESSAGES_WILL_BE_CONSUMED = _d.HookSpec(
         "that\n"
         "created the post.\n"
         "\n"
-        "Python: return the new list[Post] | None, or None to keep posts unchanged.\n"
+        "Python: return the list[Post] | None.\n"
         "\n"
         "Minimum server version: 9.3\n"
         "\n"
@@ -423,6 +584,17 @@ MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT = _d.HookSpec(
     returns="list[Post] | None",
     outcome=_d.Outcome.VALUE,
     min_version="11.9",
+    results=_d.HookResults(
+        none="`nil`",
+        value="the value; another type: `HookResultError`, logged; the server gets `nil`",
+        reject="—",
+        raised="logged with its traceback; the server gets `nil`",
+        down="`nil`",
+        server=(
+            "As MessagesWillBeConsumed: returned posts replace the posts with their ids; nil keeps "
+            "them all."
+        ),
+    ),
     doc=(
         "MessagesWillBeConsumedWithContext is invoked when messages are requested by a client, "
         "before\n"
@@ -437,7 +609,7 @@ MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT = _d.HookSpec(
         "that\n"
         "created the post.\n"
         "\n"
-        "Python: return the new list[Post] | None, or None to keep posts unchanged.\n"
+        "Python: return the list[Post] | None.\n"
         "\n"
         "Minimum server version: 11.9\n"
         "\n"
@@ -458,6 +630,14 @@ MESSAGE_HAS_BEEN_DELETED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="9.1",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "MessageHasBeenDeleted is invoked after the message has been deleted from the database.\n"
         "Note that this method will be called for posts deleted by plugins, including the plugin "
@@ -484,6 +664,14 @@ CHANNEL_HAS_BEEN_CREATED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.2",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "ChannelHasBeenCreated is invoked after the channel has been committed to the database.\n"
         "\n"
@@ -507,6 +695,17 @@ CHANNEL_WILL_BE_ARCHIVED = _d.HookSpec(
     returns="Reject | str | None",
     outcome=_d.Outcome.REJECT,
     min_version="11.7",
+    results=_d.HookResults(
+        none='`""` (allowed)',
+        value=(
+            'a `str`: that reason (`""` allows); another type: `HookResultError`, logged; the '
+            'server gets `""` (allowed)'
+        ),
+        reject='`Reject("why")`: `"why"`',
+        raised='logged with its traceback; the server gets `""` (allowed)',
+        down='`""` (allowed)',
+        server="A non-empty reason rejects the archive.",
+    ),
     doc=(
         "ChannelWillBeArchived is invoked before a channel is archived, allowing plugins to\n"
         "reject the archive operation.\n"
@@ -534,6 +733,19 @@ CHANNEL_MEMBER_WILL_BE_ADDED = _d.HookSpec(
     returns="ChannelMember | Reject | None",
     outcome=_d.Outcome.REPLACE,
     min_version="11.7",
+    results=_d.HookResults(
+        none='`nil, ""` (kept)',
+        value=(
+            'a ChannelMember: `it, ""` (replaced); another type: `HookResultError`, logged; the '
+            "server gets `channelMember` unchanged"
+        ),
+        reject='`Reject("why")`: `nil, "why"`',
+        raised="logged with its traceback; the server gets `channelMember` unchanged",
+        down="`channelMember` unchanged",
+        server=(
+            "A non-empty reason rejects the addition; a non-nil member replaces it; nil keeps it."
+        ),
+    ),
     doc=(
         "ChannelMemberWillBeAdded is invoked before a member is added to a channel, allowing\n"
         "plugins to modify the channel member or reject the addition.\n"
@@ -567,6 +779,14 @@ USER_HAS_JOINED_CHANNEL = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.2",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "UserHasJoinedChannel is invoked after the membership has been committed to the database.\n"
         "If actor is not nil, the user was invited to the channel by the actor.\n"
@@ -593,6 +813,14 @@ USER_HAS_LEFT_CHANNEL = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.2",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "UserHasLeftChannel is invoked after the membership has been removed from the database.\n"
         "If actor is not nil, the user was removed from the channel by the actor.\n"
@@ -618,6 +846,19 @@ TEAM_MEMBER_WILL_BE_ADDED = _d.HookSpec(
     returns="TeamMember | Reject | None",
     outcome=_d.Outcome.REPLACE,
     min_version="11.7",
+    results=_d.HookResults(
+        none='`nil, ""` (kept)',
+        value=(
+            'a TeamMember: `it, ""` (replaced); another type: `HookResultError`, logged; the '
+            "server gets `teamMember` unchanged"
+        ),
+        reject='`Reject("why")`: `nil, "why"`',
+        raised="logged with its traceback; the server gets `teamMember` unchanged",
+        down="`teamMember` unchanged",
+        server=(
+            "A non-empty reason rejects the addition; a non-nil member replaces it; nil keeps it."
+        ),
+    ),
     doc=(
         "TeamMemberWillBeAdded is invoked before a member is added to a team, allowing\n"
         "plugins to modify the team member or reject the addition.\n"
@@ -651,6 +892,14 @@ USER_HAS_JOINED_TEAM = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.2",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "UserHasJoinedTeam is invoked after the membership has been committed to the database.\n"
         "If actor is not nil, the user was added to the team by the actor.\n"
@@ -677,6 +926,14 @@ USER_HAS_LEFT_TEAM = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.2",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "UserHasLeftTeam is invoked after the membership has been removed from the database.\n"
         "If actor is not nil, the user was removed from the team by the actor.\n"
@@ -704,6 +961,20 @@ FILE_WILL_BE_UPLOADED = _d.HookSpec(
     returns="FileInfo | Reject | None",
     outcome=_d.Outcome.UPLOAD,
     min_version="5.2",
+    results=_d.HookResults(
+        none='`nil, ""`: info kept; the file is replaced only if the handler wrote to output',
+        value=(
+            'a FileInfo: `it, ""` (replaced); another type: `HookResultError`, logged; the server '
+            "gets `info` unchanged"
+        ),
+        reject='`Reject("why")`: `nil, "why"`',
+        raised="logged with its traceback; the server gets `info` unchanged",
+        down="`info` unchanged",
+        server=(
+            'A non-empty reason rejects the upload ("File rejected by plugin. <reason>", 400); a '
+            "non-nil info replaces it; bytes written to output replace the file."
+        ),
+    ),
     doc=(
         "FileWillBeUploaded is invoked when a file is uploaded, but before it is committed to "
         "backing store.\n"
@@ -747,6 +1018,17 @@ FILE_WILL_BE_DOWNLOADED = _d.HookSpec(
     returns="Reject | str | None",
     outcome=_d.Outcome.REJECT,
     min_version="11.5",
+    results=_d.HookResults(
+        none='`""` (allowed)',
+        value=(
+            'a `str`: that reason (`""` allows); another type: `HookResultError`, logged; the '
+            'server gets `""` (allowed)'
+        ),
+        reject='`Reject("why")`: `"why"`',
+        raised='logged with its traceback; the server gets `""` (allowed)',
+        down='`""` (allowed)',
+        server="A non-empty reason rejects the download.",
+    ),
     doc=(
         "FileWillBeDownloaded is invoked when a file is requested for download, but before it is "
         "sent to the client.\n"
@@ -783,6 +1065,14 @@ REACTION_HAS_BEEN_ADDED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.30",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "ReactionHasBeenAdded is invoked after the reaction has been committed to the database.\n"
         "\n"
@@ -810,6 +1100,14 @@ REACTION_HAS_BEEN_REMOVED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.30",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "ReactionHasBeenRemoved is invoked after the removal of the reaction has been committed "
         "to the database.\n"
@@ -838,6 +1136,14 @@ ON_PLUGIN_CLUSTER_EVENT = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="5.36",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "OnPluginClusterEvent is invoked when an intra-cluster plugin event is received.\n"
         "\n"
@@ -865,6 +1171,14 @@ ON_WEB_SOCKET_CONNECT = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="6.0",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "OnWebSocketConnect is invoked when a new websocket connection is opened.\n"
         "\n"
@@ -891,6 +1205,14 @@ ON_WEB_SOCKET_DISCONNECT = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="6.0",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "OnWebSocketDisconnect is invoked when a websocket connection is closed.\n"
         "\n"
@@ -918,6 +1240,14 @@ WEB_SOCKET_MESSAGE_HAS_BEEN_POSTED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="6.0",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "WebSocketMessageHasBeenPosted is invoked when a websocket message is received.\n"
         "\n"
@@ -942,6 +1272,17 @@ RUN_DATA_RETENTION = _d.HookSpec(
     returns="int",
     outcome=_d.Outcome.VALUE_ERROR,
     min_version="6.4",
+    results=_d.HookResults(
+        none="`HookResultError`, logged; the server gets `0`, no error",
+        value="the value; another type: `HookResultError`, logged; the server gets `0`, no error",
+        reject="—",
+        raised="`nil` and the exception as the Go error (an AppError as *model.AppError)",
+        down="`0`, no error",
+        server=(
+            "The count of deleted items is reported by the data retention job; an error fails the "
+            "plugin's part of it."
+        ),
+    ),
     doc=(
         "RunDataRetention is invoked during a DataRetentionJob.\n"
         "\n"
@@ -965,6 +1306,17 @@ ON_INSTALL = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.ERROR,
     min_version="6.5",
+    results=_d.HookResults(
+        none="`nil` error",
+        value="`HookResultError`, logged; the server gets `nil` error (the failure is logged)",
+        reject="—",
+        raised=(
+            "the exception's text as the Go error (logged with its traceback unless AppError or "
+            "PluginAPIError)"
+        ),
+        down="`nil` error (the failure is logged)",
+        server='An error is logged ("Plugin OnInstall hook failed").',
+    ),
     doc=(
         "OnInstall is invoked after the installation of a plugin as part of the onboarding.\n"
         "It's called on every installation, not only once.\n"
@@ -990,6 +1342,14 @@ ON_SEND_DAILY_TELEMETRY = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="6.5",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "OnSendDailyTelemetry is invoked when the server send the daily telemetry data.\n"
         "\n"
@@ -1010,6 +1370,14 @@ ON_CLOUD_LIMITS_UPDATED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="7.0",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "OnCloudLimitsUpdated is invoked product limits change, for example when plan tiers "
         "change\n"
@@ -1031,6 +1399,17 @@ CONFIGURATION_WILL_BE_SAVED = _d.HookSpec(
     returns="Config | None",
     outcome=_d.Outcome.VALUE_ERROR,
     min_version="8.0",
+    results=_d.HookResults(
+        none="`nil`, no error",
+        value="the value; another type: `HookResultError`, logged; the server gets `nil`, no error",
+        reject="—",
+        raised="`nil` and the exception as the Go error (an AppError as *model.AppError)",
+        down="`nil`, no error",
+        server=(
+            "A non-nil config replaces the one being saved; an error stops the save (an *AppError "
+            'as it is, another error as "app.save_config.plugin_hook_error", 400).'
+        ),
+    ),
     doc=(
         "ConfigurationWillBeSaved is invoked before saving the configuration to the\n"
         "backing store.\n"
@@ -1055,6 +1434,19 @@ EMAIL_NOTIFICATION_WILL_BE_SENT = _d.HookSpec(
     returns="EmailNotificationContent | Reject | None",
     outcome=_d.Outcome.REPLACE,
     min_version="11.00",
+    results=_d.HookResults(
+        none='`nil, ""` (kept)',
+        value=(
+            'a EmailNotificationContent: `it, ""` (replaced); another type: `HookResultError`, '
+            "logged; the server gets `nil`"
+        ),
+        reject='`Reject("why")`: `nil, "why"`',
+        raised="logged with its traceback; the server gets `nil`",
+        down="`nil`",
+        server=(
+            "A non-empty reason cancels the email; non-nil content replaces the email's content."
+        ),
+    ),
     doc=(
         "EmailNotificationWillBeSent is invoked before an email notification is sent to a user.\n"
         "This allows plugins to customize the email notification content including subject,\n"
@@ -1095,6 +1487,19 @@ NOTIFICATION_WILL_BE_PUSHED = _d.HookSpec(
     returns="PushNotification | Reject | None",
     outcome=_d.Outcome.REPLACE,
     min_version="9.0",
+    results=_d.HookResults(
+        none='`nil, ""` (kept)',
+        value=(
+            'a PushNotification: `it, ""` (replaced); another type: `HookResultError`, logged; the '
+            "server gets `nil`"
+        ),
+        reject='`Reject("why")`: `nil, "why"`',
+        raised="logged with its traceback; the server gets `nil`",
+        down="`nil`",
+        server=(
+            "A non-empty reason cancels the push notification; a non-nil notification replaces it."
+        ),
+    ),
     doc=(
         "NotificationWillBePushed is invoked before a push notification is sent to the push\n"
         "notification server.\n"
@@ -1132,6 +1537,14 @@ USER_HAS_BEEN_DEACTIVATED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="9.1",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "UserHasBeenDeactivated is invoked when a user is deactivated.\n"
         "\n"
@@ -1156,6 +1569,17 @@ SERVE_METRICS = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.HTTP,
     min_version="9.2",
+    results=_d.HookResults(
+        none="the response as written (200 with no body if nothing was written)",
+        value="the response as written (200 with no body if nothing was written)",
+        reject="—",
+        raised=(
+            "logged with its traceback; a 500 with a generic body if no response had started, else "
+            "the response is cut off"
+        ),
+        down="502 Bad Gateway",
+        server="The response streams to the metrics client as the plugin writes it.",
+    ),
     doc=(
         "ServeMetrics allows plugins to expose their own metrics endpoint through\n"
         'the server\'s metrics HTTP listener (e.g. "localhost:8067").\n'
@@ -1185,6 +1609,17 @@ ON_SHARED_CHANNELS_SYNC_MSG = _d.HookSpec(
     returns="SyncResponse",
     outcome=_d.Outcome.VALUE_ERROR,
     min_version="9.5",
+    results=_d.HookResults(
+        none="`HookResultError`, logged; the server gets `{}`, no error",
+        value="the value; another type: `HookResultError`, logged; the server gets `{}`, no error",
+        reject="—",
+        raised="`nil` and the exception as the Go error (an AppError as *model.AppError)",
+        down="`{}`, no error",
+        server=(
+            "The sync response is sent to the remote cluster; an error fails the sync of this "
+            "message."
+        ),
+    ),
     doc=(
         "OnSharedChannelsSyncMsg is invoked for plugins that wish to receive synchronization "
         "messages from the\n"
@@ -1213,6 +1648,14 @@ ON_SHARED_CHANNELS_PING = _d.HookSpec(
     returns="bool",
     outcome=_d.Outcome.VALUE,
     min_version="9.5",
+    results=_d.HookResults(
+        none="`HookResultError`, logged; the server gets `false`",
+        value="the value; another type: `HookResultError`, logged; the server gets `false`",
+        reject="—",
+        raised="logged with its traceback; the server gets `false`",
+        down="`false`",
+        server="false marks the remote as unreachable.",
+    ),
     doc=(
         "OnSharedChannelsPing is invoked for plugins to indicate the health of the plugin and "
         "the connection\n"
@@ -1248,6 +1691,14 @@ PREFERENCES_HAVE_CHANGED = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.NONE,
     min_version="9.5",
+    results=_d.HookResults(
+        none="nothing to answer",
+        value="`HookResultError`, logged; the server gets nothing (the failure is logged)",
+        reject="—",
+        raised="logged with its traceback; the server gets nothing (the failure is logged)",
+        down="nothing (the failure is logged)",
+        server="Notification only; nothing is read back.",
+    ),
     doc=(
         "PreferencesHaveChanged is invoked after one or more of a user's preferences have "
         "changed.\n"
@@ -1276,6 +1727,17 @@ ON_SHARED_CHANNELS_ATTACHMENT_SYNC_MSG = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.ERROR,
     min_version="9.5",
+    results=_d.HookResults(
+        none="`nil` error",
+        value="`HookResultError`, logged; the server gets `nil` error (the failure is logged)",
+        reject="—",
+        raised=(
+            "the exception's text as the Go error (logged with its traceback unless AppError or "
+            "PluginAPIError)"
+        ),
+        down="`nil` error (the failure is logged)",
+        server="An error fails the attachment sync.",
+    ),
     doc=(
         "OnSharedChannelsAttachmentSyncMsg is invoked for plugins that wish to receive "
         "synchronization messages from the\n"
@@ -1307,6 +1769,17 @@ ON_SHARED_CHANNELS_PROFILE_IMAGE_SYNC_MSG = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.ERROR,
     min_version="9.5",
+    results=_d.HookResults(
+        none="`nil` error",
+        value="`HookResultError`, logged; the server gets `nil` error (the failure is logged)",
+        reject="—",
+        raised=(
+            "the exception's text as the Go error (logged with its traceback unless AppError or "
+            "PluginAPIError)"
+        ),
+        down="`nil` error (the failure is logged)",
+        server="An error fails the profile image sync.",
+    ),
     doc=(
         "OnSharedChannelsProfileImageSyncMsg is invoked for plugins that wish to receive "
         "synchronization messages from the\n"
@@ -1336,6 +1809,17 @@ GENERATE_SUPPORT_DATA = _d.HookSpec(
     returns="list[FileData] | None",
     outcome=_d.Outcome.VALUE_ERROR,
     min_version="9.8",
+    results=_d.HookResults(
+        none="`nil`, no error",
+        value="the value; another type: `HookResultError`, logged; the server gets `nil`, no error",
+        reject="—",
+        raised="`nil` and the exception as the Go error (an AppError as *model.AppError)",
+        down="`nil`, no error",
+        server=(
+            "The files are added to the support packet; an error is logged and added to its "
+            "warning.txt."
+        ),
+    ),
     doc=(
         "GenerateSupportData is invoked when a Support Packet gets generated.\n"
         "It allows plugins to include their own content in the Support Packet.\n"
@@ -1370,6 +1854,20 @@ ON_SAML_LOGIN = _d.HookSpec(
     returns="None",
     outcome=_d.Outcome.ERROR,
     min_version="10.7",
+    results=_d.HookResults(
+        none="`nil` error",
+        value="`HookResultError`, logged; the server gets `nil` error (the failure is logged)",
+        reject="—",
+        raised=(
+            "the exception's text as the Go error (logged with its traceback unless AppError or "
+            "PluginAPIError)"
+        ),
+        down="`nil` error (the failure is logged)",
+        server=(
+            "An error fails the SAML login "
+            '("api.user.authorize_oauth_user.saml_hook_error.app_error", 500).'
+        ),
+    ),
     doc=(
         "OnSAMLLogin is invoked after a successful SAML login.\n"
         "\n"
@@ -1396,6 +1894,19 @@ CHANNEL_WILL_BE_UPDATED = _d.HookSpec(
     returns="Channel | Reject | None",
     outcome=_d.Outcome.REPLACE,
     min_version="11.9",
+    results=_d.HookResults(
+        none='`nil, ""` (kept)',
+        value=(
+            'a Channel: `it, ""` (replaced); another type: `HookResultError`, logged; the server '
+            "gets `nil`"
+        ),
+        reject='`Reject("why")`: `nil, "why"`',
+        raised="logged with its traceback; the server gets `nil`",
+        down="`nil`",
+        server=(
+            "A non-empty reason rejects the update; a non-nil channel replaces it; nil keeps it."
+        ),
+    ),
     doc=(
         "ChannelWillBeUpdated is invoked before a channel update is committed, allowing plugins "
         "to\n"
@@ -1433,6 +1944,17 @@ CHANNEL_WILL_BE_RESTORED = _d.HookSpec(
     returns="Reject | str | None",
     outcome=_d.Outcome.REJECT,
     min_version="11.9",
+    results=_d.HookResults(
+        none='`""` (allowed)',
+        value=(
+            'a `str`: that reason (`""` allows); another type: `HookResultError`, logged; the '
+            'server gets `""` (allowed)'
+        ),
+        reject='`Reject("why")`: `"why"`',
+        raised='logged with its traceback; the server gets `""` (allowed)',
+        down='`""` (allowed)',
+        server="A non-empty reason rejects the restore.",
+    ),
     doc=(
         "ChannelWillBeRestored is invoked before an archived channel is un-archived. Fires from\n"
         "app.RestoreChannel before the store's Channel().Restore call. Sibling of\n"
@@ -1460,6 +1982,20 @@ SCHEDULED_POST_WILL_BE_CREATED = _d.HookSpec(
     returns="ScheduledPost | Reject | None",
     outcome=_d.Outcome.REPLACE,
     min_version="11.9",
+    results=_d.HookResults(
+        none='`nil, ""` (kept)',
+        value=(
+            'a ScheduledPost: `it, ""` (replaced); another type: `HookResultError`, logged; the '
+            "server gets `nil`"
+        ),
+        reject='`Reject("why")`: `nil, "why"`',
+        raised="logged with its traceback; the server gets `nil`",
+        down="`nil`",
+        server=(
+            "As MessageWillBePosted: a non-empty reason rejects, a non-nil scheduled post "
+            "replaces, nil keeps."
+        ),
+    ),
     doc=(
         "ScheduledPostWillBeCreated is invoked before a scheduled post is committed. Fires from "
         "the\n"
@@ -1489,6 +2025,20 @@ DRAFT_WILL_BE_UPSERTED = _d.HookSpec(
     returns="Draft | Reject | None",
     outcome=_d.Outcome.REPLACE,
     min_version="11.9",
+    results=_d.HookResults(
+        none='`nil, ""` (kept)',
+        value=(
+            'a Draft: `it, ""` (replaced); another type: `HookResultError`, logged; the server '
+            "gets `nil`"
+        ),
+        reject='`Reject("why")`: `nil, "why"`',
+        raised="logged with its traceback; the server gets `nil`",
+        down="`nil`",
+        server=(
+            "As MessageWillBePosted: a non-empty reason rejects, a non-nil draft replaces, nil "
+            "keeps."
+        ),
+    ),
     doc=(
         "DraftWillBeUpserted is invoked before a draft is committed. Fires from the app-layer\n"
         "UpsertDraft path.\n"
@@ -1679,11 +2229,6 @@ def _messages_will_be_consumed_result(
     value: object,
     request: _hooks.MessagesWillBeConsumedRequest,
 ) -> _hooks.MessagesWillBeConsumedResponse:
-    if value is None:
-        return _hooks.MessagesWillBeConsumedResponse(
-            result=request.posts,
-            empty=[1] if 1 in request.empty else [],
-        )
     checked = _hr.expect_value(MESSAGES_WILL_BE_CONSUMED, value, (list,), allow_none=True)
     _empty: list[int] = []
     return _hooks.MessagesWillBeConsumedResponse(
@@ -1696,11 +2241,6 @@ def _messages_will_be_consumed_with_context_result(
     value: object,
     request: _hooks.MessagesWillBeConsumedWithContextRequest,
 ) -> _hooks.MessagesWillBeConsumedWithContextResponse:
-    if value is None:
-        return _hooks.MessagesWillBeConsumedWithContextResponse(
-            result=request.posts,
-            empty=[1] if 2 in request.empty else [],
-        )
     checked = _hr.expect_value(
         MESSAGES_WILL_BE_CONSUMED_WITH_CONTEXT,
         value,

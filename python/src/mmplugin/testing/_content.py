@@ -17,10 +17,11 @@ from mmplugin.models import (
 from ._base import FakeBase
 from ._store import (
     EphemeralPost,
+    as_server_shows,
     bad_request,
     clone,
+    command_not_found,
     new_id,
-    not_found,
     replace,
 )
 from ._store import page as _page
@@ -269,10 +270,16 @@ class ContentMixin(FakeBase):
                 for c in self.store.commands
             )
         if not known or self.store.hooks is None:
-            raise not_found("command", "command", f"no plugin registered /{trigger}")
+            raise command_not_found(trigger)
         args = clone(args)
         args.site_url = args.site_url or self.store.site_url
-        response = self.store.hooks.execute_command(args) or CommandResponse()
+        try:
+            response = self.store.hooks.execute_command(args)
+        except AppError as err:
+            raise as_server_shows(err) from err
+        if response is None:
+            # A plugin that answers nil: the server goes on looking and finds nothing.
+            raise command_not_found(trigger)
         if response.text or response.attachments:
             post = Post(
                 channel_id=response.channel_id or args.channel_id,

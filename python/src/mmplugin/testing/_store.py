@@ -53,6 +53,40 @@ def not_found(where: str, what: str, detail: str) -> NotFoundError:
     )
 
 
+def command_not_found(trigger: str) -> NotFoundError:
+    """The server's answer to a command no plugin (or none that answered) handles."""
+    return NotFoundError(
+        f"Command with a trigger of '{trigger}' not found. To send a message beginning with "
+        '"/", try adding an empty space at the beginning of the message.',
+        id="api.command.execute_command.not_found.app_error",
+        where="command",
+    )
+
+
+def command_crashed(trigger: str, plugin_id: str) -> AppError:
+    """What the user sees when a command handler raised (or the plugin process is down): the
+    server's own error for a Go plugin that crashed in a command, as mmplugin-host sends it."""
+    return AppError(
+        f"/{trigger} command crashed the {plugin_id} plugin. Please contact your system "
+        "administrator",
+        id="model.plugin_command_crash.error.app_error",
+        where="ExecutePluginCommand",
+        skip_translation=True,
+    )
+
+
+def as_server_shows(err: AppError) -> AppError:
+    """A command's AppError as the REST client receives it: the server shows the translation of
+    the id (one it does not know, which is any plugin's, as it is) unless skip_translation is
+    set, and answers a status code outside 100-999 with 500."""
+    shown = copy.copy(err)
+    if not err.skip_translation:
+        shown.message = err.id
+    if not 100 <= err.status_code <= 999:
+        shown.status_code = 500
+    return shown
+
+
 def bad_request(where: str, message: str, detail: str = "") -> BadRequestError:
     return BadRequestError(
         message, id="api.context.invalid_param.app_error", where=where, detailed_error=detail
@@ -197,8 +231,11 @@ __all__ = [
     "ServerHooks",
     "Store",
     "WebSocketEvent",
+    "as_server_shows",
     "bad_request",
     "clone",
+    "command_crashed",
+    "command_not_found",
     "forbidden",
     "new_id",
     "not_found",

@@ -46,6 +46,7 @@ from mmplugin._bind import (
     stop_jobs,
 )
 from mmplugin._gen import hooks as _hooks
+from mmplugin.errors import AppError
 from mmplugin.models import (
     Channel,
     ChannelMember,
@@ -62,7 +63,7 @@ from mmplugin.plugin import Plugin
 
 from . import _http
 from ._http import HTTPResult
-from ._store import new_id
+from ._store import command_crashed, new_id
 from .fake import FakeAPI, FakeAsyncAPI, NotSupportedByFake
 
 if TYPE_CHECKING:
@@ -377,7 +378,16 @@ class PluginTestHarness(Generic[P]):
         self._notify("UserHasLeftChannel", self.context(), member, actor)
 
     def execute_command(self, args: CommandArgs) -> CommandResponse | None:
-        result = self._run("ExecuteCommand", self.context(), args, errors_as_server=False)
+        try:
+            result = self._run("ExecuteCommand", self.context(), args, errors_as_server=False)
+        except AppError:
+            raise
+        except Exception:
+            if self.raise_hook_errors:
+                raise
+            _log.exception("hook execute_command failed")
+            trigger = args.command.split(" ")[0].removeprefix("/").lower()
+            raise command_crashed(trigger, self.api.plugin_id) from None
         if result is _NOT_IMPLEMENTED:
             return None
         checked: CommandResponse | None = _hookresults.expect_value(

@@ -332,23 +332,29 @@ Global___TypedValue: _TypeAlias = TypedValue  # noqa: Y015
 
 @_typing.final
 class Error(_message.Message):
-    """Error is a plain Go error result."""
+    """Error is a plain Go error result. app_error is set when the error is a *model.AppError
+    (Mattermost's RPC keeps its type, and the server reads some hooks' errors as one).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     MESSAGE_FIELD_NUMBER: _builtins.int
     CODE_FIELD_NUMBER: _builtins.int
+    APP_ERROR_FIELD_NUMBER: _builtins.int
     message: _builtins.str
     code: Global___ErrorCode.ValueType
+    @_builtins.property
+    def app_error(self) -> Global___AppError: ...
     def __init__(
         self,
         *,
         message: _builtins.str = ...,
         code: Global___ErrorCode.ValueType = ...,
+        app_error: Global___AppError | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["app_error", b"app_error"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "message", b"message"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_error", b"app_error", "code", b"code", "message", b"message"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
