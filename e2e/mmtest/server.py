@@ -204,6 +204,8 @@ class MattermostServer:
             "MM_SERVICESETTINGS_ENABLEGIFPICKER": "false",
             "MM_SERVICESETTINGS_ENABLEONBOARDINGFLOW": "false",
             "MM_PLUGINSETTINGS_ENABLE": "true",
+            # Off by default; MessagesWillBeConsumed is never called without it.
+            "MM_FEATUREFLAGS_CONSUMEPOSTHOOK": "true",
             "MM_PLUGINSETTINGS_ENABLEUPLOADS": "true",
             "MM_PLUGINSETTINGS_REQUIREPLUGINSIGNATURE": "false",
             "MM_PLUGINSETTINGS_ENABLEMARKETPLACE": "false",

@@ -190,8 +190,9 @@ func (g *generator) resultsDoc(h *hookInfo) resultsText {
 	case outHTTP:
 		out.none = "the response as written (200 with no body if nothing was written)"
 		out.value = out.none
-		out.raised = "logged with its traceback; a 500 with a generic body if no response had started, else the response is cut off"
-		out.down = "502 Bad Gateway"
+		out.raised = "logged with its traceback; if no response had started, a 500 with a generic body " +
+			"(never the traceback), else the response ends there"
+		out.down = "a 500 with a generic body"
 	case outImplemented:
 		out.none, out.value, out.raised = "answered by the SDK", "answered by the SDK", "answered by the SDK"
 	}

@@ -187,10 +187,10 @@ SERVE_HTTP = _d.HookSpec(
         value="the response as written (200 with no body if nothing was written)",
         reject="—",
         raised=(
-            "logged with its traceback; a 500 with a generic body if no response had started, else "
-            "the response is cut off"
+            "logged with its traceback; if no response had started, a 500 with a generic body "
+            "(never the traceback), else the response ends there"
         ),
-        down="502 Bad Gateway",
+        down="a 500 with a generic body",
         server="The response streams to the HTTP client as the plugin writes it.",
     ),
     doc=(
@@ -1574,10 +1574,10 @@ SERVE_METRICS = _d.HookSpec(
         value="the response as written (200 with no body if nothing was written)",
         reject="—",
         raised=(
-            "logged with its traceback; a 500 with a generic body if no response had started, else "
-            "the response is cut off"
+            "logged with its traceback; if no response had started, a 500 with a generic body "
+            "(never the traceback), else the response ends there"
         ),
-        down="502 Bad Gateway",
+        down="a 500 with a generic body",
         server="The response streams to the metrics client as the plugin writes it.",
     ),
     doc=(
