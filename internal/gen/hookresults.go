@@ -31,6 +31,11 @@ type HookResult struct {
 	// failed ExecuteCommand answers with the server's own "command crashed the plugin" error,
 	// as the server does for a Go plugin that crashed in the command.
 	FailWith string
+	// FailClosedWith names a hand-written hooksclient method (taking the hook's arguments) that
+	// answers a hook the plugin asked to fail closed (props.python.fail_closed_hooks) when the
+	// call fails, for hooks without a rejection reason. Hooks whose last result is a rejection
+	// reason fail closed by rejecting, with a reason naming the plugin.
+	FailClosedWith string
 }
 
 // HookResults has one row per plugin.Hooks method; the generator fails on a hook without one.
@@ -57,10 +62,10 @@ var HookResults = map[string]HookResult{
 			"a non-nil post is stored."},
 	"MessageHasBeenPosted":  {Server: "Notification only; nothing is read back."},
 	"MessageHasBeenUpdated": {Server: "Notification only; nothing is read back."},
-	"MessagesWillBeConsumed": {
+	"MessagesWillBeConsumed": {FailClosedWith: "hideConsumed",
 		Server: "Each returned post replaces the post with its id in what the client receives; nil or an empty " +
 			"list keeps them all (needs the ConsumePostHook feature flag)."},
-	"MessagesWillBeConsumedWithContext": {
+	"MessagesWillBeConsumedWithContext": {FailClosedWith: "hideConsumedWithContext",
 		Server: "As MessagesWillBeConsumed: returned posts replace the posts with their ids; nil keeps them all."},
 	"MessageHasBeenDeleted": {Server: "Notification only; nothing is read back."},
 	"ChannelHasBeenCreated": {Server: "Notification only; nothing is read back."},

@@ -35,6 +35,8 @@ type Client struct {
 	hooks    pb.PluginHooksServiceClient
 	logger   hclog.Logger
 	pluginID string
+	// failClosed are the hooks that reject instead of allowing when the call fails (SetFailClosed).
+	failClosed map[string]bool
 }
 
 var _ plugin.Hooks = (*Client)(nil)

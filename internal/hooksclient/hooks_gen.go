@@ -145,6 +145,9 @@ func (h *Client) UserHasBeenCreated(arg0 *plugin.Context, arg1 *model.User) {
 func (h *Client) UserWillLogIn(arg0 *plugin.Context, arg1 *model.User) string {
 	fail := func(err error) string {
 		h.failed("UserWillLogIn", err)
+		if h.failClosed["UserWillLogIn"] {
+			return h.unavailable()
+		}
 		return ""
 	}
 	if _, no := Unsupported["UserWillLogIn"]; no {
@@ -197,6 +200,9 @@ func (h *Client) UserHasLoggedIn(arg0 *plugin.Context, arg1 *model.User) {
 func (h *Client) MessageWillBePosted(arg0 *plugin.Context, arg1 *model.Post) (*model.Post, string) {
 	fail := func(err error) (*model.Post, string) {
 		h.failed("MessageWillBePosted", err)
+		if h.failClosed["MessageWillBePosted"] {
+			return nil, h.unavailable()
+		}
 		return arg1, ""
 	}
 	if _, no := Unsupported["MessageWillBePosted"]; no {
@@ -228,6 +234,9 @@ func (h *Client) MessageWillBePosted(arg0 *plugin.Context, arg1 *model.Post) (*m
 func (h *Client) MessageWillBeUpdated(arg0 *plugin.Context, arg1 *model.Post, arg2 *model.Post) (*model.Post, string) {
 	fail := func(err error) (*model.Post, string) {
 		h.failed("MessageWillBeUpdated", err)
+		if h.failClosed["MessageWillBeUpdated"] {
+			return nil, h.unavailable()
+		}
 		return arg1, ""
 	}
 	if _, no := Unsupported["MessageWillBeUpdated"]; no {
@@ -319,6 +328,9 @@ func (h *Client) MessageHasBeenUpdated(arg0 *plugin.Context, arg1 *model.Post, a
 func (h *Client) MessagesWillBeConsumed(arg0 []*model.Post) []*model.Post {
 	fail := func(err error) []*model.Post {
 		h.failed("MessagesWillBeConsumed", err)
+		if h.failClosed["MessagesWillBeConsumed"] {
+			return h.hideConsumed(arg0)
+		}
 		return nil
 	}
 	if _, no := Unsupported["MessagesWillBeConsumed"]; no {
@@ -347,6 +359,9 @@ func (h *Client) MessagesWillBeConsumed(arg0 []*model.Post) []*model.Post {
 func (h *Client) MessagesWillBeConsumedWithContext(arg0 *plugin.Context, arg1 []*model.Post) []*model.Post {
 	fail := func(err error) []*model.Post {
 		h.failed("MessagesWillBeConsumedWithContext", err)
+		if h.failClosed["MessagesWillBeConsumedWithContext"] {
+			return h.hideConsumedWithContext(arg0, arg1)
+		}
 		return nil
 	}
 	if _, no := Unsupported["MessagesWillBeConsumedWithContext"]; no {
@@ -430,6 +445,9 @@ func (h *Client) ChannelHasBeenCreated(arg0 *plugin.Context, arg1 *model.Channel
 func (h *Client) ChannelWillBeArchived(arg0 *plugin.Context, arg1 *model.Channel) string {
 	fail := func(err error) string {
 		h.failed("ChannelWillBeArchived", err)
+		if h.failClosed["ChannelWillBeArchived"] {
+			return h.unavailable()
+		}
 		return ""
 	}
 	if _, no := Unsupported["ChannelWillBeArchived"]; no {
@@ -456,6 +474,9 @@ func (h *Client) ChannelWillBeArchived(arg0 *plugin.Context, arg1 *model.Channel
 func (h *Client) ChannelMemberWillBeAdded(arg0 *plugin.Context, arg1 *model.ChannelMember) (*model.ChannelMember, string) {
 	fail := func(err error) (*model.ChannelMember, string) {
 		h.failed("ChannelMemberWillBeAdded", err)
+		if h.failClosed["ChannelMemberWillBeAdded"] {
+			return nil, h.unavailable()
+		}
 		return arg1, ""
 	}
 	if _, no := Unsupported["ChannelMemberWillBeAdded"]; no {
@@ -546,6 +567,9 @@ func (h *Client) UserHasLeftChannel(arg0 *plugin.Context, arg1 *model.ChannelMem
 func (h *Client) TeamMemberWillBeAdded(arg0 *plugin.Context, arg1 *model.TeamMember) (*model.TeamMember, string) {
 	fail := func(err error) (*model.TeamMember, string) {
 		h.failed("TeamMemberWillBeAdded", err)
+		if h.failClosed["TeamMemberWillBeAdded"] {
+			return nil, h.unavailable()
+		}
 		return arg1, ""
 	}
 	if _, no := Unsupported["TeamMemberWillBeAdded"]; no {
@@ -631,8 +655,12 @@ func (h *Client) UserHasLeftTeam(arg0 *plugin.Context, arg1 *model.TeamMember, a
 	}
 }
 
-// fileWillBeUploadedDefaults returns what Mattermost's hooks client returns when FileWillBeUploaded fails.
-func fileWillBeUploadedDefaults(arg0 *plugin.Context, arg1 *model.FileInfo, arg2 io.Reader, arg3 io.Writer) (*model.FileInfo, string) {
+// fileWillBeUploadedDefaults returns what Mattermost's hooks client returns when FileWillBeUploaded fails (a
+// rejection when the plugin asked the hook to fail closed).
+func (h *Client) fileWillBeUploadedDefaults(arg0 *plugin.Context, arg1 *model.FileInfo, arg2 io.Reader, arg3 io.Writer) (*model.FileInfo, string) {
+	if h.failClosed["FileWillBeUploaded"] {
+		return nil, h.unavailable()
+	}
 	return arg1, ""
 }
 
@@ -664,6 +692,9 @@ func fileWillBeUploadedResult(resp *pb.FileWillBeUploadedResult) (*model.FileInf
 func (h *Client) FileWillBeDownloaded(arg0 *plugin.Context, arg1 *model.FileInfo, arg2 string, arg3 model.FileDownloadType) string {
 	fail := func(err error) string {
 		h.failed("FileWillBeDownloaded", err)
+		if h.failClosed["FileWillBeDownloaded"] {
+			return h.unavailable()
+		}
 		return ""
 	}
 	if _, no := Unsupported["FileWillBeDownloaded"]; no {
@@ -939,6 +970,9 @@ func (h *Client) ConfigurationWillBeSaved(arg0 *model.Config) (*model.Config, er
 func (h *Client) EmailNotificationWillBeSent(arg0 *model.EmailNotification) (*model.EmailNotificationContent, string) {
 	fail := func(err error) (*model.EmailNotificationContent, string) {
 		h.failed("EmailNotificationWillBeSent", err)
+		if h.failClosed["EmailNotificationWillBeSent"] {
+			return nil, h.unavailable()
+		}
 		return nil, ""
 	}
 	if _, no := Unsupported["EmailNotificationWillBeSent"]; no {
@@ -965,6 +999,9 @@ func (h *Client) EmailNotificationWillBeSent(arg0 *model.EmailNotification) (*mo
 func (h *Client) NotificationWillBePushed(arg0 *model.PushNotification, arg1 string) (*model.PushNotification, string) {
 	fail := func(err error) (*model.PushNotification, string) {
 		h.failed("NotificationWillBePushed", err)
+		if h.failClosed["NotificationWillBePushed"] {
+			return nil, h.unavailable()
+		}
 		return nil, ""
 	}
 	if _, no := Unsupported["NotificationWillBePushed"]; no {
@@ -1200,6 +1237,9 @@ func (h *Client) OnSAMLLogin(arg0 *plugin.Context, arg1 *model.User, arg2 *saml2
 func (h *Client) ChannelWillBeUpdated(arg0 *plugin.Context, arg1 *model.Channel, arg2 *model.Channel) (*model.Channel, string) {
 	fail := func(err error) (*model.Channel, string) {
 		h.failed("ChannelWillBeUpdated", err)
+		if h.failClosed["ChannelWillBeUpdated"] {
+			return nil, h.unavailable()
+		}
 		return nil, ""
 	}
 	if _, no := Unsupported["ChannelWillBeUpdated"]; no {
@@ -1232,6 +1272,9 @@ func (h *Client) ChannelWillBeUpdated(arg0 *plugin.Context, arg1 *model.Channel,
 func (h *Client) ChannelWillBeRestored(arg0 *plugin.Context, arg1 *model.Channel) string {
 	fail := func(err error) string {
 		h.failed("ChannelWillBeRestored", err)
+		if h.failClosed["ChannelWillBeRestored"] {
+			return h.unavailable()
+		}
 		return ""
 	}
 	if _, no := Unsupported["ChannelWillBeRestored"]; no {
@@ -1257,6 +1300,9 @@ func (h *Client) ChannelWillBeRestored(arg0 *plugin.Context, arg1 *model.Channel
 func (h *Client) ScheduledPostWillBeCreated(arg0 *plugin.Context, arg1 *model.ScheduledPost) (*model.ScheduledPost, string) {
 	fail := func(err error) (*model.ScheduledPost, string) {
 		h.failed("ScheduledPostWillBeCreated", err)
+		if h.failClosed["ScheduledPostWillBeCreated"] {
+			return nil, h.unavailable()
+		}
 		return nil, ""
 	}
 	if _, no := Unsupported["ScheduledPostWillBeCreated"]; no {
@@ -1286,6 +1332,9 @@ func (h *Client) ScheduledPostWillBeCreated(arg0 *plugin.Context, arg1 *model.Sc
 func (h *Client) DraftWillBeUpserted(arg0 *plugin.Context, arg1 *model.Draft) (*model.Draft, string) {
 	fail := func(err error) (*model.Draft, string) {
 		h.failed("DraftWillBeUpserted", err)
+		if h.failClosed["DraftWillBeUpserted"] {
+			return nil, h.unavailable()
+		}
 		return nil, ""
 	}
 	if _, no := Unsupported["DraftWillBeUpserted"]; no {
@@ -1309,4 +1358,24 @@ func (h *Client) DraftWillBeUpserted(arg0 *plugin.Context, arg1 *model.Draft) (*
 	}
 	res1 := resp.Result_2
 	return res0, res1
+}
+
+// FailClosable are the hooks a plugin may ask to fail closed (props.python.fail_closed_hooks).
+var FailClosable = map[string]bool{
+	"UserWillLogIn":                     true,
+	"MessageWillBePosted":               true,
+	"MessageWillBeUpdated":              true,
+	"MessagesWillBeConsumed":            true,
+	"MessagesWillBeConsumedWithContext": true,
+	"ChannelWillBeArchived":             true,
+	"ChannelMemberWillBeAdded":          true,
+	"TeamMemberWillBeAdded":             true,
+	"FileWillBeUploaded":                true,
+	"FileWillBeDownloaded":              true,
+	"EmailNotificationWillBeSent":       true,
+	"NotificationWillBePushed":          true,
+	"ChannelWillBeUpdated":              true,
+	"ChannelWillBeRestored":             true,
+	"ScheduledPostWillBeCreated":        true,
+	"DraftWillBeUpserted":               true,
 }

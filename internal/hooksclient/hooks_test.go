@@ -303,3 +303,35 @@ func TestMessageWillBeUpdatedNoneKeeps(t *testing.T) {
 		t.Errorf("Reject: got (%v, %q), want (nil, %q)", got, why, reason)
 	}
 }
+
+// TestFailClosed: hooks named in SetFailClosed reject (or hide the posts) when the call fails,
+// with a reason naming the plugin; other hooks keep Mattermost's default.
+func TestFailClosed(t *testing.T) {
+	f, client, _ := newFakePlugin(t)
+	f.respond = func(*ir.Method, protoreflect.Message) (protoreflect.Message, error) {
+		return nil, status.Error(codes.Unavailable, "the Python process is restarting")
+	}
+	if err := client.SetFailClosed([]string{"ExecuteCommand"}); err == nil || !strings.Contains(err.Error(), "MessageWillBePosted") {
+		t.Errorf("SetFailClosed(ExecuteCommand) = %v, want an error listing the valid hooks", err)
+	}
+	if err := client.SetFailClosed([]string{"MessageWillBePosted", "MessagesWillBeConsumed", "UserWillLogIn"}); err != nil {
+		t.Fatal(err)
+	}
+	post := &model.Post{Id: "p", Message: "secret"}
+	got, why := client.MessageWillBePosted(&plugin.Context{}, post)
+	if got != nil || !strings.Contains(why, "com.example.test plugin could not check this") {
+		t.Errorf("MessageWillBePosted failed closed = (%v, %q)", got, why)
+	}
+	if why := client.UserWillLogIn(&plugin.Context{}, &model.User{}); why == "" {
+		t.Error("UserWillLogIn did not fail closed")
+	}
+	hidden := client.MessagesWillBeConsumed([]*model.Post{post})
+	if len(hidden) != 1 || hidden[0].Id != "p" || strings.Contains(hidden[0].Message, "secret") || post.Message != "secret" {
+		t.Errorf("MessagesWillBeConsumed failed closed = %+v (input now %q)", hidden, post.Message)
+	}
+	// Not named: Mattermost's default (the edit is kept).
+	newPost := &model.Post{Id: "p", Message: "edit"}
+	if got, why := client.MessageWillBeUpdated(&plugin.Context{}, newPost, post); got != newPost || why != "" {
+		t.Errorf("MessageWillBeUpdated (not fail-closed) = (%v, %q)", got, why)
+	}
+}

@@ -250,7 +250,7 @@ func (h *Client) FileWillBeUploaded(c *plugin.Context, info *model.FileInfo, fil
 		if r, ok := output.(interface{ Reset() }); ok {
 			r.Reset()
 		}
-		return fileWillBeUploadedDefaults(c, info, file, output)
+		return h.fileWillBeUploadedDefaults(c, info, file, output)
 	}
 	head, err := fileWillBeUploadedHead(c, info, file, output)
 	if err != nil {

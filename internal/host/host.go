@@ -84,7 +84,10 @@ func Run(opts Options) error {
 	})
 	api := apiserver.New(back.API, back.Driver, serverLog.Named("api"))
 	p := &pythonSide{log: serverLog, pluginDir: pluginDir, manifest: manifest, started: make(chan struct{})}
-	sup, err := p.newSupervisor(api)
+	// The supervisor's connection sends the unary hooks over the Python process's framed hooks
+	// connection (internal/framed) and half-closes it itself before stopping Python.
+	hooks := hooksclient.New(p.conn(), serverLog.Named("hooks"), manifest.Id)
+	sup, err := p.newSupervisor(api, hooks)
 	if err != nil {
 		// Still serve, so that the server shows the reason as the activation error.
 		p.fail(err)
@@ -92,10 +95,8 @@ func Run(opts Options) error {
 		go p.start(sup)
 	}
 
-	// The supervisor's connection sends the unary hooks over the Python process's framed hooks
-	// connection (internal/framed) and half-closes it itself before stopping Python.
 	err = netrpc.Serve(netrpc.Config{
-		Hooks:              hooksclient.New(p.conn(), serverLog.Named("hooks"), manifest.Id),
+		Hooks:              hooks,
 		Implemented:        p.implemented,
 		ImplementedTimeout: pyenv.DefaultTimeout + supervisor.DefaultHandshakeTimeout,
 		Backchannels:       back,
@@ -116,16 +117,23 @@ type pythonSide struct {
 	startErr error
 }
 
-func (p *pythonSide) newSupervisor(api *apiserver.Server) (*supervisor.Supervisor, error) {
+func (p *pythonSide) newSupervisor(api *apiserver.Server, hooks *hooksclient.Client) (*supervisor.Supervisor, error) {
 	settings, err := supervisor.PythonSettingsFromManifest(p.manifest)
 	if err != nil {
+		return nil, err
+	}
+	if err := hooks.SetFailClosed(settings.FailClosedHooks); err != nil {
 		return nil, err
 	}
 	handshakeTimeout, err := envDuration("MMPLUGIN_HANDSHAKE_TIMEOUT")
 	if err != nil {
 		return nil, err
 	}
+	queued, retried := hookDelivery()
 	sup, err := supervisor.New(supervisor.Config{
+		Queued:           queued,
+		RetryOnce:        retried,
+		RestartWait:      settings.RestartWait(),
 		PluginID:         p.manifest.Id,
 		PluginDir:        p.pluginDir,
 		Python:           settings,

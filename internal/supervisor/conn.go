@@ -16,23 +16,99 @@ const crashSettle = 250 * time.Millisecond
 
 // clientConn is the stable grpc.ClientConnInterface the host builds its generated clients on. It
 // sends each call to the current Python process (unary hooks over its framed hooks connection
-// when it has one, everything else over gRPC); while there is none (restarting, stopped, failed)
-// calls fail at once with codes.Unavailable and a message that says why.
+// when it has one, everything else over gRPC). While the process restarts, a call waits for the
+// new one (live); a notification hook is queued instead, and delivered in order once the new
+// process runs (Config.Queued); a hook with results whose process died during the call is sent
+// once more to the new one (Config.RetryOnce). When there is no process to wait for (stopped,
+// failed), calls fail at once with codes.Unavailable and a message that says why.
 type clientConn struct{ s *Supervisor }
 
 var _ grpc.ClientConnInterface = clientConn{}
 
 func (c clientConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	p, err := c.s.live(ctx)
+	s := c.s
+	if s.cfg.Queued[method] {
+		return s.notify(ctx, method, args, reply, opts)
+	}
+	p, err := s.live(ctx)
 	if err != nil {
 		return err
 	}
-	if p.info.FramedHooks && strings.HasPrefix(method, hooksPrefix) {
-		if hc := p.spec.hooks.client(); hc != nil {
-			return c.s.explain(ctx, p, hc.Invoke(ctx, method, args, reply, opts...))
+	err = s.invokeOn(ctx, p, method, args, reply, opts)
+	if err != nil && p.hasExited() && s.cfg.RetryOnce[method] && ctx.Err() == nil {
+		// The process died during the call: the new one answers it (at least once, as a Go
+		// plugin's hook that crashed half-way may also have had its effects).
+		if np, lerr := s.live(ctx); lerr == nil {
+			s.cfg.Logger.Warn("the Python process died during a hook call; calling the restarted process", "hook", methodHook(method))
+			return s.invokeOn(ctx, np, method, args, reply, opts)
 		}
 	}
-	return c.s.explain(ctx, p, p.conn.Invoke(ctx, method, args, reply, opts...))
+	return err
+}
+
+// invokeOn sends one unary call to process p.
+func (s *Supervisor) invokeOn(ctx context.Context, p *process, method string, args, reply any, opts []grpc.CallOption) error {
+	if p.info.FramedHooks && strings.HasPrefix(method, hooksPrefix) {
+		if hc := p.spec.hooks.client(); hc != nil {
+			return s.explain(ctx, p, hc.Invoke(ctx, method, args, reply, opts...))
+		}
+	}
+	return s.explain(ctx, p, p.conn.Invoke(ctx, method, args, reply, opts...))
+}
+
+// notify delivers a notification hook, or queues it while the process restarts (or when it
+// died during the call), so that the new process gets it: the server does not wait for these.
+func (s *Supervisor) notify(ctx context.Context, method string, args, reply any, opts []grpc.CallOption) error {
+	if s.queue.pushIfPending(method, args, s.cfg.Logger) {
+		return nil // behind the calls already waiting, to keep their order
+	}
+	p, wait, err := s.current(ctx)
+	if p == nil {
+		if wait == nil {
+			return err // stopped or given up: nothing will take it
+		}
+		s.queue.push(method, args, s.cfg.Logger)
+		return nil
+	}
+	err = s.invokeOn(ctx, p, method, args, reply, opts)
+	if err != nil && p.hasExited() && ctx.Err() == nil {
+		s.queue.push(method, args, s.cfg.Logger)
+		return nil
+	}
+	return err
+}
+
+// drainQueue gives the queued notification hooks to the current process, oldest first. It stops
+// when the process dies again (the calls stay queued for the next one).
+func (s *Supervisor) drainQueue() {
+	if !s.queue.startDrain() {
+		return
+	}
+	defer s.queue.endDrain()
+	delivered := 0
+	for {
+		call, ok := s.queue.front()
+		if !ok {
+			break
+		}
+		p, _, _ := s.current(s.ctx)
+		if p == nil {
+			return
+		}
+		reply := emptyReply(call.method)
+		err := s.invokeOn(s.ctx, p, call.method, call.req, reply, nil)
+		if err != nil && p.hasExited() {
+			return
+		}
+		if err != nil {
+			s.cfg.Logger.Warn("a queued hook call failed in the restarted process", "hook", methodHook(call.method), "error", err.Error())
+		}
+		s.queue.popFront()
+		delivered++
+	}
+	if delivered > 0 {
+		s.cfg.Logger.Info("delivered the hook calls queued while the Python process restarted", "calls", delivered)
+	}
 }
 
 func (c clientConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {

@@ -3,18 +3,22 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
 func TestLogForwarding(t *testing.T) {
@@ -156,6 +160,7 @@ func TestCallsInFlightFailPromptlyOnCrash(t *testing.T) {
 	dir := writePlugin(t, map[string]string{"plug.py": testPlugin})
 	cfg, logs := testConfig(t, dir)
 	cfg.Restart = RestartPolicy{InitialBackoff: 5 * time.Second} // stay down during the test
+	cfg.RestartWait = -1                                         // and do not wait for it
 	s := startSupervisor(t, cfg)
 
 	errc := make(chan error, 1)
@@ -179,7 +184,7 @@ func TestCallsInFlightFailPromptlyOnCrash(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the call in flight did not fail after the crash")
 	}
-	// New calls fail at once while the process is down.
+	// New calls fail at once while the process is down (RestartWait < 0).
 	start := time.Now()
 	err := s.ClientConn().Invoke(context.Background(), "/mmtest.Test/Echo", &emptypb.Empty{}, &emptypb.Empty{})
 	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "is restarting after it exited") || time.Since(start) > time.Second {
@@ -375,5 +380,99 @@ register_binder(bind)
 	err := s.Ping(ctx)
 	if err == nil || !strings.Contains(err.Error(), "did not answer its health check") || !strings.Contains(err.Error(), "blocking the event loop") {
 		t.Errorf("Ping with a blocked loop: %v", err)
+	}
+}
+
+// TestCallsWaitForTheRestart: a call made while the process restarts waits for the new process
+// (bounded by RestartWait) instead of failing; one whose process died during the call is sent
+// once more to the new process when its method is in RetryOnce.
+func TestCallsWaitForTheRestart(t *testing.T) {
+	dir := writePlugin(t, map[string]string{"plug.py": testPlugin})
+	cfg, logs := testConfig(t, dir)
+	cfg.Restart = RestartPolicy{InitialBackoff: 300 * time.Millisecond}
+	cfg.RetryOnce = map[string]bool{"/mmtest.Test/Echo": true}
+	s := startSupervisor(t, cfg)
+
+	oldPID := s.PID()
+	if err := syscall.Kill(oldPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	in := wrapperspb.String("after the crash")
+	out := &wrapperspb.StringValue{}
+	if err := s.ClientConn().Invoke(context.Background(), "/mmtest.Test/Echo", in, out); err != nil {
+		t.Fatalf("a call during the restart: %v; log:\n%s", err, logs.String())
+	}
+	if out.Value != in.Value || s.PID() == oldPID {
+		t.Errorf("answered %q by pid %d (crashed: %d)", out.Value, s.PID(), oldPID)
+	}
+
+	// Past RestartWait the call fails, saying it waited.
+	cfg2, _ := testConfig(t, writePlugin(t, map[string]string{"plug.py": testPlugin}))
+	cfg2.Restart = RestartPolicy{InitialBackoff: 5 * time.Second}
+	cfg2.RestartWait = 200 * time.Millisecond
+	s2 := startSupervisor(t, cfg2)
+	if err := syscall.Kill(s2.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s2, StateRestarting)
+	err := s2.ClientConn().Invoke(context.Background(), "/mmtest.Test/Echo", in, out)
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "waited 200ms") {
+		t.Errorf("past RestartWait: %v", err)
+	}
+}
+
+// TestNotificationsQueuedAcrossRestart: notification calls made while the process is down are
+// answered at once, queued, and delivered in order to the restarted process.
+func TestNotificationsQueuedAcrossRestart(t *testing.T) {
+	dir := writePlugin(t, map[string]string{"plug.py": testPlugin})
+	cfg, logs := testConfig(t, dir)
+	cfg.Restart = RestartPolicy{InitialBackoff: 500 * time.Millisecond}
+	cfg.Queued = map[string]bool{"/mmtest.Test/Note": true}
+	s := startSupervisor(t, cfg)
+	if err := syscall.Kill(s.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, StateRestarting)
+	const n = 20
+	for i := range n {
+		start := time.Now()
+		err := s.ClientConn().Invoke(context.Background(), "/mmtest.Test/Note", wrapperspb.String(fmt.Sprintf("n%02d", i)), &emptypb.Empty{})
+		if err != nil || time.Since(start) > 100*time.Millisecond {
+			t.Fatalf("queued notification %d: %v after %s", i, err, time.Since(start))
+		}
+	}
+	logs.waitFor(t, fmt.Sprintf("note n%02d", n-1), 15*time.Second)
+	var got []string
+	for _, e := range logs.entries() {
+		if msg, _ := e["@message"].(string); strings.HasPrefix(msg, "note ") {
+			got = append(got, strings.TrimPrefix(msg, "note "))
+		}
+	}
+	var want []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("n%02d", i))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want %v in order", got, want)
+	}
+	if e := logs.find("delivered the hook calls queued while the Python process restarted"); e == nil {
+		t.Error("no log line for the delivered calls")
+	}
+}
+
+// TestQueueBounds: a full queue drops calls with one log line, not one per call.
+func TestQueueBounds(t *testing.T) {
+	var out strings.Builder
+	log := hclog.New(&hclog.LoggerOptions{Output: &out, JSONFormat: true})
+	q := newHookQueue(QueueLimits{MaxCalls: 2})
+	for i := range 5 {
+		q.push("/svc/Note", wrapperspb.String(fmt.Sprint(i)), log)
+	}
+	if q.len() != 2 || strings.Count(out.String(), "dropping calls") != 1 {
+		t.Errorf("queue of %d, log:\n%s", q.len(), out.String())
+	}
+	q.drop(log, "test")
+	if q.len() != 0 || !strings.Contains(out.String(), "dropping queued hook calls") {
+		t.Errorf("after drop: %d, log:\n%s", q.len(), out.String())
 	}
 }

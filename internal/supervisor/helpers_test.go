@@ -205,10 +205,16 @@ async def _echo(request, context):
     return request
 
 
+async def _note(request, context):
+    log.info("note " + request[2:].decode())  # a StringValue: tag, length, text
+    return b""
+
+
 def _register(server):
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("mmtest.Test", {
         "Block": grpc.unary_unary_rpc_method_handler(_block),
         "Echo": grpc.unary_unary_rpc_method_handler(_echo),
+        "Note": grpc.unary_unary_rpc_method_handler(_note),
     }),))
 
 

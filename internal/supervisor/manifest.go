@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/mattermost/mattermost/server/public/model"
 )
@@ -32,6 +33,25 @@ type PythonSettings struct {
 	// Interpreter is an optional Python executable, absolute or relative to the plugin
 	// directory. It is used when the bundle has no venv.
 	Interpreter string `json:"interpreter,omitempty"`
+	// RestartWaitSeconds bounds how long a hook call waits for the Python process while it
+	// restarts (default 10; 0 fails at once, as a Go plugin's calls do while it is down).
+	RestartWaitSeconds *float64 `json:"restart_wait_seconds,omitempty"`
+	// FailClosedHooks lists gatekeeping hooks (Go names: MessageWillBePosted, UserWillLogIn,
+	// …) that reject, with a reason naming the plugin, when the plugin cannot answer (its
+	// process is down past the restart wait, or its answer cannot be read), instead of
+	// Mattermost's default of allowing unchanged.
+	FailClosedHooks []string `json:"fail_closed_hooks,omitempty"`
+}
+
+// RestartWait is RestartWaitSeconds as Config.RestartWait.
+func (s PythonSettings) RestartWait() time.Duration {
+	switch {
+	case s.RestartWaitSeconds == nil:
+		return 0 // the default
+	case *s.RestartWaitSeconds <= 0:
+		return -1 // do not wait
+	}
+	return time.Duration(*s.RestartWaitSeconds * float64(time.Second))
 }
 
 // PropsKey is the key of the Python settings in plugin.json's props.

@@ -29,6 +29,7 @@ func (s *Supervisor) monitor(p *process) {
 			s.proc = nil
 		}
 		s.state, s.lastExit = StateRestarting, why
+		s.changedLocked()
 		s.mu.Unlock()
 		p.waitStderr()
 		p.release()
@@ -118,8 +119,10 @@ func (s *Supervisor) replay(np *process) error {
 			"before", prev, "now", np.info.ImplementedHooks)
 	}
 	s.proc, s.state, s.lastExit, s.info = np, StateRunning, "", np.info
+	s.changedLocked()
 	s.restarts++
 	s.cfg.Logger.Info("Python process restarted", "pid", np.pid(), "restarts", s.restarts)
+	go s.drainQueue()
 	return nil
 }
 
@@ -128,8 +131,10 @@ func (s *Supervisor) giveUp(n int, last error) {
 		s.cfg.PluginID, n, s.cfg.Restart.Window, last)
 	s.mu.Lock()
 	s.state, s.finalErr = StateFailed, err
+	s.changedLocked()
 	s.mu.Unlock()
 	s.cfg.Logger.Error("giving up on the Python process", "error", err.Error())
+	s.queue.drop(s.cfg.Logger, "the Python process will not be restarted")
 	s.closeDone()
 }
 

@@ -27,7 +27,9 @@ func (s *Supervisor) stop(ctx context.Context) error {
 	p := s.proc
 	s.proc = nil
 	s.state = StateStopped
+	s.changedLocked()
 	s.mu.Unlock()
+	s.queue.drop(s.cfg.Logger, "the plugin is stopping")
 	if !started {
 		s.closeDone()
 		return nil

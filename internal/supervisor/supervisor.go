@@ -13,7 +13,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
@@ -61,6 +60,18 @@ type Config struct {
 	StopGrace        time.Duration // default 1s: Shutdown's grace period, then SIGTERM
 	TermGrace        time.Duration // default 500ms after SIGTERM, then SIGKILL
 	Restart          RestartPolicy
+	// RestartWait bounds how long a call waits for a restarting process (default
+	// DefaultRestartWait; negative: fail at once).
+	RestartWait time.Duration
+	// Queued are the full gRPC method names of the notification hooks (no results) that are
+	// queued while the process restarts, or when it dies during the call, and delivered in
+	// order to the new process; QueueLimits bounds the queue.
+	Queued      map[string]bool
+	QueueLimits QueueLimits
+	// RetryOnce are the full gRPC method names of the hooks sent once more to the restarted
+	// process when the process died during the call (hooks with results; not the lifecycle
+	// hooks, which OnRestart replays).
+	RetryOnce map[string]bool
 }
 
 // RestartPolicy says how a crashed Python process is restarted.
@@ -109,6 +120,10 @@ func (c *Config) setDefaults() error {
 	setDur(&c.Restart.MaxBackoff, 30*time.Second)
 	setDur(&c.Restart.StableAfter, time.Minute)
 	setDur(&c.Restart.Window, 10*time.Minute)
+	if c.RestartWait == 0 {
+		c.RestartWait = DefaultRestartWait
+	}
+	c.QueueLimits.setDefaults()
 	if c.Restart.MaxFailures <= 0 {
 		c.Restart.MaxFailures = 5
 	}
@@ -176,6 +191,9 @@ type Supervisor struct {
 	// firstHooks is what the first process implemented: what the host told Mattermost.
 	firstHooks []string
 	info       HandshakeInfo // of the current or last process
+	// changed is closed (and replaced) whenever proc or state changes (changedLocked).
+	changed chan struct{}
+	queue   *hookQueue
 
 	done        chan struct{} // closed when the supervisor gave up or stopped
 	monitorDone chan struct{}
@@ -195,6 +213,8 @@ func New(cfg Config) (*Supervisor, error) {
 		cancel:      cancel,
 		done:        make(chan struct{}),
 		monitorDone: make(chan struct{}),
+		changed:     make(chan struct{}),
+		queue:       newHookQueue(cfg.QueueLimits),
 	}, nil
 }
 
@@ -213,6 +233,7 @@ func (s *Supervisor) Start(ctx context.Context) (err error) {
 			s.cleanup()
 			s.mu.Lock()
 			s.state = StateStopped
+			s.changedLocked()
 			s.mu.Unlock()
 			close(s.monitorDone)
 			s.closeDone()
@@ -238,6 +259,7 @@ func (s *Supervisor) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("plugin %q: stopped while starting", s.cfg.PluginID)
 	}
 	s.proc, s.state, s.firstHooks, s.info = p, StateRunning, p.info.ImplementedHooks, p.info
+	s.changedLocked()
 	s.mu.Unlock()
 	s.cfg.Logger.Info("Python process started", "pid", p.pid(), "python", s.python.Path,
 		"python_version", p.info.RuntimeVersion, "sdk", p.info.SDK,
@@ -378,25 +400,6 @@ const pingTimeout = 5 * time.Second
 
 // replayKey marks the context given to OnRestart: calls made with it reach the new process.
 type replayKey struct{}
-
-// live returns the process a call should go to, or a clear Unavailable error.
-func (s *Supervisor) live(ctx context.Context) (*process, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc != nil {
-		if !s.proc.hasExited() {
-			return s.proc, nil
-		}
-		// Exited, and the monitor has not noticed yet: answer as it is about to.
-		return nil, status.Errorf(codes.Unavailable,
-			"the Python process of plugin %q is restarting after it exited (%s); try again shortly",
-			s.cfg.PluginID, s.proc.exitDescription())
-	}
-	if s.replaying != nil && ctx.Value(replayKey{}) == s.replaying {
-		return s.replaying, nil
-	}
-	return nil, status.Error(codes.Unavailable, s.unavailableLocked())
-}
 
 func (s *Supervisor) unavailableLocked() string {
 	id := s.cfg.PluginID

@@ -17,6 +17,7 @@ package gogluegen
 import (
 	"fmt"
 	"go/format"
+	"reflect"
 	"strings"
 
 	"github.com/mmplugin/mmplugin/internal/gen"
@@ -287,6 +288,14 @@ func hooksFile(s *ir.Surface) ([]byte, error) {
 			return nil, fmt.Errorf("Hooks.%s: %w", m.Name, err)
 		}
 	}
+	f.printf("// FailClosable are the hooks a plugin may ask to fail closed (props.python.fail_closed_hooks).\n")
+	f.printf("var FailClosable = map[string]bool{\n")
+	for _, m := range s.Hooks {
+		if m.Result.FailClosedWith != "" || (canReject(m) && m.Special.Kind != gen.KindHTTPHook) {
+			f.printf("%q: true,\n", m.Name)
+		}
+	}
+	f.printf("}\n")
 	return f.source()
 }
 
@@ -316,6 +325,34 @@ func (f *file) defaults(m *ir.Method) ([]string, error) {
 		out[0] = argName(m, p)
 	}
 	return out, nil
+}
+
+// failClosed is what a hook the plugin asked to fail closed returns when the call fails: a
+// rejection naming the plugin for hooks whose last result is a rejection reason, the
+// hand-written gen.HookResult.FailClosedWith otherwise; "" when the hook cannot fail closed.
+func (f *file) failClosed(m *ir.Method, resultTypes []string) string {
+	if m.Result.FailClosedWith != "" {
+		var args []string
+		for i := range m.Params {
+			args = append(args, fmt.Sprintf("arg%d", i))
+		}
+		return fmt.Sprintf("h.%s(%s)", m.Result.FailClosedWith, strings.Join(args, ", "))
+	}
+	if !canReject(m) {
+		return ""
+	}
+	out := make([]string, len(resultTypes))
+	for i := range m.Func.NumOut() {
+		out[i] = f.zero(m.Func.Out(i))
+	}
+	out[len(out)-1] = "h.unavailable()"
+	return strings.Join(out, ", ")
+}
+
+// canReject: the hook's last result is a rejection reason (a string, and no error).
+func canReject(m *ir.Method) bool {
+	n := m.Func.NumOut()
+	return m.ErrorStyle == ir.ErrorNone && n > 0 && m.Func.Out(n-1).Kind() == reflect.String
 }
 
 // argName is the hook method's variable for Go parameter p (ir checked that it exists).
@@ -434,6 +471,9 @@ func (f *file) unaryHook(m *ir.Method) error {
 		}
 	default:
 		f.printf("fail := func(err error) %s {\nh.failed(%q, err)\n", results, m.Name)
+		if closed := f.failClosed(m, resultTypes); closed != "" {
+			f.printf("if h.failClosed[%q] {\nreturn %s\n}\n", m.Name, closed)
+		}
 	}
 	if len(defs) > 0 {
 		f.printf("return %s\n", strings.Join(defs, ", "))
@@ -456,8 +496,14 @@ func (f *file) uploadHookParts(m *ir.Method) error {
 	if err != nil {
 		return err
 	}
-	f.printf("// %sDefaults returns what Mattermost's hooks client returns when %s fails.\n", lower, m.Name)
-	f.printf("func %sDefaults(%s) %s {\nreturn %s\n}\n\n", lower, params, results, strings.Join(defs, ", "))
+	f.printf("// %sDefaults returns what Mattermost's hooks client returns when %s fails (a\n", lower, m.Name)
+	f.printf("// rejection when the plugin asked the hook to fail closed).\n")
+	f.printf("func (h *Client) %sDefaults(%s) %s {\n", lower, params, results)
+	_, _, resultTypes := f.hookSignature(m)
+	if closed := f.failClosed(m, resultTypes); closed != "" {
+		f.printf("if h.failClosed[%q] {\nreturn %s\n}\n", m.Name, closed)
+	}
+	f.printf("return %s\n}\n\n", strings.Join(defs, ", "))
 
 	b := &body{}
 	b.line("req := &%s.%s{}", f.pb(), m.RequestMessage)
@@ -473,7 +519,6 @@ func (f *file) uploadHookParts(m *ir.Method) error {
 	f.printf("%sreturn req, nil\n}\n\n", b.String())
 
 	rb := &body{}
-	_, _, resultTypes := f.hookSignature(m)
 	zeros := make([]string, len(resultTypes))
 	for i := range m.Func.NumOut() {
 		zeros[i] = f.zero(m.Func.Out(i))
