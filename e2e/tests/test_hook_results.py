@@ -11,6 +11,11 @@ through every plugin), and the test asserts the two plugins give the same result
 from __future__ import annotations
 
 import json
+import os
+import signal
+import statistics
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,3 +210,96 @@ def test_a_crashing_http_handler_answers_500_without_its_details(
         assert "secret detail" not in response.text
     twins.only(None)
     assert seen[PY_ID] == seen[GO_ID] == (500, "500 internal server error\n")
+
+
+RESTART_POSTS = 500
+RESTART_CLIENTS = 4
+RESTART_RATE = 40.0  # posts per second, all clients together
+RESTART_KILLS = 3
+
+
+def test_restarts_skip_no_hook(
+    twins: Twins,
+    mm_server: MattermostServer,
+    new_user: NewUser,
+    admin_api: MattermostAPI,
+    team: JSON,
+    channel: JSON,
+) -> None:
+    """500 posts at 40/s from 4 clients while the Python process is SIGKILLed 3 times: every
+    post is rewritten by message_will_be_posted and seen by message_has_been_posted."""
+    twins.only(PY_ID)
+    clients = []
+    for _ in range(RESTART_CLIENTS):
+        creds, api = new_user()
+        admin_api.add_team_member(team["id"], creds.user_id)
+        admin_api.add_channel_member(channel["id"], creds.user_id)
+        clients.append(api)
+    plugin_dir = mm_server.plugin_dir / PY_ID
+    created: list[JSON] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    per_client = RESTART_POSTS // RESTART_CLIENTS
+    interval = RESTART_CLIENTS / RESTART_RATE
+
+    def post(i: int, api: MattermostAPI) -> None:
+        start = time.monotonic()
+        for n in range(per_client):
+            time.sleep(max(0.0, start + n * interval - time.monotonic()))
+            try:
+                made = api.create_post(channel["id"], f"restart-probe {i}-{n}")
+            except APIError as err:
+                with lock:
+                    failures.append(str(err))
+                continue
+            with lock:
+                created.append(made)
+
+    recoveries: list[float] = []
+
+    def kill() -> None:
+        for k in range(RESTART_KILLS):
+            time.sleep(2.5 if k == 0 else 3.0)
+            pids = pyplugin.python_processes(plugin_dir)
+            if len(pids) != 1:
+                failures.append(f"kill {k}: expected one Python process, found {pids}")
+                return
+            killed = time.monotonic()
+            os.kill(pids[0], signal.SIGKILL)
+            while time.monotonic() - killed < 30:
+                new = pyplugin.python_processes(plugin_dir)
+                answered = admin_api.plugin_http(PY_ID, "GET", "/ping").status_code == 200
+                if new and new != pids and answered:
+                    recoveries.append(time.monotonic() - killed)
+                    break
+                time.sleep(0.05)
+
+    threads = [threading.Thread(target=post, args=(i, api)) for i, api in enumerate(clients)]
+    threads.append(threading.Thread(target=kill))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert not failures, failures[:5]
+    assert len(created) == RESTART_POSTS
+    unrewritten = [p["id"] for p in created if not p["message"].startswith("rewritten ")]
+    stored = [admin_api.get(f"/posts/{p['id']}")["message"] for p in created]
+    unrewritten += [m for m in stored if not m.startswith("rewritten ")]
+
+    def seen() -> int:
+        return int(admin_api.plugin_http(PY_ID, "GET", "/seen").text)
+
+    deadline = time.monotonic() + 30
+    while seen() < RESTART_POSTS and time.monotonic() < deadline:
+        time.sleep(0.5)
+    missed = RESTART_POSTS - seen()
+    recoveries.sort()
+    print(
+        f"\nrestarts: {len(recoveries)} SIGKILLs under {RESTART_RATE:.0f} posts/s, "
+        f"{len(unrewritten)} posts unrewritten, {missed} message_has_been_posted missed, "
+        f"recovery median {statistics.median(recoveries):.2f}s max {max(recoveries):.2f}s"
+    )
+    assert len(recoveries) == RESTART_KILLS
+    assert unrewritten == []
+    assert missed == 0

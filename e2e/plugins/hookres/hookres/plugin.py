@@ -15,9 +15,19 @@ NO_EDIT_MARKER = "noedit"
 NO_EDIT_REASON = "edits containing noedit are not allowed"
 CONSUME_MARKER = "consume-replace"
 CONSUMED_MESSAGE = "replaced by the plugin when read"
+RESTART_MARKER = "restart-probe"  # posts of the restart test: rewritten, and counted when posted
 
 
 class HookResults(Plugin):
+    def message_will_be_posted(self, ctx: Context, post: Post) -> Post | None:
+        if RESTART_MARKER in post.message:
+            return dataclasses.replace(post, message="rewritten " + post.message)
+        return None
+
+    def message_has_been_posted(self, ctx: Context, post: Post) -> None:
+        if RESTART_MARKER in post.message:
+            self.kv.set("seen-" + post.id, 1)
+
     def message_will_be_updated(
         self, ctx: Context, new_post: Post, old_post: Post
     ) -> Post | Reject | None:
@@ -34,8 +44,13 @@ class HookResults(Plugin):
         return replaced or None
 
     def serve_http(self, ctx: Context, w: SyncResponseWriter, r: SyncHTTPRequest) -> None:
-        if r.url.split("?")[0] == "/crash":
+        path = r.url.split("?")[0]
+        if path == "/crash":
             raise RuntimeError("secret detail of the crash")
+        if path == "/seen":  # how many restart-test posts message_has_been_posted saw
+            seen = len(self.kv.list_keys(prefix="seen-"))
+            w.write(str(seen).encode())
+            return
         w.write(b"ok")
 
     @command(TRIGGER, description="Fails in the ways a command can")
