@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import statistics
 import threading
 import time
@@ -210,6 +211,56 @@ def test_a_crashing_http_handler_answers_500_without_its_details(
         assert "secret detail" not in response.text
     twins.only(None)
     assert seen[PY_ID] == seen[GO_ID] == (500, "500 internal server error\n")
+
+
+def _raw_get(
+    server: MattermostServer, token: str, target: bytes, header: bytes
+) -> tuple[int, bytes]:
+    """GET target with an X-Raw header, bytes as given (no client library normalizes them)."""
+    host, port = server.url.removeprefix("http://").split(":")
+    request = (
+        b"GET " + target + b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+        b"Authorization: Bearer " + token.encode() + b"\r\nX-Raw: " + header + b"\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _unchunk(body)
+    return status, body
+
+
+def _unchunk(body: bytes) -> bytes:
+    out = b""
+    while body:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        out, body = out + body[:size], body[size + 2 :]
+    return out
+
+
+def test_header_and_query_bytes_reach_the_plugin_as_sent(
+    twins: Twins, mm_server: MattermostServer, author: MattermostAPI
+) -> None:
+    """A header value that is not UTF-8 (legal obs-text) and such a query string reach the
+    Python plugin as the same bytes the Go twin gets, instead of a bare 500."""
+    header, query = b"obs-text \xff\xfe gr\xc3\xbc\xc3\x9fe", b"q=\xff\xfe&r=%41"
+    seen = {}
+    for pid in (GO_ID, PY_ID):
+        twins.only(pid)
+        target = f"/plugins/{pid}/echo?".encode() + query
+        seen[pid] = _raw_get(mm_server, mm_server.admin.token, target, header)
+    assert seen[GO_ID][0] == 200
+    assert seen[PY_ID] == seen[GO_ID]
+    # The server re-encodes the query before plugins see it (url.Values.Encode).
+    assert seen[PY_ID][1] == (header.hex() + "|" + b"q=%FF%FE&r=A".hex()).encode()
 
 
 RESTART_POSTS = 500

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"unicode/utf8"
 )
 
 // hasEmpty reports whether field number n is listed in a message's empty field.
@@ -156,7 +157,16 @@ func headersToPB(h http.Header) []*pb.HTTPHeader {
 	slices.Sort(names)
 	out := make([]*pb.HTTPHeader, 0, len(names))
 	for _, name := range names {
-		out = append(out, &pb.HTTPHeader{Name: name, Values: slices.Clone(h[name])})
+		values := h[name]
+		if slices.ContainsFunc(values, func(v string) bool { return !utf8.ValidString(v) }) {
+			raw := make([][]byte, len(values))
+			for i, v := range values {
+				raw[i] = []byte(v)
+			}
+			out = append(out, &pb.HTTPHeader{Name: name, RawValues: raw})
+			continue
+		}
+		out = append(out, &pb.HTTPHeader{Name: name, Values: slices.Clone(values)})
 	}
 	return out
 }
@@ -167,5 +177,25 @@ func addHeaders(h http.Header, hs []*pb.HTTPHeader) {
 		for _, v := range x.GetValues() {
 			h.Add(x.GetName(), v)
 		}
+		for _, v := range x.GetRawValues() {
+			h.Add(x.GetName(), string(v))
+		}
 	}
+}
+
+// wireString splits a value a client controls into the string field and the bytes field of
+// the wire: a proto string must be UTF-8, and HTTP lets clients send any byte.
+func wireString(s string) (string, []byte) {
+	if utf8.ValidString(s) {
+		return s, nil
+	}
+	return "", []byte(s)
+}
+
+// fromWire is the value wireString split.
+func fromWire(s string, raw []byte) string {
+	if raw != nil {
+		return string(raw)
+	}
+	return s
 }

@@ -108,16 +108,16 @@ func (b *httpBody) Close() error { return nil }
 
 // requestFromHead rebuilds the *http.Request a plugin sends through PluginHTTP.
 func requestFromHead(ctx context.Context, h *pb.HTTPRequestHead, body io.ReadCloser) (*http.Request, error) {
-	r, err := http.NewRequestWithContext(ctx, h.GetMethod(), h.GetUrl(), nil)
+	r, err := http.NewRequestWithContext(ctx, h.GetMethod(), fromWire(h.GetUrl(), h.GetRawUrl()), nil)
 	if err != nil {
 		return nil, err
 	}
 	r.Proto, r.ProtoMajor, r.ProtoMinor = h.GetProto(), int(h.GetProtoMajor()), int(h.GetProtoMinor())
 	addHeaders(r.Header, h.GetHeaders())
-	if h.GetHost() != "" {
-		r.Host = h.GetHost()
+	if host := fromWire(h.GetHost(), h.GetRawHost()); host != "" {
+		r.Host = host
 	}
-	r.RemoteAddr, r.RequestURI = h.GetRemoteAddr(), h.GetRequestUri()
+	r.RemoteAddr, r.RequestURI = h.GetRemoteAddr(), fromWire(h.GetRequestUri(), h.GetRawRequestUri())
 	r.ContentLength = h.GetContentLength()
 	r.Body = body
 	if r.ContentLength == 0 {

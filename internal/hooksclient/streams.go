@@ -110,11 +110,12 @@ func requestHead(c *plugin.Context, r *http.Request) (*pb.HTTPRequestHead, error
 	h := &pb.HTTPRequestHead{
 		Context: pc, Method: r.Method, Proto: r.Proto,
 		ProtoMajor: int32(r.ProtoMajor), ProtoMinor: int32(r.ProtoMinor),
-		Headers: headersToPB(r.Header), Host: r.Host, RemoteAddr: r.RemoteAddr,
-		RequestUri: r.RequestURI, ContentLength: r.ContentLength,
+		Headers: headersToPB(r.Header), RemoteAddr: r.RemoteAddr, ContentLength: r.ContentLength,
 	}
+	h.Host, h.RawHost = wireString(r.Host)
+	h.RequestUri, h.RawRequestUri = wireString(r.RequestURI)
 	if r.URL != nil {
-		h.Url = r.URL.String()
+		h.Url, h.RawUrl = wireString(r.URL.String())
 	}
 	return h, nil
 }

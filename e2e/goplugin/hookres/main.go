@@ -4,6 +4,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"net/http"
 	"strings"
 
@@ -54,8 +55,12 @@ func (p *Plugin) MessagesWillBeConsumed(posts []*model.Post) []*model.Post {
 
 // ServeHTTP panics on /crash (the secret must never reach the client) and answers "ok" otherwise.
 func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/crash" {
+	switch r.URL.Path {
+	case "/crash":
 		panic("secret detail of the crash")
+	case "/echo": // the bytes of the X-Raw header and of the query string, as received
+		_, _ = w.Write([]byte(hex.EncodeToString([]byte(r.Header.Get("X-Raw"))) + "|" + hex.EncodeToString([]byte(r.URL.RawQuery))))
+		return
 	}
 	_, _ = w.Write([]byte("ok"))
 }

@@ -53,7 +53,7 @@ func Generate(s *ir.Surface) (map[string][]byte, error) {
 	out[HooksPath] = hooks
 	for path, pkg := range map[string]string{APIHelpersPath: "apiserver", HooksHelpersPath: "hooksclient"} {
 		f := newFile(s, pkg)
-		for _, p := range []string{"fmt", "net/http", "reflect", "slices", "github.com/mmplugin/mmplugin/internal/convert",
+		for _, p := range []string{"fmt", "net/http", "reflect", "slices", "unicode/utf8", "github.com/mmplugin/mmplugin/internal/convert",
 			"github.com/mmplugin/mmplugin/internal/pb/mmpluginv1"} {
 			f.use(p)
 		}

@@ -120,10 +120,13 @@ message StreamEnd {
   Error error = 1;
 }
 
-// HTTPHeader is one header name with all its values, in order.
+// HTTPHeader is one header name with all its values, in order. HTTP allows header values
+// that are not UTF-8 (obs-text bytes), which a proto string cannot carry: then every value of
+// the header is in raw_values instead of values.
 message HTTPHeader {
   string name = 1;
   repeated string values = 2;
+  repeated bytes raw_values = 3;
 }
 
 // HTTPRequestHead is the first message of an HTTP request stream: everything of the
@@ -145,6 +148,11 @@ message HTTPRequestHead {
   string request_uri = 10;
   // -1 when unknown.
   int64 content_length = 11;
+  // url, request_uri and host as bytes, set instead of the string field when its value is not
+  // UTF-8 (a raw query string or Host header may carry any byte a client sends).
+  bytes raw_url = 12;
+  bytes raw_request_uri = 13;
+  bytes raw_host = 14;
 }
 
 // HTTPResponseHead is the status line and headers of an HTTP response; it precedes the body.

@@ -921,11 +921,14 @@ func (x *StreamEnd) GetError() *Error {
 	return nil
 }
 
-// HTTPHeader is one header name with all its values, in order.
+// HTTPHeader is one header name with all its values, in order. HTTP allows header values
+// that are not UTF-8 (obs-text bytes), which a proto string cannot carry: then every value of
+// the header is in raw_values instead of values.
 type HTTPHeader struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	RawValues     [][]byte               `protobuf:"bytes,3,rep,name=raw_values,json=rawValues,proto3" json:"raw_values,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -974,6 +977,13 @@ func (x *HTTPHeader) GetValues() []string {
 	return nil
 }
 
+func (x *HTTPHeader) GetRawValues() [][]byte {
+	if x != nil {
+		return x.RawValues
+	}
+	return nil
+}
+
 // HTTPRequestHead is the first message of an HTTP request stream: everything of the
 // *http.Request except its body (the fields of Mattermost's HTTPRequestSubset plus
 // content_length).
@@ -994,6 +1004,11 @@ type HTTPRequestHead struct {
 	RequestUri string        `protobuf:"bytes,10,opt,name=request_uri,json=requestUri,proto3" json:"request_uri,omitempty"`
 	// -1 when unknown.
 	ContentLength int64 `protobuf:"varint,11,opt,name=content_length,json=contentLength,proto3" json:"content_length,omitempty"`
+	// url, request_uri and host as bytes, set instead of the string field when its value is not
+	// UTF-8 (a raw query string or Host header may carry any byte a client sends).
+	RawUrl        []byte `protobuf:"bytes,12,opt,name=raw_url,json=rawUrl,proto3" json:"raw_url,omitempty"`
+	RawRequestUri []byte `protobuf:"bytes,13,opt,name=raw_request_uri,json=rawRequestUri,proto3" json:"raw_request_uri,omitempty"`
+	RawHost       []byte `protobuf:"bytes,14,opt,name=raw_host,json=rawHost,proto3" json:"raw_host,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1103,6 +1118,27 @@ func (x *HTTPRequestHead) GetContentLength() int64 {
 		return x.ContentLength
 	}
 	return 0
+}
+
+func (x *HTTPRequestHead) GetRawUrl() []byte {
+	if x != nil {
+		return x.RawUrl
+	}
+	return nil
+}
+
+func (x *HTTPRequestHead) GetRawRequestUri() []byte {
+	if x != nil {
+		return x.RawRequestUri
+	}
+	return nil
+}
+
+func (x *HTTPRequestHead) GetRawHost() []byte {
+	if x != nil {
+		return x.RawHost
+	}
+	return nil
 }
 
 // HTTPResponseHead is the status line and headers of an HTTP response; it precedes the body.
@@ -26248,11 +26284,13 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\vStreamChunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\"5\n" +
 	"\tStreamEnd\x12(\n" +
-	"\x05error\x18\x01 \x01(\v2\x12.mmplugin.v1.ErrorR\x05error\"8\n" +
+	"\x05error\x18\x01 \x01(\v2\x12.mmplugin.v1.ErrorR\x05error\"W\n" +
 	"\n" +
 	"HTTPHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
-	"\x06values\x18\x02 \x03(\tR\x06values\"\xf9\x02\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\x12\x1d\n" +
+	"\n" +
+	"raw_values\x18\x03 \x03(\fR\trawValues\"\xd5\x03\n" +
 	"\x0fHTTPRequestHead\x124\n" +
 	"\acontext\x18\x01 \x01(\v2\x1a.mmplugin.v1.PluginContextR\acontext\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12\x10\n" +
@@ -26269,7 +26307,10 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\vrequest_uri\x18\n" +
 	" \x01(\tR\n" +
 	"requestUri\x12%\n" +
-	"\x0econtent_length\x18\v \x01(\x03R\rcontentLength\"f\n" +
+	"\x0econtent_length\x18\v \x01(\x03R\rcontentLength\x12\x17\n" +
+	"\araw_url\x18\f \x01(\fR\x06rawUrl\x12&\n" +
+	"\x0fraw_request_uri\x18\r \x01(\fR\rrawRequestUri\x12\x19\n" +
+	"\braw_host\x18\x0e \x01(\fR\arawHost\"f\n" +
 	"\x10HTTPResponseHead\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x121\n" +

@@ -55,6 +55,9 @@ __all__ = [
     "aiter_chunks",
     "headers_to_pb",
     "iter_chunks",
+    "wire_bytes",
+    "wire_fields",
+    "wire_str",
 ]
 
 CHUNK_SIZE = 64 * 1024
@@ -140,7 +143,8 @@ def content_length(data: object) -> int:
 
 
 def headers_to_pb(headers: HeadersLike) -> list[_m.HTTPHeader]:
-    """Header pairs grouped by name in order of first appearance, values in order."""
+    """Header pairs grouped by name in order of first appearance, values in order. A header with
+    a value that is not UTF-8 (from ``wire_str``) travels as raw bytes."""
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     grouped: dict[str, list[str]] = {}
     names: dict[str, str] = {}
@@ -148,11 +152,47 @@ def headers_to_pb(headers: HeadersLike) -> list[_m.HTTPHeader]:
         key = name.lower()
         names.setdefault(key, name)
         grouped.setdefault(key, []).append(value)
-    return [_m.HTTPHeader(name=names[k], values=v) for k, v in grouped.items()]
+    out = []
+    for key, values in grouped.items():
+        if all(_is_utf8(v) for v in values):
+            out.append(_m.HTTPHeader(name=names[key], values=values))
+        else:
+            out.append(_m.HTTPHeader(name=names[key], raw_values=[wire_bytes(v) for v in values]))
+    return out
 
 
 def headers_from_pb(headers: Iterable[_m.HTTPHeader]) -> list[tuple[str, str]]:
-    return [(h.name, v) for h in headers for v in h.values]
+    """Header pairs; a value that is not UTF-8 decoded as ``wire_str`` does."""
+    return [
+        (h.name, v)
+        for h in headers
+        for v in (*h.values, *(raw.decode("utf-8", "surrogateescape") for raw in h.raw_values))
+    ]
+
+
+def wire_str(text: str, raw: bytes = b"") -> str:
+    """A value a client sent (header, URL, host): the wire's string field, or its raw bytes when
+    they are not UTF-8, decoded with ``surrogateescape`` so that ``wire_bytes`` gives back
+    exactly the bytes the client sent, as a Go plugin sees them."""
+    return raw.decode("utf-8", "surrogateescape") if raw else text
+
+
+def wire_bytes(text: str) -> bytes:
+    """The bytes of a value from ``wire_str`` (or any str: its UTF-8)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def wire_fields(text: str) -> tuple[str, bytes]:
+    """A str for the wire: (the string field, b"") or, when it is not UTF-8, ("", its bytes)."""
+    return (text, b"") if _is_utf8(text) else ("", wire_bytes(text))
 
 
 def _find_header(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -339,14 +379,14 @@ class _RequestHead:
 def _head_fields(head: _m.HTTPRequestHead) -> dict[str, Any]:
     return {
         "method": head.method,
-        "url": head.url,
+        "url": wire_str(head.url, head.raw_url),
         "proto": head.proto,
         "proto_major": head.proto_major,
         "proto_minor": head.proto_minor,
         "headers": headers_from_pb(head.headers),
-        "host": head.host,
+        "host": wire_str(head.host, head.raw_host),
         "remote_addr": head.remote_addr,
-        "request_uri": head.request_uri,
+        "request_uri": wire_str(head.request_uri, head.raw_request_uri),
         "content_length": head.content_length,
     }
 

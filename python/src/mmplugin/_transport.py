@@ -39,14 +39,17 @@ _Resp = TypeVar("_Resp")
 def _http_head(
     method: str, url: str, headers: _streams.HeadersLike, body: object
 ) -> _m.HTTPRequestHead:
+    text, raw = _streams.wire_fields(url)
     return _m.HTTPRequestHead(
         method=method.upper(),
-        url=url,
+        url=text,
+        raw_url=raw,
         proto="HTTP/1.1",
         proto_major=1,
         proto_minor=1,
         headers=_streams.headers_to_pb(headers),
-        request_uri=url,
+        request_uri=text,
+        raw_request_uri=raw,
         content_length=_streams.content_length(body),
     )
 

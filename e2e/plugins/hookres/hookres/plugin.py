@@ -4,9 +4,10 @@ idiom (None keeps, Reject rejects, AppError fails a command, an exception is a c
 from __future__ import annotations
 
 import dataclasses
+from urllib.parse import urlsplit
 
 from mmplugin import CommandCall, Context, Plugin, Reject, command
-from mmplugin._streams import SyncHTTPRequest, SyncResponseWriter
+from mmplugin._streams import SyncHTTPRequest, SyncResponseWriter, wire_bytes
 from mmplugin.errors import AppError
 from mmplugin.models import Post
 
@@ -47,6 +48,11 @@ class HookResults(Plugin):
         path = r.url.split("?")[0]
         if path == "/crash":
             raise RuntimeError("secret detail of the crash")
+        if path == "/echo":  # the bytes of the X-Raw header and of the query string, as received
+            raw = next((v for k, v in r.headers if k.lower() == "x-raw"), "")
+            query = urlsplit(r.url).query
+            w.write(f"{wire_bytes(raw).hex()}|{wire_bytes(query).hex()}".encode())
+            return
         if path == "/seen":  # how many restart-test posts message_has_been_posted saw
             seen = len(self.kv.list_keys(prefix="seen-"))
             w.write(str(seen).encode())

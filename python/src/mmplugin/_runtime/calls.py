@@ -593,7 +593,11 @@ class HookServer:
             )
         else:  # the handler maps the plugin's failures; this is a bug (or a cancelled call)
             self._log.error(
-                "hook call %s failed in the SDK: %s", call.method, error, exc_info=error
+                "hook call %s failed inside mmplugin, not in the plugin (a bug: please report it "
+                "with this traceback): %s",
+                call.method,
+                error,
+                exc_info=error,
             )
             reply = runtime_pb2.ReplyFrame(
                 id=call.id,

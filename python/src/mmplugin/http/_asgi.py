@@ -22,7 +22,7 @@ import contextlib
 import logging
 from typing import Any
 
-from mmplugin._streams import HTTPRequest, ResponseWriter
+from mmplugin._streams import HTTPRequest, ResponseWriter, wire_bytes
 
 from ._lifespan import Lifespan, LifespanError
 from ._request import (
@@ -59,11 +59,10 @@ def build_scope(
         # mount point; frameworks route on path minus root_path (Go's r.URL.Path).
         "path": t.root_path + t.path,
         "raw_path": t.raw_path,
-        "query_string": t.query.encode("latin-1", errors="replace"),
+        "query_string": wire_bytes(t.query),
         "root_path": t.root_path,
         "headers": [
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in request.headers
+            (name.lower().encode("latin-1"), wire_bytes(value)) for name, value in request.headers
         ],
         "client": client(request),
         "server": server(request, url_scheme),
@@ -135,7 +134,7 @@ class _Exchange:
                 )
             self.status = status
             self.headers = [
-                (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
+                (bytes(k).decode("latin-1"), bytes(v).decode("utf-8", "surrogateescape"))
                 for k, v in message.get("headers", ())
             ]
         elif kind == "http.response.body":

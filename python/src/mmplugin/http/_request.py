@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
+from mmplugin._streams import wire_bytes
+
 
 class RequestHead(Protocol):
     """The fields of mmplugin._streams.HTTPRequest / SyncHTTPRequest this package reads."""
@@ -66,6 +68,21 @@ def target(head: RequestHead, plugin_id: str | None) -> Target:
 def wsgi_str(escaped: str) -> str:
     """A percent-encoded path as PEP 3333 wants it: the decoded bytes as a latin-1 str."""
     return unquote_to_bytes(escaped).decode("latin-1")
+
+
+def native_str(value: str) -> str:
+    """A header value or query string as PEP 3333 wants it: its bytes (as the client sent them,
+    see mmplugin._streams.wire_str) as a latin-1 str."""
+    return wire_bytes(value).decode("latin-1")
+
+
+def from_native(value: str) -> str:
+    """A PEP 3333 header value (bytes as a latin-1 str) back to the wire's str."""
+    try:
+        data = value.encode("latin-1")
+    except UnicodeEncodeError:  # not a native string, as PEP 3333 asks: take it as text
+        data = value.encode("utf-8", "surrogateescape")
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _mount_point(request_uri: str, escaped_path: str, plugin_id: str | None) -> str:

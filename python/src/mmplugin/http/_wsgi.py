@@ -24,8 +24,10 @@ from mmplugin._streams import SyncHTTPRequest, SyncResponseWriter
 from ._request import (
     body_allowed,
     client,
+    from_native,
     header,
     mattermost_info,
+    native_str,
     scheme,
     server,
     target,
@@ -129,11 +131,13 @@ def build_environ(
         "REQUEST_METHOD": request.method.upper(),
         "SCRIPT_NAME": wsgi_str(t.escaped_root),
         "PATH_INFO": wsgi_str(t.escaped_path),
-        "QUERY_STRING": t.query,
+        "QUERY_STRING": native_str(t.query),
         "SERVER_NAME": server_name,
         "SERVER_PORT": str(server_port),
         "SERVER_PROTOCOL": f"HTTP/{request.proto_major or 1}.{request.proto_minor}",
-        "REQUEST_URI": t.escaped_root + t.escaped_path + ("?" + t.query if t.query else ""),
+        "REQUEST_URI": t.escaped_root
+        + t.escaped_path
+        + ("?" + native_str(t.query) if t.query else ""),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": url_scheme,
         "wsgi.input": WSGIInput(request.body),
@@ -153,7 +157,7 @@ def build_environ(
         environ["REMOTE_PORT"] = str(port)
     content_type = header(request.headers, "Content-Type")
     if content_type is not None:
-        environ["CONTENT_TYPE"] = content_type
+        environ["CONTENT_TYPE"] = native_str(content_type)
     content_length = header(request.headers, "Content-Length")
     if content_length is None and request.content_length >= 0:
         content_length = str(request.content_length)
@@ -165,9 +169,9 @@ def build_environ(
             continue
         name = "HTTP_" + name
         if name in environ:
-            environ[name] += ("; " if name == "HTTP_COOKIE" else ",") + value
+            environ[name] += ("; " if name == "HTTP_COOKIE" else ",") + native_str(value)
         else:
-            environ[name] = value
+            environ[name] = native_str(value)
     return environ
 
 
@@ -200,7 +204,7 @@ class _Response:
         if not (code.isdigit() and 100 <= int(code) <= 999):
             raise RuntimeError(f"{self.name} gave an invalid status line {status!r}")
         self.status = int(code)
-        self.headers = [(str(k), str(v)) for k, v in headers]
+        self.headers = [(str(k), from_native(str(v))) for k, v in headers]
         return self.write
 
     def write(self, data: bytes) -> None:

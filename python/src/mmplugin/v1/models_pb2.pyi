@@ -479,24 +479,31 @@ Global___StreamEnd: _TypeAlias = StreamEnd  # noqa: Y015
 
 @_typing.final
 class HTTPHeader(_message.Message):
-    """HTTPHeader is one header name with all its values, in order."""
+    """HTTPHeader is one header name with all its values, in order. HTTP allows header values
+    that are not UTF-8 (obs-text bytes), which a proto string cannot carry: then every value of
+    the header is in raw_values instead of values.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     VALUES_FIELD_NUMBER: _builtins.int
+    RAW_VALUES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     @_builtins.property
     def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def raw_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         values: _abc.Iterable[_builtins.str] | None = ...,
+        raw_values: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "values", b"values"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "raw_values", b"raw_values", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -522,6 +529,9 @@ class HTTPRequestHead(_message.Message):
     REMOTE_ADDR_FIELD_NUMBER: _builtins.int
     REQUEST_URI_FIELD_NUMBER: _builtins.int
     CONTENT_LENGTH_FIELD_NUMBER: _builtins.int
+    RAW_URL_FIELD_NUMBER: _builtins.int
+    RAW_REQUEST_URI_FIELD_NUMBER: _builtins.int
+    RAW_HOST_FIELD_NUMBER: _builtins.int
     method: _builtins.str
     url: _builtins.str
     """The request URL as sent (url.URL.String())."""
@@ -533,6 +543,12 @@ class HTTPRequestHead(_message.Message):
     request_uri: _builtins.str
     content_length: _builtins.int
     """-1 when unknown."""
+    raw_url: _builtins.bytes
+    """url, request_uri and host as bytes, set instead of the string field when its value is not
+    UTF-8 (a raw query string or Host header may carry any byte a client sends).
+    """
+    raw_request_uri: _builtins.bytes
+    raw_host: _builtins.bytes
     @_builtins.property
     def context(self) -> Global___PluginContext:
         """The plugin context of a ServeHTTP/ServeMetrics hook call (unset for API.PluginHTTP)."""
@@ -555,10 +571,13 @@ class HTTPRequestHead(_message.Message):
         remote_addr: _builtins.str = ...,
         request_uri: _builtins.str = ...,
         content_length: _builtins.int = ...,
+        raw_url: _builtins.bytes = ...,
+        raw_request_uri: _builtins.bytes = ...,
+        raw_host: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_length", b"content_length", "context", b"context", "headers", b"headers", "host", b"host", "method", b"method", "proto", b"proto", "proto_major", b"proto_major", "proto_minor", b"proto_minor", "remote_addr", b"remote_addr", "request_uri", b"request_uri", "url", b"url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_length", b"content_length", "context", b"context", "headers", b"headers", "host", b"host", "method", b"method", "proto", b"proto", "proto_major", b"proto_major", "proto_minor", b"proto_minor", "raw_host", b"raw_host", "raw_request_uri", b"raw_request_uri", "raw_url", b"raw_url", "remote_addr", b"remote_addr", "request_uri", b"request_uri", "url", b"url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
