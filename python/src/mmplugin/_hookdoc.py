@@ -82,7 +82,11 @@ reported as a warning in the server log when the plugin starts.
 
 {conventions}
 
-`Reject` and `DISMISS` are importable from `mmplugin`.
+`Reject` and `DISMISS` are importable from `mmplugin`. The types in the signatures below:
+`Context` from `mmplugin`, the models (`Post`, `User`, `FileInfo`, ...) from `mmplugin.models`,
+and the streamed objects of `serve_http`, `serve_metrics` and `file_will_be_uploaded`
+(`HTTPRequest`, `ResponseWriter`, `UploadReader`, `UploadWriter` and their `Sync` variants) from
+`mmplugin.streams`.
 
 ## All hooks
 
@@ -97,15 +101,27 @@ def _row(spec: HookSpec) -> str:
     return f"| {link} | `{spec.go_name}` | {spec.min_version} | `{returns}` |"
 
 
+# Private modules the generated notes name, and the public module that exports the same types.
+PUBLIC_NAMES = {"mmplugin._streams": "mmplugin.streams"}
+
+
+def _public(text: str) -> str:
+    for private, public in PUBLIC_NAMES.items():
+        text = text.replace(private, public)
+    return text
+
+
 def _section(spec: HookSpec) -> str:
-    doc = spec.doc.rstrip()
+    doc = _public(spec.doc.rstrip())
     if spec.outcome is Outcome.HTTP:
         doc += (
             "\n\nSee [HTTP](http.md) for serving an ASGI (FastAPI, Starlette) or WSGI (Flask) app."
         )
+    # "python signature": a signature without a body (python/tests/docs checks that it compiles
+    # with one and that every type it names is public).
     return f"""### `{spec.py_name}`
 
-```python
+```python signature
 {spec.signature}
 ```
 
