@@ -111,8 +111,22 @@ def _public(text: str) -> str:
     return text
 
 
+# What the Go documentation leaves out and authors trip over, per hook.
+NOTES = {
+    "on_web_socket_connect": (
+        "Note: the server calls this hook once, when the socket opens (Mattermost's\n"
+        "platform.NewWebConn), with the user of the upgrade request's token or cookie. A client\n"
+        "that connects without one and authenticates inside the socket (the\n"
+        "authentication_challenge action) is reported with an empty user_id, and the hook is\n"
+        "not called again once it has authenticated."
+    ),
+}
+
+
 def _section(spec: HookSpec) -> str:
     doc = _public(spec.doc.rstrip())
+    if spec.py_name in NOTES:
+        doc += "\n\n" + NOTES[spec.py_name]
     if spec.outcome is Outcome.HTTP:
         doc += (
             "\n\nSee [HTTP](http.md) for serving an ASGI (FastAPI, Starlette) or WSGI (Flask) app."
