@@ -202,6 +202,27 @@ def test_from_pip_install_to_a_command_answered_on_the_server(
     reply = api.execute_command(channel["id"], f"/{TRIGGER} Python", team["id"])
     assert reply["text"] == "Hello, Python!"
 
+    # Settings saved with mixed-case keys (the REST route and the plugin API's SavePluginConfig
+    # both go through the server's SaveConfig) are stored as saved; LoadPluginConfiguration
+    # lower-cases them for the plugin (docs/sdk/configuration.md), and the scaffold's typed
+    # Settings finds them.
+    config = admin_api.get("/config")
+    config["PluginSettings"].setdefault("Plugins", {})[PLUGIN_ID] = {
+        "Greeting": "Howdy",
+        "BannedWord": "spoiler",
+    }
+    response = admin_api.http.put("/api/v4/config", json=config)
+    assert response.status_code == 200, response.text
+    saved = admin_api.get("/config")["PluginSettings"]["Plugins"][PLUGIN_ID]
+    assert saved == {"Greeting": "Howdy", "BannedWord": "spoiler"}
+    deadline = time.monotonic() + 15  # a bound for the change to arrive, not a speed check
+    while True:
+        text = api.execute_command(channel["id"], f"/{TRIGGER}", team["id"])["text"]
+        if text == f"Howdy, {user.username}!" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert text == f"Howdy, {user.username}!"
+
     elapsed = time.monotonic() - started
     size = bundle.stat().st_size / 2**20
     print(f"\nauthor path: {elapsed:.1f} s, bundle {size:.1f} MiB", *author.log, sep="\n  ")
