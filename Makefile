@@ -3,8 +3,11 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export GOFLAGS := -buildvcs=false
+# The one version number of a release (the mmplugin and mmplugin-host wheels): mmplugin.__version__.
+VERSION = $(shell sed -n 's/^__version__ = "\([^"]*\)".*/\1/p' python/src/mmplugin/__init__.py)
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: help setup tools venv generate check-generated lint test test-go test-py parity parity-strict exercised host-wheels e2e demo bench proto-breaking proto-baseline
+.PHONY: help setup tools venv generate check-generated lint test test-go test-py parity parity-strict exercised host-wheels dist e2e demo bench proto-breaking proto-baseline
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,12 +39,13 @@ proto-baseline: setup ## record the current protocol as the baseline later chang
 check-generated: generate ## fail if generated files differ from the committed ones
 	@git add -N . && git diff --exit-code --stat || (echo "generated files are stale: run 'make generate' and commit" >&2; exit 1)
 
-lint: setup ## gofmt, go vet, buf lint, ruff, mypy --strict
+lint: setup ## gofmt, go vet, buf lint, ruff, mypy --strict, actionlint (.github/workflows)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1)
 	go vet ./...
 	cd proto && ../$(VENV)/bin/buf lint
 	cd python && ../$(VENV)/bin/ruff check . && ../$(VENV)/bin/ruff format --check . && ../$(VENV)/bin/mypy src tests
 	for d in examples/*/; do (cd $$d && ../../$(VENV)/bin/ruff check . && ../../$(VENV)/bin/ruff format --check . && ../../$(VENV)/bin/mypy .) || exit 1; done
+	go run $(ACTIONLINT)
 
 test-go: ## Go unit, protocol and runtime tests
 	go test ./...
@@ -74,15 +78,28 @@ demo: setup ## a Python plugin on a real Mattermost server, with curl steps to t
 # wheels (mmplugin_host-<version>-py3-none-<platform>.whl): static, so one per OS/arch fits every
 # Linux. Authors then need no Go: `mmplugin bundle --find-links dist/host-wheels`.
 HOST_PLATFORMS ?= linux-amd64 linux-arm64
+HOST_WHEEL_DIR ?= dist/host-wheels
 host-wheels: venv ## mmplugin-host platform wheels in dist/host-wheels (HOST_PLATFORMS="linux-amd64 linux-arm64")
-	@mkdir -p build/host dist/host-wheels
+	@mkdir -p build/host $(HOST_WHEEL_DIR)
 	@for p in $(HOST_PLATFORMS); do \
 		echo "go build mmplugin-host for $$p"; \
 		CGO_ENABLED=0 GOOS=$${p%-*} GOARCH=$${p#*-} go build -trimpath -ldflags="-s -w" \
 			-o build/host/mmplugin-host-$$p ./cmd/mmplugin-host || exit 1; \
 	done
-	$(PY) -m mmplugin.bundle.hostwheel --out dist/host-wheels \
-		--version "$$($(PY) -c 'import mmplugin; print(mmplugin.__version__)')" \
+	$(PY) -m mmplugin.bundle.hostwheel --out $(HOST_WHEEL_DIR) --version $(VERSION) \
 		$(foreach p,$(HOST_PLATFORMS),$(p)=build/host/mmplugin-host-$(p))
+
+# A release: everything `pip install --find-links DIST "mmplugin[cli]"` and `mmplugin bundle` need,
+# what .github/workflows/release.yml publishes. The sdist is built first and the wheel from it, so
+# a file missing from the sdist fails here. Earlier artifacts of any version are removed first.
+DIST ?= dist
+dist: venv ## release artifacts in dist/ (DIST=dir): mmplugin wheel + sdist, mmplugin-host wheels (HOST_PLATFORMS), SHA256SUMS
+	@test -n "$(VERSION)" || (echo "no __version__ in python/src/mmplugin/__init__.py" >&2; exit 1)
+	@mkdir -p $(DIST)
+	rm -f $(DIST)/mmplugin-*.whl $(DIST)/mmplugin-*.tar.gz $(DIST)/mmplugin_host-*.whl $(DIST)/SHA256SUMS
+	$(PY) -m build --no-isolation --outdir $(abspath $(DIST)) python
+	$(MAKE) --no-print-directory host-wheels HOST_WHEEL_DIR=$(DIST)
+	cd $(DIST) && sha256sum mmplugin-$(VERSION)-*.whl mmplugin-$(VERSION).tar.gz mmplugin_host-$(VERSION)-*.whl > SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
 
 test: check-generated lint proto-breaking parity-strict test-go test-py e2e ## everything CI runs

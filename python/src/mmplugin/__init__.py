@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the release version; pyproject.toml and `make dist` read it here
 
 if TYPE_CHECKING:
     from mmplugin._hookresults import DISMISS, Dismiss, Reject

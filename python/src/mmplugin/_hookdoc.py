@@ -82,7 +82,11 @@ reported as a warning in the server log when the plugin starts.
 
 {conventions}
 
-`Reject` and `DISMISS` are importable from `mmplugin`.
+`Reject` and `DISMISS` are importable from `mmplugin`. The types in the signatures below:
+`Context` from `mmplugin`, the models (`Post`, `User`, `FileInfo`, ...) from `mmplugin.models`,
+and the streamed objects of `serve_http`, `serve_metrics` and `file_will_be_uploaded`
+(`HTTPRequest`, `ResponseWriter`, `UploadReader`, `UploadWriter` and their `Sync` variants) from
+`mmplugin.streams`.
 
 ## All hooks
 
@@ -97,15 +101,41 @@ def _row(spec: HookSpec) -> str:
     return f"| {link} | `{spec.go_name}` | {spec.min_version} | `{returns}` |"
 
 
+# Private modules the generated notes name, and the public module that exports the same types.
+PUBLIC_NAMES = {"mmplugin._streams": "mmplugin.streams"}
+
+
+def _public(text: str) -> str:
+    for private, public in PUBLIC_NAMES.items():
+        text = text.replace(private, public)
+    return text
+
+
+# What the Go documentation leaves out and authors trip over, per hook.
+NOTES = {
+    "on_web_socket_connect": (
+        "Note: the server calls this hook once, when the socket opens (Mattermost's\n"
+        "platform.NewWebConn), with the user of the upgrade request's token or cookie. A client\n"
+        "that connects without one and authenticates inside the socket (the\n"
+        "authentication_challenge action) is reported with an empty user_id, and the hook is\n"
+        "not called again once it has authenticated."
+    ),
+}
+
+
 def _section(spec: HookSpec) -> str:
-    doc = spec.doc.rstrip()
+    doc = _public(spec.doc.rstrip())
+    if spec.py_name in NOTES:
+        doc += "\n\n" + NOTES[spec.py_name]
     if spec.outcome is Outcome.HTTP:
         doc += (
             "\n\nSee [HTTP](http.md) for serving an ASGI (FastAPI, Starlette) or WSGI (Flask) app."
         )
+    # "python signature": a signature without a body (python/tests/docs checks that it compiles
+    # with one and that every type it names is public).
     return f"""### `{spec.py_name}`
 
-```python
+```python signature
 {spec.signature}
 ```
 

@@ -43,8 +43,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     for f in files:
         print(f)
     _say(
-        f"created plugin {args.id} in {args.dir}. Next: cd {args.dir} && pytest, then "
-        "'mmplugin bundle' and 'mmplugin deploy'"
+        f"created plugin {args.id} in {args.dir}. Next: cd {args.dir}, then the commands in its "
+        'README.md: pip install -e ".[dev]", pytest, mmplugin bundle, mmplugin deploy'
     )
     return 0
 

@@ -1,12 +1,22 @@
-"""``mmplugin new``: a working plugin to start from."""
+"""``mmplugin new``: a working plugin to start from.
+
+The files are the templates in ``templates/`` (``string.Template``, ``${name}`` placeholders)
+plus ``plugin.json``, written here. The plugin is what ``examples/hello`` shows: typed settings
+from the manifest's ``settings_schema``, a bot, a slash command with a sub-command in its
+autocomplete list, a ``message_will_be_posted`` filter, ``self.log``; its tests use the
+harness, and its README lists the commands from install to deploy (tested end to end by
+e2e/tests/test_author_path.py).
+"""
 
 from __future__ import annotations
 
 import json
 import keyword
 import re
+import string
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import mmplugin
@@ -17,6 +27,12 @@ from ..bundle.manifest import parse_manifest
 # Names a plugin package must not take: they would shadow what the plugin imports.
 _RESERVED = {"mmplugin", "mmplugin_host", "grpc", "google", "tests", "test", "plugin"}
 
+MIN_SERVER_VERSION = "7.1.0"
+"""The oldest server the scaffolded plugin runs on: its newest API method, EnsureBotUser, is 7.1."""
+
+# Mattermost usernames: 3 to 22 characters of a-z, 0-9, '.', '-', '_', starting with a letter.
+_USERNAME_MAX = 22
+
 
 @dataclass(frozen=True)
 class Names:
@@ -24,6 +40,20 @@ class Names:
     display_name: str
     package: str  # top-level Python package of the plugin
     class_name: str
+
+    @property
+    def trigger(self) -> str:
+        """The slash command: the package name with dashes (``my_bot`` → ``/my-bot``)."""
+        return self.package.replace("_", "-")
+
+    @property
+    def bot_username(self) -> str:
+        name = self.trigger.lower().strip("-")
+        if not name[:1].isalpha():
+            name = "bot-" + name
+        if len(name) < 3:
+            name += "-bot"
+        return name[:_USERNAME_MAX].rstrip("-_.")
 
 
 def derive_names(plugin_id: str, display_name: str, package: str | None = None) -> Names:
@@ -52,9 +82,30 @@ def _manifest(n: Names) -> str:
         "name": n.display_name,
         "description": f"{n.display_name}: a Mattermost plugin written in Python.",
         "version": "0.1.0",
+        # EnsureBotUser (self.ensure_bot) is the newest API method the plugin uses: Mattermost 7.1.
+        "min_server_version": MIN_SERVER_VERSION,
         "server": {
             # Rewritten by 'mmplugin bundle' for the --platform values it is given.
             "executables": {"linux-amd64": "server/dist/mmplugin-host-linux-amd64"}
+        },
+        "settings_schema": {
+            "header": f"{n.display_name} greets people and keeps spoilers out of the channels.",
+            "settings": [
+                {
+                    "key": "Greeting",
+                    "display_name": "Greeting",
+                    "type": "text",
+                    "help_text": f"What /{n.trigger} says before the name.",
+                    "default": "Hello",
+                },
+                {
+                    "key": "BannedWord",
+                    "display_name": "Banned word",
+                    "type": "text",
+                    "help_text": "Posts containing this word are rejected.",
+                    "default": "spoiler",
+                },
+            ],
         },
         "props": {
             "python": {
@@ -67,91 +118,19 @@ def _manifest(n: Names) -> str:
     return json.dumps(manifest, indent=2) + "\n"
 
 
-def _pyproject(n: Names) -> str:
-    return f"""[project]
-name = "{n.package.replace("_", "-")}"
-version = "0.1.0"
-description = "{n.display_name}: a Mattermost plugin written in Python"
-requires-python = ">=3.10"
-# The plugin's runtime dependencies: 'mmplugin bundle' puts wheels of all of them (and of their
-# dependencies) into the bundle for every --platform and --python you target.
-dependencies = ["mmplugin>={mmplugin.__version__}"]
-
-[project.optional-dependencies]
-dev = ["pytest"]
-
-[tool.pytest.ini_options]
-testpaths = ["tests"]
-pythonpath = ["."]
-"""
-
-
-def _plugin_py(n: Names) -> str:
-    return f'''"""{n.display_name}: a Mattermost plugin written in Python."""
-
-from __future__ import annotations
-
-import dataclasses
-import logging
-
-from mmplugin import Context, Plugin
-from mmplugin.models import Post
-
-log = logging.getLogger(__name__)
-
-
-class {n.class_name}(Plugin):
-    """Adds a wave to every post that says hello."""
-
-    def on_activate(self) -> None:
-        # Runs when the plugin starts; raise an exception to refuse to start.
-        log.info("{n.display_name} is active")
-
-    def message_will_be_posted(self, ctx: Context, post: Post) -> Post | None:
-        # Runs before every post is saved: return a changed post, or None to keep it as it is.
-        if "hello" in post.message.lower():
-            return dataclasses.replace(post, message=post.message + " :wave:")
-        return None
-'''
-
-
-def _test_py(n: Names) -> str:
-    return f"""from mmplugin import Context
-from mmplugin.models import Post
-
-from {n.package}.plugin import {n.class_name}
-
-
-def test_hello_gets_a_wave() -> None:
-    plugin = {n.class_name}()
-    changed = plugin.message_will_be_posted(Context(), Post(message="Hello there"))
-    assert changed is not None
-    assert changed.message == "Hello there :wave:"
-
-
-def test_other_posts_are_kept() -> None:
-    plugin = {n.class_name}()
-    assert plugin.message_will_be_posted(Context(), Post(message="good night")) is None
-"""
-
-
-def _readme(n: Names) -> str:
-    return f"""# {n.display_name}
-
-A Mattermost server plugin written in Python with [mmplugin](https://github.com/mmplugin/mmplugin).
-
-```sh
-pip install -e ".[dev]"      # or: pip install pytest
-pytest                       # the plugin's tests, no server needed
-mmplugin bundle --platform linux-amd64 --python 3.11 -o dist/
-mmplugin deploy dist/{n.plugin_id}-0.1.0.tar.gz --url https://chat.example.com
-```
-
-`deploy` reads the admin token from `MM_ADMIN_TOKEN` (or `--token`).
-"""
-
-
-_GITIGNORE = "dist/\nvenv/\n.venv/\n__pycache__/\n*.pyc\n.pytest_cache/\n"
+def _template(name: str, n: Names) -> str:
+    text = (resources.files(__package__) / "templates" / name).read_text(encoding="utf-8")
+    return string.Template(text).substitute(
+        plugin_id=n.plugin_id,
+        display_name=n.display_name,
+        package=n.package,
+        distribution=n.package.replace("_", "-"),
+        class_name=n.class_name,
+        settings_class=n.class_name.removesuffix("Plugin") + "Settings",
+        trigger=n.trigger,
+        bot_username=n.bot_username,
+        sdk_version=mmplugin.__version__,
+    )
 
 
 def scaffold(
@@ -165,12 +144,12 @@ def scaffold(
     parse_manifest(json.loads(manifest), "the new plugin.json")  # validates the id
     files = {
         "plugin.json": manifest,
-        "pyproject.toml": _pyproject(names),
-        "README.md": _readme(names),
-        ".gitignore": _GITIGNORE,
-        f"{names.package}/__init__.py": f'"""{names.display_name}."""\n',
-        f"{names.package}/plugin.py": _plugin_py(names),
-        "tests/test_plugin.py": _test_py(names),
+        "pyproject.toml": _template("pyproject.toml.tmpl", names),
+        "README.md": _template("README.md.tmpl", names),
+        ".gitignore": _template("gitignore", names),
+        f"{names.package}/__init__.py": f'"""{names.display_name}: a Mattermost plugin."""\n',
+        f"{names.package}/plugin.py": _template("plugin.py.tmpl", names),
+        "tests/test_plugin.py": _template("test_plugin.py.tmpl", names),
     }
     written = []
     for rel, text in files.items():
