@@ -7,6 +7,10 @@
 ``UploadWriter`` (``SyncUploadReader`` / ``SyncUploadWriter`` in a plain ``def``). Writing to a
 stream the server has closed raises ``StreamClosedError``.
 
+Header values, URLs and the Host of a request are ``str``; a value the client sent that is not
+UTF-8 (HTTP allows such bytes) is decoded with ``surrogateescape``, and ``wire_bytes(value)``
+gives back exactly the bytes sent, as a Go plugin sees them.
+
 Annotate handlers with these; the implementations live in the SDK's private ``_streams``.
 """
 
@@ -22,6 +26,7 @@ from mmplugin._streams import (
     SyncUploadWriter,
     UploadReader,
     UploadWriter,
+    wire_bytes,
 )
 
 __all__ = [
@@ -34,4 +39,5 @@ __all__ = [
     "SyncUploadWriter",
     "UploadReader",
     "UploadWriter",
+    "wire_bytes",
 ]

@@ -7,7 +7,7 @@ import dataclasses
 from urllib.parse import urlsplit
 
 from mmplugin import CommandCall, Context, Plugin, Reject, command
-from mmplugin._streams import SyncHTTPRequest, SyncResponseWriter, wire_bytes
+from mmplugin.streams import SyncHTTPRequest, SyncResponseWriter, wire_bytes
 from mmplugin.errors import AppError
 from mmplugin.models import Post
 
