@@ -39,23 +39,30 @@ func (s *Supervisor) monitor(p *process) {
 			s.lastExit = why
 			s.mu.Unlock()
 		}
-		s.cfg.Logger.Error("the Python process exited unexpectedly", "pid", p.pid(), "exit", why,
-			"ran_for", ran.Round(time.Millisecond).String(), "last_stderr", p.tail())
 		if ran >= pol.StableAfter {
 			backoff = pol.InitialBackoff
 		}
 		lastErr := fmt.Errorf("the Python process exited (%s)", why)
-
-		for {
+		// One line per failure, saying what happens next, so a crash loop stays readable.
+		failed := func(msg string, fields ...any) bool {
 			now := time.Now()
 			failures = append(failures, now)
 			failures = slices.DeleteFunc(failures, func(t time.Time) bool { return now.Sub(t) > pol.Window })
 			if len(failures) >= pol.MaxFailures {
+				s.cfg.Logger.Error(msg, fields...)
 				s.giveUp(len(failures), lastErr)
-				return
+				return false
 			}
-			s.cfg.Logger.Warn("restarting the Python process", "in", backoff.String(),
-				"failures_in_window", len(failures), "max_failures", pol.MaxFailures)
+			s.cfg.Logger.Error(msg, append(fields, "restart_in", backoff.String(),
+				"failures_in_window", len(failures), "max_failures", pol.MaxFailures)...)
+			return true
+		}
+		if !failed("the Python process exited unexpectedly", "pid", p.pid(), "exit", why,
+			"ran_for", ran.Round(time.Millisecond).String(), "last_stderr", p.tail()) {
+			return
+		}
+
+		for {
 			select {
 			case <-time.After(backoff):
 			case <-s.ctx.Done():
@@ -68,8 +75,10 @@ func (s *Supervisor) monitor(p *process) {
 				if s.ctx.Err() != nil {
 					return
 				}
-				s.cfg.Logger.Error("restarting the Python process failed", "error", err.Error())
 				lastErr = err
+				if !failed("restarting the Python process failed", "error", err.Error()) {
+					return
+				}
 				continue
 			}
 			if err := s.replay(np); err != nil {
@@ -77,8 +86,10 @@ func (s *Supervisor) monitor(p *process) {
 				if s.ctx.Err() != nil {
 					return
 				}
-				s.cfg.Logger.Error("the restarted Python process failed OnRestart", "error", err.Error())
 				lastErr = err
+				if !failed("the restarted Python process failed OnRestart", "error", err.Error()) {
+					return
+				}
 				continue
 			}
 			p = np
