@@ -354,3 +354,42 @@ def test_restarts_skip_no_hook(
     assert len(recoveries) == RESTART_KILLS
     assert unrewritten == []
     assert missed == 0
+
+
+def test_a_fail_closed_gate_rejects_while_its_process_is_down(
+    mm_server: MattermostServer,
+    admin_api: MattermostAPI,
+    author: MattermostAPI,
+    channel: JSON,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """props.python.fail_closed_hooks: a post made while the gate's Python process restarts is
+    rejected with a reason naming the plugin, instead of walking past the gate."""
+    gate_id = "com.mmplugin.e2e.failclosed"
+    work = tmp_path_factory.mktemp("failclosed")
+    host = pyplugin.build_host(work / "host")
+    bundle = pyplugin.bundle(PLUGINS_DIR / "failclosed", work / "py", host.path)
+    pyplugin.deploy(bundle.path, mm_server.url, mm_server.admin.token)
+    try:
+        assert author.create_post(channel["id"], "allowed")["message"] == "allowed"
+        [pid] = pyplugin.python_processes(mm_server.plugin_dir / gate_id)
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(APIError) as rejected:
+            author.create_post(channel["id"], "forbidden while the gate is down")
+        assert rejected.value.status_code == 400
+        assert rejected.value.detail == (
+            f"Post rejected by plugin. The {gate_id} plugin could not check this because it is "
+            "unavailable (restarting or failing); try again shortly."
+        )
+        # Once it is back, the gate decides again.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                author.create_post(channel["id"], "after the restart")
+                break
+            except APIError:
+                time.sleep(0.2)
+        with pytest.raises(APIError, match="forbidden word"):
+            author.create_post(channel["id"], "forbidden")
+    finally:
+        admin_api.remove_plugin(gate_id)

@@ -7,9 +7,9 @@ import dataclasses
 from urllib.parse import urlsplit
 
 from mmplugin import CommandCall, Context, Plugin, Reject, command
-from mmplugin.streams import SyncHTTPRequest, SyncResponseWriter, wire_bytes
 from mmplugin.errors import AppError
 from mmplugin.models import Post
+from mmplugin.streams import SyncHTTPRequest, SyncResponseWriter, wire_bytes
 
 TRIGGER = "hookres-py"
 NO_EDIT_MARKER = "noedit"
