@@ -168,6 +168,8 @@ def _on_configuration_change(plugin: Plugin, own: HookHandler | None) -> HookHan
             plugin.config = ManifestConfig(raw, plugin.manifest)
         if own is not None:
             await call(own)
+        for job in plugin._mm.jobs:  # an interval may follow the settings
+            job.wake()
 
     return on_configuration_change
 
