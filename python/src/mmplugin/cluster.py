@@ -583,7 +583,7 @@ def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
 
 def schedule(
     key: str,
-    interval: Interval | NextWait,
+    interval: dt.timedelta | Callable[..., dt.timedelta],
     callback: JobCallback,
     *,
     api: AsyncJobAPI,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import inspect
 import sys
 from collections.abc import Callable
@@ -180,7 +181,7 @@ class Plugin:
     def schedule(
         self,
         key: str,
-        interval: _cluster.Interval | _cluster.NextWait,
+        interval: dt.timedelta | Callable[..., dt.timedelta],
         callback: _cluster.JobCallback,
         *,
         rounded: bool = False,
