@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -168,3 +169,39 @@ def test_declaration_mistakes_are_explained() -> None:
         command("x", role="admin")
     with pytest.raises(TypeError, match=r"use mmplugin\.commands\.Text"):
         command("x", arguments=["text"])  # type: ignore[list-item]
+
+
+def test_a_plain_def_serve_http_keeps_its_requests_beside_dynamic_lists() -> None:
+    class Plain(Plugin):
+        @command("pick", arguments=[DynamicList("choices")])
+        def pick(self, call: CommandCall) -> str:
+            return call.text
+
+        async def choices(self, query: AutocompleteQuery) -> list[str]:
+            return [query.typed or "nothing typed"]
+
+        def serve_http(self, ctx: object, w: Any, r: Any) -> None:
+            w.write(b"plain " + r.url.encode())
+
+    with PluginTestHarness(Plain) as h:
+        h.activate()
+        listed = h.http_get("/_mmplugin/autocomplete/choices?user_input=pick+ab&parsed=pick+")
+        assert json.loads(listed.body) == [{"Item": "ab", "Hint": "", "HelpText": ""}]
+        assert h.http_get("/x?y=1").text == "plain /x?y=1"
+
+
+def test_a_dynamic_list_method_returning_the_wrong_type_is_an_error() -> None:
+    class Wrong(Plugin):
+        @command("pick", arguments=[DynamicList("choices")])
+        def pick(self, call: CommandCall) -> str:
+            return call.text
+
+        def choices(self, query: AutocompleteQuery) -> str:
+            return "a"
+
+    with PluginTestHarness(Wrong) as h:
+        h.activate()
+        with pytest.raises(
+            TypeError, match=r"Wrong\.choices \(a DynamicList method\) returned str"
+        ):
+            h.http_get("/_mmplugin/autocomplete/choices")

@@ -206,3 +206,19 @@ def test_a_broken_interval_function_is_logged_and_retried(
         h.plugin.minutes = 5
         h.advance_time(dt.timedelta(minutes=1, seconds=1))  # retried after RECHECK_INTERVAL
         assert h.plugin.count == 1
+
+
+def test_schedule_explains_a_wrong_interval() -> None:
+    class Wrong(Plugin):
+        def on_activate(self) -> None:
+            self.schedule("x", 60, self.on_activate)  # type: ignore[arg-type]
+
+    with PluginTestHarness(Wrong) as h, pytest.raises(TypeError, match="must be a timedelta"):
+        h.activate()
+
+    class RoundedFunction(Plugin):
+        def on_activate(self) -> None:
+            self.schedule("x", daily_at(dt.time(3)), self.on_activate, rounded=True)
+
+    with PluginTestHarness(RoundedFunction) as h, pytest.raises(ValueError, match="rounded"):
+        h.activate()
