@@ -220,5 +220,5 @@ def test_schedule_explains_a_wrong_interval() -> None:
         def on_activate(self) -> None:
             self.schedule("x", daily_at(dt.time(3)), self.on_activate, rounded=True)
 
-    with PluginTestHarness(RoundedFunction) as h, pytest.raises(ValueError, match="rounded"):
-        h.activate()
+    with PluginTestHarness(RoundedFunction) as h2, pytest.raises(ValueError, match="rounded"):
+        h2.activate()
