@@ -42,8 +42,9 @@ type Options struct {
 	// at or above the executable (the server runs the executable with its own working
 	// directory, so the executable's location is the only reliable clue).
 	PluginDir string
-	// Logger defaults to hclog JSON on stderr, which the server's go-plugin client turns into
-	// server log lines at the right level with their key/values.
+	// Logger is where records go that cannot go through the plugin API (before activation,
+	// after deactivation, and the netrpc layer's own); see serverlog.go. Default: hclog text
+	// lines on stderr, which the server logs at their level.
 	Logger hclog.Logger
 }
 
@@ -53,12 +54,7 @@ type Options struct {
 func Run(opts Options) error {
 	log := opts.Logger
 	if log == nil {
-		log = hclog.New(&hclog.LoggerOptions{
-			Name:       "mmplugin-host",
-			Level:      hclog.LevelFromString(envOr("MMPLUGIN_LOG_LEVEL", "debug")),
-			Output:     os.Stderr,
-			JSONFormat: true,
-		})
+		log = newStderrLogger(hclog.LevelFromString(envOr("MMPLUGIN_LOG_LEVEL", "debug")))
 	}
 	pluginDir := opts.PluginDir
 	if pluginDir == "" {
@@ -96,12 +92,19 @@ func Run(opts Options) error {
 	}
 
 	err = netrpc.Serve(netrpc.Config{
-		Hooks:              hooks,
+		Hooks:              detachAfterDeactivate{hooks, serverLog},
 		Implemented:        p.implemented,
 		ImplementedTimeout: pyenv.DefaultTimeout + supervisor.DefaultHandshakeTimeout,
 		Backchannels:       back,
 		Logger:             log.Named("netrpc"),
+		OnActivate: func(plugin.API, plugin.Driver) error {
+			serverLog.attached()
+			return nil
+		},
 	})
+	// The server closes the API connection when it asks the host to quit: from here on the
+	// host's and Python's records go to stderr (see serverlog.go).
+	serverLog.detach()
 	p.stop()
 	return err
 }
@@ -294,4 +297,16 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// detachAfterDeactivate sends the log to stderr once OnDeactivate has run: the server closes
+// the API connection right after it (see serverlog.go).
+type detachAfterDeactivate struct {
+	plugin.Hooks
+	log *serverLogger
+}
+
+func (h detachAfterDeactivate) OnDeactivate() error {
+	defer h.log.detach()
+	return h.Hooks.OnDeactivate()
 }

@@ -40,7 +40,13 @@ from mmplugin._runtime.auth import CHANNEL_OPTIONS
 from mmplugin._runtime.calls import CallError
 from mmplugin.api import API, AsyncAPI
 from mmplugin.cluster import ClusterEvent
-from mmplugin.commands import CommandCall, ephemeral, to_response
+from mmplugin.commands import (
+    DYNAMIC_LIST_PATH,
+    CommandCall,
+    answer_dynamic_list,
+    ephemeral,
+    to_response,
+)
 from mmplugin.config import ManifestConfig, manifest_has_settings
 from mmplugin.db import plugin_store, set_default_store
 from mmplugin.kv import AsyncKVStore, KVStore
@@ -144,6 +150,8 @@ def hook_handlers(plugin: Plugin) -> dict[str, HookHandler]:
     if cls._mm_commands:
         handlers["OnActivate"] = _on_activate(plugin, handlers.get("OnActivate"))
         handlers["ExecuteCommand"] = _execute_command(plugin, handlers.get("ExecuteCommand"))
+    if cls._mm_commands.dynamic_list_methods:
+        handlers["ServeHTTP"] = _serve_dynamic_lists(plugin, handlers.get("ServeHTTP"))
     if cls._mm_message_routes:
         handlers["MessageHasBeenPosted"] = _message_has_been_posted(
             plugin, handlers.get("MessageHasBeenPosted")
@@ -168,6 +176,8 @@ def _on_configuration_change(plugin: Plugin, own: HookHandler | None) -> HookHan
             plugin.config = ManifestConfig(raw, plugin.manifest)
         if own is not None:
             await call(own)
+        for job in plugin._mm.jobs:  # an interval may follow the settings
+            job.wake()
 
     return on_configuration_change
 
@@ -201,6 +211,40 @@ def _execute_command(plugin: Plugin, own: HookHandler | None) -> HookHandler:
         return to_response(result, where)
 
     return execute_command
+
+
+def _serve_dynamic_lists(plugin: Plugin, own: HookHandler | None) -> HookHandler:
+    """ServeHTTP that answers the server's dynamic-list requests for ``@command`` arguments
+    (``commands.DYNAMIC_LIST_PATH``) and passes every other request to the plugin's own."""
+    if own is not None and not is_async(own):
+        sync_own = own
+        loop = plugin._mm.loop
+
+        def serve_http_sync(ctx: PluginContext, w: Any, r: Any) -> None:
+            if loop is not None and DYNAMIC_LIST_PATH in r.url:
+                body = asyncio.run_coroutine_threadsafe(
+                    answer_dynamic_list(plugin, r.url, r.user_id), loop
+                ).result()
+                if body is not None:
+                    w.start(200, [("Content-Type", "application/json")])
+                    w.write(body)
+                    return
+            sync_own(ctx, w, r)
+
+        return serve_http_sync
+
+    async def serve_http(ctx: PluginContext, w: Any, r: Any) -> None:
+        body = await answer_dynamic_list(plugin, r.url, r.user_id)
+        if body is not None:
+            await w.start(200, [("Content-Type", "application/json")])
+            await w.write(body)
+        elif own is not None:
+            await own(ctx, w, r)
+        else:
+            await w.start(404, [("Content-Type", "text/plain")])
+            await w.write(b"Not Found")
+
+    return serve_http
 
 
 def _message_has_been_posted(plugin: Plugin, own: HookHandler | None) -> HookHandler:

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from mmplugin import _jsoncodec
 from mmplugin._marks import marked_methods
@@ -257,12 +257,25 @@ def _now() -> float:
 
 _GO_ZERO_TIME = dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc)
 
+NEVER_RAN = _GO_ZERO_TIME
+"""``JobMetadata.last_finished`` of a job that never ran anywhere (Go's zero ``time.Time``)."""
+
+RECHECK_INTERVAL = 60.0
+"""Longest a waiting job sleeps before asking its ``interval`` again (seconds): an interval read
+from the settings takes effect within this time even without ``Job.wake()``."""
+
 
 @dataclass
 class JobMetadata:
-    """What a job stores under ``cron_<key>`` (pluginapi's ``JobMetadata``)."""
+    """What a job stores under ``cron_<key>`` (pluginapi's ``JobMetadata``): when the last run
+    finished, on any node of the cluster."""
 
     last_finished: dt.datetime = _GO_ZERO_TIME
+
+    @property
+    def never_ran(self) -> bool:
+        """True until the job has run once anywhere in the cluster."""
+        return self.last_finished <= NEVER_RAN
 
     def to_json(self) -> bytes:
         t = self.last_finished.astimezone(dt.timezone.utc)
@@ -294,30 +307,66 @@ _FRACTION = re.compile(r"^([^.]*)\.(\d+)(.*)$")
 
 
 NextWait = Callable[[dt.datetime, JobMetadata], dt.timedelta]
+"""``(now, metadata) -> timedelta``: how long a job waits before its next run (0: run now)."""
+
+Interval = dt.timedelta | Callable[[], dt.timedelta]
+"""A fixed interval, or a function returning the current one (read each time the job decides,
+e.g. ``lambda: timedelta(minutes=self.config.sync_minutes)``)."""
 
 
-def wait_for_interval(interval: dt.timedelta) -> NextWait:
-    """Run when ``interval`` has passed since the last run finished (anywhere in the cluster)."""
-    if interval <= dt.timedelta(0):
-        raise ValueError("a job interval must be positive")
+def _interval_now(interval: Interval) -> dt.timedelta:
+    value = interval() if callable(interval) else interval
+    if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
+        raise ValueError(f"a job interval must be a positive timedelta, not {value!r}")
+    return value
+
+
+def wait_for_interval(interval: Interval) -> NextWait:
+    """Run when ``interval`` has passed since the last run finished (anywhere in the cluster);
+    a job that never ran runs at once."""
+    if not callable(interval):
+        _interval_now(interval)
 
     def next_wait(now: dt.datetime, md: JobMetadata) -> dt.timedelta:
+        every = _interval_now(interval)
         since = now - md.last_finished
-        return interval - since if since < interval else dt.timedelta(0)
+        return every - since if since < every else dt.timedelta(0)
 
     return next_wait
 
 
-def wait_for_rounded_interval(interval: dt.timedelta) -> NextWait:
-    """Run at multiples of ``interval`` (e.g. every hour on the hour), as Go's ``Truncate``."""
-    if interval <= dt.timedelta(0):
-        raise ValueError("a job interval must be positive")
+def wait_for_rounded_interval(interval: Interval) -> NextWait:
+    """Run at multiples of ``interval`` (e.g. every hour on the hour), as Go's ``Truncate``; a
+    job that never ran runs at once."""
+    if not callable(interval):
+        _interval_now(interval)
 
     def next_wait(now: dt.datetime, md: JobMetadata) -> dt.timedelta:
-        if md.last_finished <= _GO_ZERO_TIME:
+        if md.never_ran:
             return dt.timedelta(0)
-        target = md.last_finished + interval
-        target -= (target - _GO_ZERO_TIME) % interval
+        every = _interval_now(interval)
+        target = md.last_finished + every
+        target -= (target - _GO_ZERO_TIME) % every
+        return max(target - now, dt.timedelta(0))
+
+    return next_wait
+
+
+def daily_at(at: dt.time) -> NextWait:
+    """Run once a day at the wall-clock time ``at`` (in ``at.tzinfo``, default UTC): at the first
+    ``at`` after the last run finished. A job that never ran runs at once, unless scheduled with
+    ``run_immediately=False`` (then its first run is the next ``at``). Missed days (the plugin
+    was off) are made up by one run, not one per day."""
+    tz = at.tzinfo or dt.timezone.utc
+    wall = at.replace(tzinfo=None)
+
+    def next_wait(now: dt.datetime, md: JobMetadata) -> dt.timedelta:
+        if md.never_ran:
+            return dt.timedelta(0)
+        last = md.last_finished.astimezone(tz)
+        target = dt.datetime.combine(last.date(), wall, tzinfo=tz)
+        if target <= last:
+            target = dt.datetime.combine(last.date() + dt.timedelta(days=1), wall, tzinfo=tz)
         return max(target - now, dt.timedelta(0))
 
     return next_wait
@@ -325,6 +374,27 @@ def wait_for_rounded_interval(interval: dt.timedelta) -> NextWait:
 
 JobCallback = Callable[[], Any]
 """``def`` (run in a worker thread) or ``async def`` (awaited on the plugin's event loop)."""
+
+
+class JobClock(Protocol):
+    """The time a job reads and waits on: the real clock, or a test harness's."""
+
+    def now(self) -> dt.datetime: ...
+
+    async def sleep(self, seconds: float, wake: asyncio.Event) -> None:
+        """Return after ``seconds`` (> 0) or as soon as ``wake`` is set."""
+        ...
+
+
+class RealClock:
+    """The wall clock (UTC)."""
+
+    def now(self) -> dt.datetime:
+        return _utcnow()
+
+    async def sleep(self, seconds: float, wake: asyncio.Event) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=max(seconds, 0.0))
 
 
 class Job:
@@ -337,6 +407,9 @@ class Job:
         callback: JobCallback,
         api: AsyncJobAPI,
         loop: asyncio.AbstractEventLoop,
+        *,
+        run_immediately: bool = True,
+        clock: JobClock | None = None,
     ) -> None:
         if not key:
             raise ValueError("a job needs a non-empty key")
@@ -345,8 +418,12 @@ class Job:
         self._callback = callback
         self._api = api
         self._loop = loop
+        self._clock: JobClock = clock or RealClock()
+        self._run_immediately = run_immediately
         self._mutex = Mutex(self.key, async_api=api)
         self._stopped = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()  # set while waiting with no wake-up pending
         self._in_callback = False
         self.runs = 0
         """How many times this node ran the callback."""
@@ -359,32 +436,52 @@ class Job:
     async def _save(self, md: JobMetadata) -> None:
         await self._api.kv_set_with_options(self.key, md.to_json(), PluginKVSetOptions())
 
-    async def _sleep(self, seconds: float) -> bool:
-        """Sleep, or return True early when the job is closed."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._stopped.wait(), timeout=max(seconds, 0.0))
-        return self._stopped.is_set()
+    def _due_in(self, md: JobMetadata) -> float:
+        """Seconds until the next run by ``md`` (a broken interval function waits and retries)."""
+        try:
+            return self._next_wait(self._clock.now(), md).total_seconds()
+        except Exception:
+            _log.exception("the job's interval function failed", extra={"key": self.key})
+            return RECHECK_INTERVAL
 
     async def _run(self) -> None:
         wait = 0.0
-        while not await self._sleep(wait):
+        known: JobMetadata | None = None  # last read; may be stale (another node ran since)
+        while not self._stopped.is_set():
+            if wait > 0:
+                if not self._wake.is_set():
+                    self._idle.set()
+                await self._clock.sleep(min(wait, RECHECK_INTERVAL), self._wake)
+                self._idle.clear()
+                self._wake.clear()
+                if self._stopped.is_set():
+                    break
+                # Ask the interval again without touching the store: it may follow settings.
+                if known is not None and (wait := self._due_in(known)) > 0:
+                    continue
             async with self._mutex:
                 try:
-                    md = await self._read()
+                    known = md = await self._read()
                 except Exception:
                     _log.exception("failed to read job metadata", extra={"key": self.key})
-                    wait = next_wait_interval(wait, True)
+                    known, wait = None, next_wait_interval(wait, True)
                     continue
-                wait = self._next_wait(_utcnow(), md).total_seconds()
+                if md.never_ran and not self._run_immediately:
+                    md.last_finished = self._clock.now()  # count the first interval from now
+                    await self._try_save(md)
+                wait = self._due_in(md)
                 if wait > 0:
                     continue
                 await self._invoke()
-                md.last_finished = _utcnow()
-                try:
-                    await self._save(md)
-                except Exception:
-                    _log.exception("failed to write job data", extra={"key": self.key})
-                wait = self._next_wait(_utcnow(), md).total_seconds()
+                md.last_finished = self._clock.now()
+                await self._try_save(md)
+                wait = self._due_in(md)
+
+    async def _try_save(self, md: JobMetadata) -> None:
+        try:
+            await self._save(md)
+        except Exception:
+            _log.exception("failed to write job data", extra={"key": self.key})
 
     async def _invoke(self) -> None:
         self.runs += 1
@@ -403,9 +500,43 @@ class Job:
         finally:
             self._in_callback = False
 
+    # --- control ----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Decide now whether the job is due (asking its interval again): call it when what the
+        interval depends on changed. The SDK does after ``on_configuration_change``. Any thread."""
+        if _on_loop(self._loop):
+            self._wake.set()
+        else:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run_due(self) -> None:
+        """Wake the job and wait until it is waiting again (having run if it was due): what a
+        test harness does after moving its clock. On the job's loop."""
+        future = asyncio.wrap_future(self._future)
+        while not future.done():
+            self._idle.clear()
+            self._wake.set()
+            idle: asyncio.Future[Any] = asyncio.ensure_future(self._idle.wait())
+            await asyncio.wait((idle, future), return_when=asyncio.FIRST_COMPLETED)
+            idle.cancel()
+            if self._idle.is_set() or future.done():
+                return
+
+    async def ametadata(self) -> JobMetadata:
+        """What the store says about this job now (``never_ran``, ``last_finished``)."""
+        return await self._read()
+
+    def metadata(self, timeout: float | None = None) -> JobMetadata:
+        """``ametadata`` for sync code (not on the plugin's event loop)."""
+        if _on_loop(self._loop):
+            raise RuntimeError("Job.metadata() blocks: in async code use 'await job.ametadata()'")
+        return asyncio.run_coroutine_threadsafe(self._read(), self._loop).result(timeout)
+
     def _stop(self) -> None:
         # On the loop. A run in progress finishes; waiting (for the time or the lock) stops now.
         self._stopped.set()
+        self._wake.set()
         if not self._in_callback:
             self._future.cancel()
 
@@ -439,26 +570,51 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return not any(
+        p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in params
+    )
+
+
 def schedule(
     key: str,
-    interval: dt.timedelta | NextWait,
+    interval: dt.timedelta | Callable[..., dt.timedelta],
     callback: JobCallback,
     *,
     api: AsyncJobAPI,
     loop: asyncio.AbstractEventLoop,
     rounded: bool = False,
+    run_immediately: bool = True,
+    clock: JobClock | None = None,
 ) -> Job:
     """Run ``callback`` every ``interval``, at most once across the cluster.
 
-    ``interval`` may also be a function ``(now, metadata) -> timedelta`` returning how long to
-    wait. ``rounded=True`` aligns runs to multiples of the interval. ``loop`` is the plugin's
-    event loop (the SDK's); the call may come from any thread.
+    ``interval``: a ``timedelta``; a function without arguments returning the current interval
+    (read each time the job decides, so it can follow the plugin's settings); or a function
+    ``(now, metadata) -> timedelta`` returning how long to wait (``daily_at`` makes one).
+    ``rounded=True`` aligns runs to multiples of the interval. A job that never ran anywhere
+    runs at once; ``run_immediately=False`` counts its first interval from now instead. ``loop``
+    is the plugin's event loop (the SDK's); the call may come from any thread. ``clock``: the
+    time the job follows (default the real one; the test harness passes its own).
     """
-    if isinstance(interval, dt.timedelta):
-        next_wait = wait_for_rounded_interval(interval) if rounded else wait_for_interval(interval)
+    if isinstance(interval, dt.timedelta) or (callable(interval) and _takes_no_arguments(interval)):
+        every = cast("Interval", interval)
+        next_wait = wait_for_rounded_interval(every) if rounded else wait_for_interval(every)
+    elif callable(interval):
+        if rounded:
+            raise ValueError("rounded=True needs an interval, not a (now, metadata) function")
+        next_wait = cast("NextWait", interval)
     else:
-        next_wait = interval
-    return Job(key, next_wait, callback, api, loop)
+        raise TypeError(
+            f"schedule({key!r}): interval must be a timedelta, a function returning one, or a "
+            f"function (now, metadata) -> timedelta, not {type(interval).__name__}"
+        )
+    return Job(key, next_wait, callback, api, loop, run_immediately=run_immediately, clock=clock)
 
 
 # --- cluster events ---------------------------------------------------------------------------
@@ -528,17 +684,23 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BEST_EFFORT",
+    "NEVER_RAN",
     "RELIABLE",
     "ClusterEvent",
+    "Interval",
     "Job",
+    "JobClock",
     "JobMetadata",
     "JobOnce",
     "JobOnceCallback",
     "JobOnceMetadata",
     "JobOnceScheduler",
     "Mutex",
+    "NextWait",
+    "RealClock",
     "cluster_event",
     "collect_cluster_handlers",
+    "daily_at",
     "on_cluster_event",
     "schedule",
     "wait_for_interval",

@@ -20,17 +20,48 @@ ephemeral reply), a ``CommandResponse`` (``ephemeral()``/``in_channel()`` build 
 ``*model.AppError``. A trigger typed with an unknown sub-command gets a usage reply listing the
 sub-commands. If the plugin also defines ``execute_command`` itself, commands the decorators do
 not know are passed to it.
+
+Typed arguments and roles, as Go's ``model.AutocompleteData``::
+
+        @command("weather set", arguments=[
+            StaticList(["celsius", "fahrenheit"], help_text="Unit"),
+            DynamicList("stations", help_text="Weather station"),   # a method of the plugin
+            Text(hint="[note]", pattern=r".*"),
+        ])
+        def set_unit(self, call: CommandCall) -> str: ...
+
+        def stations(self, query: AutocompleteQuery) -> list[str]:   # answers the dynamic list
+            return ["berlin-1", "oslo-3"]
+
+        @command("weather purge", role=SYSTEM_ADMIN)     # listed and runnable for admins only
+        def purge(self, call: CommandCall) -> str: ...
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
+import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 from mmplugin._marks import marked_methods
-from mmplugin.models import AutocompleteData, Command, CommandArgs, CommandResponse, PluginContext
+from mmplugin.models import (
+    AutocompleteArg,
+    AutocompleteData,
+    AutocompleteDynamicListArg,
+    AutocompleteListItem,
+    AutocompleteStaticListArg,
+    AutocompleteTextArg,
+    Command,
+    CommandArgs,
+    CommandResponse,
+    PluginContext,
+)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _ATTR = "__mmplugin_command__"
@@ -39,6 +70,141 @@ _VALID_WORD = re.compile(r"^[^\s/][^\s]*$")
 
 EPHEMERAL = "ephemeral"
 IN_CHANNEL = "in_channel"
+
+SYSTEM_USER = "system_user"
+"""``role=`` of a command every user sees (the default)."""
+SYSTEM_ADMIN = "system_admin"
+"""``role=`` of a command only system admins see in autocomplete and may run."""
+_ROLES = (SYSTEM_USER, SYSTEM_ADMIN)
+
+DYNAMIC_LIST_PATH = "/_mmplugin/autocomplete/"
+"""Where the server asks the plugin for a dynamic list (below ``/plugins/<plugin id>``): the
+SDK answers these requests itself, before the plugin's ``serve_http``."""
+
+# Go's model.AutocompleteArgType* values.
+ARG_TEXT = "TextInput"
+ARG_STATIC_LIST = "StaticList"
+ARG_DYNAMIC_LIST = "DynamicList"
+
+
+# --- typed arguments -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Text:
+    """A free-text argument: ``hint`` shows what to type, ``pattern`` (a regular expression)
+    is what the autocomplete accepts. ``name`` makes it a named argument (``--name value``)."""
+
+    hint: str = ""
+    pattern: str = ""
+    help_text: str = ""
+    name: str = ""
+    required: bool = False
+
+
+ListItem = AutocompleteListItem
+"""One choice of a list argument: ``ListItem(item="on", hint="", help_text="")``."""
+
+
+@dataclass(frozen=True)
+class StaticList:
+    """An argument chosen from fixed items (strings, or ``ListItem`` with hint and help)."""
+
+    items: Sequence[str | AutocompleteListItem]
+    help_text: str = ""
+    name: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class DynamicList:
+    """An argument whose items a method of the plugin returns when the user types: ``method``
+    is its name (or the function), taking an ``AutocompleteQuery`` and returning a list of
+    strings or ``ListItem`` (``def`` or ``async def``)."""
+
+    method: str | Callable[..., Any]
+    help_text: str = ""
+    name: str = ""
+    required: bool = False
+
+    @property
+    def method_name(self) -> str:
+        return self.method if isinstance(self.method, str) else self.method.__name__
+
+
+Argument = Text | StaticList | DynamicList
+
+
+@dataclass(frozen=True)
+class AutocompleteQuery:
+    """What the server sends when it asks for a dynamic list (Go's plugin gets the same as
+    query parameters of its fetch URL)."""
+
+    user_input: str
+    """The whole command line typed so far (without the leading slash)."""
+    parsed: str
+    """The part of it the server has already matched (trigger, sub-commands, arguments)."""
+    user_id: str = ""
+    channel_id: str = ""
+    team_id: str = ""
+    root_id: str = ""
+    site_url: str = ""
+
+    @property
+    def typed(self) -> str:
+        """What the user is typing for this argument (``user_input`` after ``parsed``)."""
+        rest = (
+            self.user_input[len(self.parsed) :] if self.user_input.startswith(self.parsed) else ""
+        )
+        return rest.strip()
+
+    @classmethod
+    def from_url(cls, url: str, user_id: str | None = None) -> AutocompleteQuery:
+        q = {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+        return cls(
+            user_input=q.get("user_input", ""),
+            parsed=q.get("parsed", ""),
+            user_id=user_id or q.get("user_id", ""),
+            channel_id=q.get("channel_id", ""),
+            team_id=q.get("team_id", ""),
+            root_id=q.get("root_id", ""),
+            site_url=q.get("site_url", ""),
+        )
+
+
+def _list_item(value: str | AutocompleteListItem) -> AutocompleteListItem:
+    if isinstance(value, AutocompleteListItem):
+        return value
+    if isinstance(value, str):
+        return AutocompleteListItem(item=value)
+    raise TypeError(f"a list item must be a str or ListItem, not {type(value).__name__}")
+
+
+def _to_arg(arg: Argument) -> AutocompleteArg:
+    data: Any
+    if isinstance(arg, Text):
+        kind, data = ARG_TEXT, AutocompleteTextArg(hint=arg.hint, pattern=arg.pattern)
+    elif isinstance(arg, StaticList):
+        items = [_list_item(i) for i in arg.items]
+        kind, data = ARG_STATIC_LIST, AutocompleteStaticListArg(possible_arguments=items)
+    else:
+        url = DYNAMIC_LIST_PATH.lstrip("/") + arg.method_name
+        kind, data = ARG_DYNAMIC_LIST, AutocompleteDynamicListArg(fetch_url=url)
+    return AutocompleteArg(
+        name=arg.name, help_text=arg.help_text, type=kind, required=arg.required, data=data
+    )
+
+
+def list_items_json(items: Iterable[str | AutocompleteListItem], where: str) -> bytes:
+    """A dynamic list's answer as the server decodes it (``[]model.AutocompleteListItem``)."""
+    out = []
+    for value in items:
+        try:
+            item = _list_item(value)
+        except TypeError as e:
+            raise TypeError(f"{where}: {e}") from None
+        out.append({"Item": item.item, "Hint": item.hint, "HelpText": item.help_text})
+    return json.dumps(out).encode()
 
 
 @dataclass(frozen=True)
@@ -51,6 +217,8 @@ class CommandSpec:
     autocomplete: bool = True
     display_name: str = ""
     handler_name: str = ""
+    arguments: tuple[Argument, ...] = ()
+    role: str = SYSTEM_USER
 
     @property
     def trigger(self) -> str:
@@ -68,12 +236,19 @@ def command(
     hint: str = "",
     autocomplete: bool = True,
     display_name: str = "",
+    arguments: Sequence[Argument] = (),
+    role: str = SYSTEM_USER,
 ) -> Callable[[_F], _F]:
     """Declare a slash command handler: ``name`` is ``"trigger"`` or ``"trigger sub ..."``.
 
     ``description`` and ``hint`` show in the autocomplete list (``hint`` describes the
-    arguments, e.g. ``"<city>"``); ``autocomplete=False`` keeps the command out of it. The
-    handler is a method taking a ``CommandCall``, ``def`` or ``async def``.
+    arguments, e.g. ``"<city>"``); ``autocomplete=False`` keeps the command out of it.
+    ``arguments``: typed autocomplete arguments (``Text``, ``StaticList``, ``DynamicList``),
+    positional in order, or named (``name=``) after the positional ones; a command with
+    sub-commands cannot have arguments (Mattermost's rule). ``role=SYSTEM_ADMIN``: only system
+    admins see the command (and its sub-commands) in autocomplete, and the SDK answers anyone
+    else who types it with a refusal instead of running the handler. The handler is a method
+    taking a ``CommandCall``, ``def`` or ``async def``.
     """
     words = tuple(w.lower() for w in name.split())
     if not words:
@@ -83,6 +258,13 @@ def command(
     for w in words:
         if not _VALID_WORD.match(w):
             raise ValueError(f"@command({name!r}): {w!r} is not a valid command word")
+    if role not in _ROLES:
+        raise ValueError(
+            f"@command({name!r}, role={role!r}): the role must be SYSTEM_USER "
+            f"({SYSTEM_USER!r}) or SYSTEM_ADMIN ({SYSTEM_ADMIN!r})"
+        )
+    args = tuple(arguments)
+    _check_arguments(name, args)
 
     def decorate(fn: _F) -> _F:
         spec = CommandSpec(
@@ -92,11 +274,79 @@ def command(
             autocomplete=autocomplete,
             display_name=display_name,
             handler_name=fn.__name__,
+            arguments=args,
+            role=role,
         )
-        setattr(fn, _ATTR, spec)
-        return fn
+        wrapped = _role_checked(fn)
+        setattr(wrapped, _ATTR, spec)
+        return wrapped
 
     return decorate
+
+
+def _check_arguments(name: str, args: tuple[Argument, ...]) -> None:
+    named = False
+    for i, arg in enumerate(args):
+        if not isinstance(arg, (Text, StaticList, DynamicList)):
+            raise TypeError(
+                f"@command({name!r}): argument {i} is a {type(arg).__name__}; use "
+                "mmplugin.commands.Text, StaticList or DynamicList"
+            )
+        if arg.name:
+            named = True
+        elif named:
+            raise ValueError(
+                f"@command({name!r}): positional argument {i} comes after a named one; put "
+                "the named arguments last (Mattermost's rule)"
+            )
+        if isinstance(arg, StaticList):
+            for item in arg.items:
+                _list_item(item)
+        if isinstance(arg, Text) and arg.pattern:
+            try:
+                re.compile(arg.pattern)
+            except re.error as e:
+                raise ValueError(
+                    f"@command({name!r}): argument {i}'s pattern {arg.pattern!r} is not a "
+                    f"regular expression: {e}"
+                ) from None
+
+
+def _role_checked(fn: _F) -> _F:
+    """The handler, refusing users without the role its command (or a parent) requires."""
+
+    def refusal(plugin: Any, call: CommandCall) -> CommandResponse | None:
+        router: CommandRouter | None = getattr(type(plugin), "_mm_commands", None)
+        if router is None or router.role_of(call.path) != SYSTEM_ADMIN:
+            return None
+        return ephemeral(f"Only system admins can use /{' '.join(call.path)}.")
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def checked_async(self: Any, call: CommandCall, *a: Any, **kw: Any) -> Any:
+            denied = refusal(self, call)
+            if denied is not None:
+                user = await self.async_api.get_user(call.user_id)
+                if is_system_admin(user.roles):
+                    denied = None
+            return denied if denied is not None else await fn(self, call, *a, **kw)
+
+        return checked_async  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def checked(self: Any, call: CommandCall, *a: Any, **kw: Any) -> Any:
+        denied = refusal(self, call)
+        if denied is not None and is_system_admin(self.api.get_user(call.user_id).roles):
+            denied = None
+        return denied if denied is not None else fn(self, call, *a, **kw)
+
+    return checked  # type: ignore[return-value]
+
+
+def is_system_admin(roles: str) -> bool:
+    """Whether a user's ``roles`` (space-separated) include ``system_admin``."""
+    return SYSTEM_ADMIN in roles.split()
 
 
 def command_spec(obj: object) -> CommandSpec | None:
@@ -189,6 +439,40 @@ class CommandRouter:
                     f"{spec.handler_name}"
                 )
             node.spec = spec
+        for spec in self.specs:
+            if spec.arguments and self._node(spec.path).children:
+                raise ValueError(
+                    f"/{spec.name} has sub-commands, so it cannot have arguments too "
+                    "(Mattermost's AutocompleteData allows one or the other): move the "
+                    "arguments to a sub-command"
+                )
+
+    def _node(self, path: Sequence[str]) -> _Node:
+        node = self._roots[path[0]]
+        for w in path[1:]:
+            node = node.children[w]
+        return node
+
+    def role_of(self, path: Sequence[str]) -> str:
+        """``SYSTEM_ADMIN`` when the command at ``path`` or one of its parents requires it."""
+        node = self._roots.get(path[0]) if path else None
+        for i in range(1, len(path) + 1):
+            if node is None:
+                break
+            if node.spec is not None and node.spec.role == SYSTEM_ADMIN:
+                return SYSTEM_ADMIN
+            node = node.children.get(path[i]) if i < len(path) else None
+        return SYSTEM_USER
+
+    @property
+    def dynamic_list_methods(self) -> frozenset[str]:
+        """The plugin methods that answer dynamic lists."""
+        return frozenset(
+            arg.method_name
+            for spec in self.specs
+            for arg in spec.arguments
+            if isinstance(arg, DynamicList)
+        )
 
     def __bool__(self) -> bool:
         return bool(self._roots)
@@ -262,8 +546,8 @@ def _autocomplete(node: _Node) -> AutocompleteData:
         trigger=node.word,
         hint=spec.hint if spec else "",
         help_text=spec.description if spec else "",
-        role_id="system_user",
-        arguments=[],
+        role_id=spec.role if spec else SYSTEM_USER,
+        arguments=[_to_arg(a) for a in spec.arguments] if spec else [],
         sub_commands=[],
     )
     for child in node.children.values():
@@ -277,23 +561,67 @@ def collect_commands(cls: type) -> CommandRouter:
     """The ``@command`` handlers of a plugin class and its bases (a subclass's method of the
     same name replaces the base's)."""
     marks = marked_methods(cls, _ATTR)
-    return CommandRouter(
+    router = CommandRouter(
         replace(spec, handler_name=name)
         for name, spec in marks.items()
         if isinstance(spec, CommandSpec)
     )
+    for name in sorted(router.dynamic_list_methods):
+        if not callable(getattr(cls, name, None)):
+            raise ValueError(
+                f"{cls.__qualname__}: a DynamicList argument names the method {name!r}, which "
+                "the class does not define (def or async def, taking an AutocompleteQuery)"
+            )
+    return router
+
+
+async def answer_dynamic_list(plugin: Any, url: str, user_id: str | None) -> bytes | None:
+    """The JSON body answering the server's dynamic-list request at ``url`` (a path below the
+    plugin), or None when ``url`` is not one (the plugin's own ``serve_http`` gets it)."""
+    path = urlsplit(url).path
+    if not path.startswith(DYNAMIC_LIST_PATH):
+        return None
+    name = path[len(DYNAMIC_LIST_PATH) :]
+    router: CommandRouter | None = getattr(type(plugin), "_mm_commands", None)
+    if router is None or name not in router.dynamic_list_methods:
+        return None
+    method = getattr(plugin, name)
+    query = AutocompleteQuery.from_url(url, user_id)
+    if inspect.iscoroutinefunction(method):
+        result = await method(query)
+    else:
+        result = await asyncio.to_thread(method, query)
+    where = f"{type(plugin).__name__}.{name} (a DynamicList method)"
+    if isinstance(result, (str, bytes)) or not isinstance(result, Iterable):
+        raise TypeError(f"{where} returned {type(result).__name__}; return a list of str/ListItem")
+    return list_items_json(result, where)
 
 
 __all__ = [
+    "ARG_DYNAMIC_LIST",
+    "ARG_STATIC_LIST",
+    "ARG_TEXT",
+    "DYNAMIC_LIST_PATH",
     "EPHEMERAL",
     "IN_CHANNEL",
+    "SYSTEM_ADMIN",
+    "SYSTEM_USER",
+    "Argument",
+    "AutocompleteQuery",
     "CommandCall",
     "CommandRouter",
     "CommandSpec",
+    "DynamicList",
+    "ListItem",
+    "StaticList",
+    "Text",
+    "answer_dynamic_list",
     "collect_commands",
     "command",
     "command_spec",
     "ephemeral",
     "in_channel",
+    "is_system_admin",
+    "list_items_json",
     "to_response",
 ]

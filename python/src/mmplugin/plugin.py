@@ -75,6 +75,7 @@ class PluginState:
     loop: asyncio.AbstractEventLoop | None = None
     bot_ids: set[str] = dataclasses.field(default_factory=set)
     jobs: list[_cluster.Job] = dataclasses.field(default_factory=list)
+    job_clock: _cluster.JobClock | None = None  # the test harness's clock; None: the real one
 
 
 class Plugin:
@@ -180,21 +181,34 @@ class Plugin:
     def schedule(
         self,
         key: str,
-        interval: dt.timedelta | _cluster.NextWait,
+        interval: dt.timedelta | Callable[..., dt.timedelta],
         callback: _cluster.JobCallback,
         *,
         rounded: bool = False,
+        run_immediately: bool = True,
     ) -> _cluster.Job:
         """Run ``callback`` every ``interval``, on one node of the cluster at a time.
 
-        The job stops when the plugin stops (or on ``job.close()`` / ``await job.aclose()``).
-        ``callback`` may be ``def`` (run in a worker thread) or ``async def``.
+        ``interval``: a ``timedelta``, a function returning one (asked again whenever the job
+        decides and after ``on_configuration_change``, so it can follow the settings), or a
+        ``(now, metadata) -> timedelta`` function such as ``mmplugin.cluster.daily_at(time)``.
+        A job that never ran anywhere runs at once; ``run_immediately=False`` waits one
+        interval first. The job stops when the plugin stops (or on ``job.close()`` /
+        ``await job.aclose()``). ``callback`` may be ``def`` (run in a worker thread) or
+        ``async def``. See docs/sdk/cluster.md.
         """
         loop = self._mm.loop
         if loop is None:
             raise RuntimeError("schedule() needs the plugin's event loop: call it from a hook")
         job = _cluster.schedule(
-            key, interval, callback, api=self.async_api, loop=loop, rounded=rounded
+            key,
+            interval,
+            callback,
+            api=self.async_api,
+            loop=loop,
+            rounded=rounded,
+            run_immediately=run_immediately,
+            clock=self._mm.job_clock,
         )
         self._mm.jobs.append(job)
         return job

@@ -251,6 +251,7 @@ def test_deploy_command(
     assert main(["deploy", str(b), "--url", "https://chat.example.com", "--token", "tok"]) == 0
     paths = [r.url.path for r in srv.requests]
     assert paths == [
+        "/api/v4/logs",
         "/api/v4/plugins",
         "/api/v4/plugins/com.example.x/enable",
         "/api/v4/plugins/statuses",
@@ -280,3 +281,78 @@ def test_logs_command(
     assert code == 0
     assert capsys.readouterr().out.splitlines() == ["t3 info  m3", "t4 info  m4"]
     assert srv.requests[0].url.params["logs_per_page"] == "10000"
+
+
+def test_deploy_of_a_truncated_bundle_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    b = bundle(tmp_path)
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(b.read_bytes()[: b.stat().st_size // 2])
+    garbage = tmp_path / "garbage.tar.gz"
+    garbage.write_bytes(b"\x1f\x8b" + b"not really gzip" * 10)
+    for path in (cut, garbage):
+        code = main(["deploy", str(path), "--url", "https://c", "--token", "tok"])
+        err = capsys.readouterr().err
+        assert code == 1
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert f"{path} is not a readable plugin bundle" in err and "mmplugin bundle" in err
+
+
+class FailingUpgrade(FakeServer):
+    """A server whose upload answers like Mattermost when the upgraded plugin cannot start."""
+
+    def __call__(self, req: httpx.Request) -> httpx.Response:
+        if req.url.path == "/api/v4/plugins" and req.method == "POST":
+            self.requests.append(req)
+            self.log.append(
+                json.dumps(
+                    {
+                        "timestamp": "t9",
+                        "level": "error",
+                        "msg": "the Python process exited unexpectedly",
+                        "plugin_id": "com.example.x",
+                        "stderr": "ModuleNotFoundError: No module named 'requests'",
+                    }
+                )
+            )
+            return httpx.Response(
+                500,
+                json={
+                    "message": "Unable to restart plugin on upgrade.",
+                    "detailed_error": "",
+                    "status_code": 500,
+                },
+            )
+        return super().__call__(req)
+
+
+def test_failed_upgrade_names_the_cause_and_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    srv = FailingUpgrade()
+    old = {
+        "timestamp": "t1",
+        "level": "error",
+        "msg": "an old failure",
+        "plugin_id": "com.example.x",
+    }
+    srv.log = [json.dumps(old)]
+    srv.statuses = [
+        [
+            {
+                "plugin_id": "com.example.x",
+                "state": 3,
+                "error": "plugin:P: ModuleNotFoundError: No module named 'requests'",
+            }
+        ]
+    ]
+    use_fake(monkeypatch, srv)
+    code = main(["deploy", str(bundle(tmp_path)), "--url", "https://c", "--token", "tok"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "HTTP 500: Unable to restart plugin on upgrade." in err
+    assert "plugin status: failed to start: plugin:P: ModuleNotFoundError" in err
+    assert "the Python process exited unexpectedly" in err
+    assert "an old failure" not in err  # only lines written since the deploy started
+    assert "add it to the plugin's requirements.txt" in err and "'requests'" in err

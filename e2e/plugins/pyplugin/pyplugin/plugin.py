@@ -4,6 +4,11 @@
   ``pyforbidden`` is rejected with a reason.
 - MessageHasBeenPosted: a post containing ``pytrigger`` gets a reply from the plugin's bot.
 - ``/pyecho <text>``: an ephemeral ``pyecho <user id>: <text>``.
+- ``/pyweather set <unit> <station> [--note text]``: typed autocomplete arguments (a static
+  list, a dynamic list answered by ``stations``, a text argument); ``/pyweather purge``: for
+  system admins only.
+- A scheduled job ``e2e-tick`` whose interval is the ``TickSeconds`` setting; ``GET /job``
+  reports its runs and stored metadata.
 - An ASGI (Starlette) app below ``/plugins/com.mmplugin.e2e.pyplugin``: ``GET /whoami`` (the
   ``Mattermost-User-Id``; 401 for anonymous requests), ``GET|POST /counter`` (a KV counter),
   ``GET /setting`` (the current value of the ``Greeting`` setting), ``GET /db`` (the caller's
@@ -13,10 +18,19 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 import mmplugin.http
 from mmplugin import CommandCall, Context, Plugin, Reject, Settings, command
+from mmplugin.commands import (
+    SYSTEM_ADMIN,
+    AutocompleteQuery,
+    DynamicList,
+    ListItem,
+    StaticList,
+    Text,
+)
 from mmplugin.models import Post
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,6 +47,10 @@ COUNTER_KEY = "counter"
 
 class PySettings(Settings):
     greeting: str = "hello from the defaults"
+    tick_seconds: int = 3600
+
+
+STATIONS = ("berlin-1", "bergen-2", "oslo-3")
 
 
 def _plugin(request: Request) -> PyPlugin:
@@ -97,8 +115,21 @@ async def db(request: Request) -> JSONResponse:
     return JSONResponse(await asyncio.to_thread(_db_report, _plugin(request), user_id))
 
 
+async def job(request: Request) -> JSONResponse:
+    plugin = _plugin(request)
+    md = await plugin.tick_job.ametadata()
+    return JSONResponse(
+        {
+            "runs": plugin.tick_job.runs,
+            "never_ran": md.never_ran,
+            "last_finished": md.last_finished.isoformat(),
+        }
+    )
+
+
 app = Starlette(
     routes=[
+        Route("/job", job),
         Route("/whoami", whoami),
         Route("/counter", counter, methods=["GET", "POST"]),
         Route("/setting", setting),
@@ -113,7 +144,13 @@ class PyPlugin(Plugin):
 
     def on_activate(self) -> None:
         self.bot_id = self.ensure_bot("pybot", display_name="Python e2e bot")
+        self.tick_job = self.schedule(
+            "e2e-tick", lambda: dt.timedelta(seconds=self.config.tick_seconds), self.tick
+        )
         self.log.info("pyplugin activated", bot_id=self.bot_id)
+
+    def tick(self) -> None:
+        self.log.debug("e2e-tick ran")
 
     def message_will_be_posted(self, ctx: Context, post: Post) -> Post | Reject | None:
         if FORBIDDEN_MARKER in post.message:
@@ -138,3 +175,24 @@ class PyPlugin(Plugin):
     @command("pyecho", description="Echo the text back", hint="<text>")
     def pyecho(self, call: CommandCall) -> str:
         return f"pyecho {call.command_args.user_id}: {call.text}"
+
+    @command(
+        "pyweather set",
+        description="Set unit and station",
+        arguments=[
+            StaticList(
+                ["celsius", ListItem(item="fahrenheit", hint="F")], help_text="Unit", required=True
+            ),
+            DynamicList("stations", help_text="Station", required=True),
+            Text(hint="[note]", pattern=r"[a-z ]*", help_text="A note", name="note"),
+        ],
+    )
+    def pyweather_set(self, call: CommandCall) -> str:
+        return f"pyweather set {' '.join(call.args)}"
+
+    @command("pyweather purge", description="Delete all reports", role=SYSTEM_ADMIN)
+    def pyweather_purge(self, call: CommandCall) -> str:
+        return "pyweather purged"
+
+    def stations(self, query: AutocompleteQuery) -> list[str | ListItem]:
+        return [ListItem(item=s, hint=query.user_id) for s in STATIONS]

@@ -7,6 +7,7 @@ import json
 import sys
 import tarfile
 import time
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,8 +195,13 @@ def _manifest_of_bundle(bundle: Path) -> dict[str, Any]:
                     if f is not None:
                         data: dict[str, Any] = json.loads(f.read())
                         return data
-    except (tarfile.TarError, ValueError) as e:
-        raise BundleError(f"{bundle} is not a plugin bundle (.tar.gz): {e}") from None
+    except (tarfile.TarError, ValueError, EOFError, zlib.error, OSError) as e:
+        # EOFError: a truncated .tar.gz; zlib.error/OSError (BadGzipFile): a corrupt one.
+        why = "the file is truncated" if isinstance(e, EOFError) else str(e) or type(e).__name__
+        raise BundleError(
+            f"{bundle} is not a readable plugin bundle (.tar.gz): {why}; build it again with "
+            "'mmplugin bundle'"
+        ) from None
     raise BundleError(f"{bundle} has no plugin.json at its top")
 
 
@@ -228,23 +234,36 @@ def _default_bundle() -> Path:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from .server import last_activation_failure, wait_running
+    from .server import (
+        ServerError,
+        failure_report,
+        last_activation_failure,
+        log_snapshot,
+        wait_running,
+    )
 
     bundle: Path = args.bundle or _default_bundle()
     manifest = parse_manifest(_manifest_of_bundle(bundle), f"{bundle}: plugin.json")
     with _client(args) as client:
         started = time.monotonic()
+        # Lines already in the log are not this deploy's: a failure report shows only new ones.
+        log_before = log_snapshot(client)
         # Local mode sees a failed start only in the log: remember the last one before.
         failure_before = (
             last_activation_failure(client, manifest.id) if client.conn.local_socket else None
         )
-        client.upload_plugin(bundle, force=True)
-        _say(f"uploaded {manifest.id} {manifest.version} to {client.conn.where}")
-        client.enable_plugin(manifest.id)
-        _say(f"enabled {manifest.id}")
-        if args.wait > 0:
-            wait_running(client, manifest.id, args.wait, failure_before=failure_before)
-            _say(f"{manifest.id} is running ({time.monotonic() - started:.1f}s)")
+        try:
+            client.upload_plugin(bundle, force=True)
+            _say(f"uploaded {manifest.id} {manifest.version} to {client.conn.where}")
+            client.enable_plugin(manifest.id)
+            _say(f"enabled {manifest.id}")
+            if args.wait > 0:
+                wait_running(client, manifest.id, args.wait, failure_before=failure_before)
+                _say(f"{manifest.id} is running ({time.monotonic() - started:.1f}s)")
+        except ServerError as e:
+            # The server's answer ("Unable to restart plugin on upgrade") rarely says why; the
+            # plugin's status and log lines do.
+            raise ServerError(failure_report(client, manifest.id, str(e), log_before)) from None
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -290,6 +291,63 @@ def wait_running(
 
 
 _SKIP_KEYS = {"timestamp", "level", "msg", "caller", "plugin_id"}
+
+REPORT_LOG_LINES = 12
+_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
+
+
+def log_snapshot(client: Client) -> set[str] | None:
+    """The server log lines now (to tell later which lines are new); None if unreadable."""
+    try:
+        return set(client.log_lines(2000))
+    except ServerError:
+        return None
+
+
+def failure_report(client: Client, plugin_id: str, error: str, log_before: set[str] | None) -> str:
+    """What a failed deploy prints: the error, the plugin's status error, the plugin's log lines
+    written since ``log_before`` (its last lines at most), and what to do."""
+    parts = [error]
+    status_errors: list[str] = []
+    try:
+        statuses = client.plugin_statuses(plugin_id) or []
+    except ServerError:
+        statuses = []
+    for s in statuses:
+        state = STATE_NAMES.get(int(s.get("state", -1)), str(s.get("state")))
+        detail = str(s.get("error") or "")
+        if detail and detail not in error:
+            status_errors.append(detail)
+            parts.append(f"plugin status: {state}: {detail}")
+    entries: list[dict[str, Any]] = []
+    try:
+        lines = client.log_lines(2000)
+    except ServerError:
+        lines = []
+    new = [line for line in lines if log_before is None or line not in log_before]
+    entries = plugin_log_entries(new, plugin_id.lower())[-REPORT_LOG_LINES:]
+    if entries:
+        parts.append(f"last lines of its log ({len(entries)}):")
+        parts.extend("  " + format_entry(e).replace("\n", "\n    ") for e in entries)
+    if len(parts) == 1:
+        return error  # nothing the plugin said: the server's answer is all there is
+    parts.append(_what_to_do(" ".join([error, *status_errors, *map(json.dumps, entries)])))
+    return "\n".join(parts)
+
+
+def _what_to_do(text: str) -> str:
+    missing = _MISSING_MODULE.search(text.replace("\\'", "'"))
+    if missing:
+        package = missing.group(1).split(".")[0]
+        return (
+            f"what to do: the plugin imports {package!r}, which is not in the bundle: add it "
+            "to the plugin's requirements.txt (or pyproject dependencies), run 'mmplugin "
+            "bundle' and deploy again"
+        )
+    return (
+        "what to do: fix the cause above, run 'mmplugin bundle' and deploy again; "
+        "'mmplugin logs' (same connection flags) shows the whole log"
+    )
 
 
 def plugin_log_entries(lines: list[str], plugin_id: str) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import json as _json
 import logging
@@ -31,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
@@ -46,6 +47,7 @@ from mmplugin._bind import (
     stop_jobs,
 )
 from mmplugin._gen import hooks as _hooks
+from mmplugin.cluster import Job
 from mmplugin.errors import AppError
 from mmplugin.models import (
     Channel,
@@ -115,6 +117,7 @@ class PluginTestHarness(Generic[P]):
         )
         self._thread.start()
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="mmplugin-test")
+        self._job_clock = _HarnessJobClock(self.api)
         self.plugin: P = plugin()
         if isinstance(self.plugin, Plugin):
             attach(
@@ -127,6 +130,9 @@ class PluginTestHarness(Generic[P]):
                 manifest=self.manifest,
             )
             self.plugin.store = store if store is not None else cast("Store", _NoDatabase())
+            # Scheduled jobs follow the fake server's clock: they run in activate(),
+            # advance_time() and run_due_jobs(), never on their own.
+            self.plugin._mm.job_clock = self._job_clock
             self.handlers = hook_handlers(self.plugin)
         else:
             self.handlers = own_hooks(self.plugin)
@@ -151,6 +157,7 @@ class PluginTestHarness(Generic[P]):
         self._run("OnConfigurationChange")
         self._run("OnActivate")
         self.active = True
+        self.run_due_jobs()
 
     def deactivate(self) -> None:
         """``on_deactivate``, then stop the plugin's scheduled jobs (as the process stop does)."""
@@ -167,6 +174,10 @@ class PluginTestHarness(Generic[P]):
         try:
             self.deactivate()
         finally:
+            # Tasks the plugin left (its own asyncio tasks) end here, so that none is
+            # destroyed while pending ("Task was destroyed but it is pending!").
+            with contextlib.suppress(Exception):
+                self._await(_cancel_other_tasks())
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(self.timeout)
             self._executor.shutdown(wait=False, cancel_futures=True)
@@ -291,8 +302,28 @@ class PluginTestHarness(Generic[P]):
         return self.http("POST", path, **options)
 
     def advance_time(self, delta: timedelta | float) -> None:
-        """Move the fake server's clock (KV expiry, timestamps)."""
+        """Move the fake server's clock (KV expiry, timestamps, scheduled jobs), then run the
+        scheduled jobs that are due by it (``run_due_jobs``)."""
         self.api.advance_time(delta)
+        self.run_due_jobs()
+
+    def run_due_jobs(self) -> None:
+        """Run the plugin's scheduled jobs that are due by the fake clock, and return when each
+        is waiting again. Jobs never run on the real clock in the harness: only here (called by
+        ``activate`` and ``advance_time``)."""
+        if not isinstance(self.plugin, Plugin):
+            return
+
+        async def run_due(jobs: list[Job]) -> None:
+            for job in jobs:
+                await job.run_due()
+
+        self._await(run_due(list(self.plugin._mm.jobs)))
+
+    def now(self) -> datetime:
+        """The scheduled jobs' clock (UTC): the real time when the harness was created plus
+        what ``advance_time`` added."""
+        return self._job_clock.now()
 
     def hook(self, name: str, *args: Any) -> Any:
         """Call any hook by its Python name; the ``ctx`` argument is added for hooks that take
@@ -397,6 +428,8 @@ class PluginTestHarness(Generic[P]):
 
     def configuration_changed(self) -> None:
         self._run("OnConfigurationChange")
+        if self.active:
+            self.run_due_jobs()  # the SDK wakes jobs after the hook: an interval may follow it
 
     # --- running hooks -------------------------------------------------------------------------
 
@@ -456,6 +489,29 @@ class HarnessFactory(Protocol):
     def __call__(
         self, plugin: type[P] | Callable[[], P], **options: Any
     ) -> PluginTestHarness[P]: ...
+
+
+class _HarnessJobClock:
+    """The harness clock of scheduled jobs: the real time when the harness was created, moved
+    only by ``advance_time``; waiting ends only when the harness wakes the job
+    (``run_due_jobs``), never after real time."""
+
+    def __init__(self, api: FakeAPI) -> None:
+        self._api = api
+        self._start = time.time() - api.store.time_offset
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._start + self._api.store.time_offset, timezone.utc)
+
+    async def sleep(self, seconds: float, wake: asyncio.Event) -> None:
+        await wake.wait()
+
+
+async def _cancel_other_tasks() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _find_bundle(plugin: object) -> str:
