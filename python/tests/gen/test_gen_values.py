@@ -219,3 +219,15 @@ def test_config_from_json() -> None:
     assert v.config_from_json(b'{"A": 1}') == {"A": 1}
     with pytest.raises(ValueError, match="not an object"):
         v.config_from_json(b"[1]")
+
+
+def test_json_keeps_go_time_nanoseconds() -> None:
+    from mmplugin import _jsoncodec
+
+    t = v.GoTime(2024, 1, 2, 3, 4, 5, 0, UTC, nanosecond=7)
+    text = _jsoncodec.to_jsonable(t)
+    assert text == "2024-01-02T03:04:05.000000007+00:00"  # RFC 3339 with nanoseconds, as Go
+    assert _jsoncodec.decode_as(text, datetime) == t
+    assert _jsoncodec.decode_as("2024-01-02T03:04:05.123456789Z", datetime).nanosecond == 789
+    plain: datetime = _jsoncodec.decode_as("2024-01-02T03:04:05.5Z", datetime)
+    assert type(plain) is datetime and plain.microsecond == 500000
