@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -53,10 +54,20 @@ def post_body(channel_id: str, message: str, props: str) -> bytes:
     ).encode()
 
 
+# Go's gob (Mattermost's plugin RPC, for Go plugins and mmplugin-host alike) encodes nested
+# `any` values in time quadratic in the depth: a 9,998-level prop costs it seconds per hook call
+# (mmplugin's own protobuf conversion: ~60 ms), so requests get more than the default 30 s.
+SLOW = httpx.Timeout(180.0)
+
+
 def create(api: MattermostAPI, body: bytes) -> httpx.Response:
     return api.http.post(
-        "/api/v4/posts", content=body, headers={"Content-Type": "application/json"}
+        "/api/v4/posts", content=body, headers={"Content-Type": "application/json"}, timeout=SLOW
     )
+
+
+def get(api: MattermostAPI, path: str, **kwargs: Any) -> httpx.Response:
+    return api.http.get(path, timeout=SLOW, **kwargs)
 
 
 def post_id(raw: str) -> str:
@@ -66,30 +77,54 @@ def post_id(raw: str) -> str:
     return match.group(1)
 
 
+def _deep_case(
+    api: MattermostAPI, channel_id: str, kind: str, depth: int, twin: tuple[str, str, str, str]
+) -> None:
+    forbidden, reason, rewrite, rewritten_word = twin
+    deep = nested(kind, depth)
+    marker = f"{forbidden}-{kind}-{depth}"
+    rejected = create(api, post_body(channel_id, marker, f'{{"deep":{deep}}}'))
+    assert rejected.status_code == 400, rejected.text[:500]
+    assert reason in rejected.text
+    recent = get(api, f"/api/v4/channels/{channel_id}/posts", params={"per_page": 200})
+    assert recent.status_code == 200
+    assert marker not in recent.text
+
+    rewritten = create(
+        api, post_body(channel_id, f"{rewrite} {kind} {depth}", f'{{"deep":{deep}}}')
+    )
+    assert rewritten.status_code == 201, rewritten.text[:500]
+    stored = get(api, f"/api/v4/posts/{post_id(rewritten.text)}")
+    assert stored.status_code == 200
+    for raw in (rewritten.text, stored.text):
+        assert f'"message":"{rewritten_word} {kind} {depth}"' in raw
+        assert f'"props":{{"deep":{deep}}}' in raw  # byte for byte
+
+
+PY_TWIN = ("pyforbidden", REJECT_REASON, "pyrewrite", "rewritten-by-python")
+GO_TWIN = (
+    "goforbidden",
+    "the e2e Go plugin rejects posts containing goforbidden",
+    "gorewrite",
+    "rewritten-by-go",
+)
+
+
 @pytest.mark.parametrize("kind", ["list", "object"])
 @pytest.mark.parametrize("depth", DEPTHS)
 def test_deep_props_cannot_smuggle_a_forbidden_word(
     py_plugin: JSON, member: tuple[str, MattermostAPI], channel: JSON, kind: str, depth: int
 ) -> None:
-    _, api = member
-    deep = nested(kind, depth)
-    marker = f"pyforbidden-{kind}-{depth}"
-    rejected = create(api, post_body(channel["id"], marker, f'{{"deep":{deep}}}'))
-    assert rejected.status_code == 400, rejected.text[:500]
-    assert REJECT_REASON in rejected.text
-    recent = api.http.get(f"/api/v4/channels/{channel['id']}/posts", params={"per_page": 200})
-    assert recent.status_code == 200
-    assert marker not in recent.text
+    _deep_case(member[1], channel["id"], kind, depth, PY_TWIN)
 
-    rewritten = create(
-        api, post_body(channel["id"], f"pyrewrite {kind} {depth}", f'{{"deep":{deep}}}')
-    )
-    assert rewritten.status_code == 201, rewritten.text[:500]
-    stored = api.http.get(f"/api/v4/posts/{post_id(rewritten.text)}")
-    assert stored.status_code == 200
-    for raw in (rewritten.text, stored.text):
-        assert f'"message":"rewritten-by-python {kind} {depth}"' in raw
-        assert f'"props":{{"deep":{deep}}}' in raw  # byte for byte
+
+@pytest.mark.parametrize("kind", ["list", "object"])
+@pytest.mark.parametrize("depth", [50, 9998])
+def test_go_twin_sees_the_same(
+    go_plugin: JSON, member: tuple[str, MattermostAPI], channel: JSON, kind: str, depth: int
+) -> None:
+    """The Go e2e plugin (e2e/goplugin) does the same filtering on the same server."""
+    _deep_case(member[1], channel["id"], kind, depth, GO_TWIN)
 
 
 def _props_of_size(
@@ -126,7 +161,7 @@ def _reject_and_rewrite_intact(
     message = "pyrewrite " + fill * (MAX_MESSAGE_RUNES - grow - len("pyrewrite "))
     rewritten = create(api, post_body(channel_id, message, props))
     assert rewritten.status_code == 201, rewritten.text[:500]
-    stored = api.http.get(f"/api/v4/posts/{post_id(rewritten.text)}")
+    stored = get(api, f"/api/v4/posts/{post_id(rewritten.text)}")
     expected_message = message.replace("pyrewrite", "rewritten-by-python")
     assert len(expected_message) == MAX_MESSAGE_RUNES
     for raw in (rewritten.text, stored.text):
