@@ -191,14 +191,7 @@ func ValueFromProto(v *pb.Value) (any, error) {
 		return nil, nil
 	}
 	if len(v.Nodes) > 0 {
-		out, rest, err := nodeFromProto(v.Nodes)
-		if err != nil {
-			return nil, err
-		}
-		if len(rest) > 0 {
-			return nil, fmt.Errorf("%w: Value.nodes has %d nodes after its root value's last element", ErrNotRepresentable, len(rest))
-		}
-		return out, nil
+		return nodesFromProto(v.Nodes)
 	}
 	switch k := v.Kind.(type) {
 	case nil:
@@ -261,73 +254,112 @@ func ValueFromProto(v *pb.Value) (any, error) {
 	return nil, fmt.Errorf("%w: Value kind %T is newer than this host; upgrade mmplugin-host", ErrNotRepresentable, v.Kind)
 }
 
-// nodeFromProto decodes the subtree starting at nodes[0] and returns the nodes after it.
-func nodeFromProto(nodes []*pb.ValueNode) (out any, rest []*pb.ValueNode, err error) {
-	if len(nodes) == 0 {
-		return nil, nil, fmt.Errorf("%w: Value.nodes ends inside a list or map (truncated value)", ErrNotRepresentable)
+// openContainer is a list or map of a flat Value whose elements are still being read.
+type openContainer struct {
+	list []any
+	m    map[string]any
+	next int // the list index the next element goes to
+	left int // elements still to come
+}
+
+// nodesFromProto decodes a flat Value (pre-order nodes) without recursion, so that neither a
+// deep value nor a malicious node list can exhaust the stack; counts are checked against the
+// nodes that remain before anything is allocated.
+func nodesFromProto(nodes []*pb.ValueNode) (any, error) {
+	var root any
+	var open []*openContainer
+	for i, n := range nodes {
+		var v any
+		var c *openContainer
+		switch k := n.Kind.(type) {
+		case *pb.ValueNode_ListLen:
+			if n.IsNil {
+				v = []any(nil)
+				break
+			}
+			if int64(k.ListLen) > int64(len(nodes)-i-1) {
+				return nil, fmt.Errorf("%w: Value.nodes[%d]: a list of %d elements has only %d nodes after it (truncated value)", ErrNotRepresentable, i, k.ListLen, len(nodes)-i-1)
+			}
+			list := make([]any, k.ListLen)
+			v, c = list, &openContainer{list: list, left: len(list)}
+		case *pb.ValueNode_MapLen:
+			if n.IsNil {
+				v = map[string]any(nil)
+				break
+			}
+			if int64(k.MapLen) > int64(len(nodes)-i-1) {
+				return nil, fmt.Errorf("%w: Value.nodes[%d]: a map of %d entries has only %d nodes after it (truncated value)", ErrNotRepresentable, i, k.MapLen, len(nodes)-i-1)
+			}
+			m := make(map[string]any, k.MapLen)
+			v, c = m, &openContainer{m: m, left: int(k.MapLen)}
+		default:
+			var err error
+			if v, err = leafFromProto(n); err != nil {
+				return nil, fmt.Errorf("Value.nodes[%d]: %w", i, err)
+			}
+		}
+		switch {
+		case len(open) > 0:
+			// Lists and maps are references: filling c later fills what the parent holds.
+			parent := open[len(open)-1]
+			if parent.m != nil {
+				parent.m[n.GetKey()] = v
+			} else {
+				parent.list[parent.next] = v
+				parent.next++
+			}
+			parent.left--
+		case i > 0:
+			return nil, fmt.Errorf("%w: Value.nodes has %d nodes after its root value's end", ErrNotRepresentable, len(nodes)-i)
+		default:
+			root = v
+		}
+		if c != nil && c.left > 0 {
+			open = append(open, c)
+		}
+		for len(open) > 0 && open[len(open)-1].left == 0 {
+			open = open[:len(open)-1]
+		}
 	}
-	n, rest := nodes[0], nodes[1:]
+	if len(open) > 0 {
+		return nil, fmt.Errorf("%w: Value.nodes ends inside a list or map (truncated value)", ErrNotRepresentable)
+	}
+	return root, nil
+}
+
+// leafFromProto is a node that is not a []any or map[string]any.
+func leafFromProto(n *pb.ValueNode) (any, error) {
 	switch k := n.Kind.(type) {
 	case nil:
-		return nil, rest, nil
-	case *pb.ValueNode_ListLen:
-		if n.IsNil {
-			return []any(nil), rest, nil
-		}
-		if int(k.ListLen) > len(rest) {
-			return nil, nil, fmt.Errorf("%w: Value.nodes: a list of %d elements has only %d nodes after it (truncated value)", ErrNotRepresentable, k.ListLen, len(rest))
-		}
-		list := make([]any, k.ListLen)
-		for i := range list {
-			if list[i], rest, err = nodeFromProto(rest); err != nil {
-				return nil, nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-		}
-		return list, rest, nil
-	case *pb.ValueNode_MapLen:
-		if n.IsNil {
-			return map[string]any(nil), rest, nil
-		}
-		if int(k.MapLen) > len(rest) {
-			return nil, nil, fmt.Errorf("%w: Value.nodes: a map of %d entries has only %d nodes after it (truncated value)", ErrNotRepresentable, k.MapLen, len(rest))
-		}
-		m := make(map[string]any, k.MapLen)
-		for range k.MapLen {
-			key := rest[0].GetKey()
-			if m[key], rest, err = nodeFromProto(rest); err != nil {
-				return nil, nil, fmt.Errorf("[%q]: %w", key, err)
-			}
-		}
-		return m, rest, nil
+		return nil, nil
 	case *pb.ValueNode_BoolValue:
-		return k.BoolValue, rest, nil
+		return k.BoolValue, nil
 	case *pb.ValueNode_IntValue:
-		return int(k.IntValue), rest, nil
+		return int(k.IntValue), nil
 	case *pb.ValueNode_Int64Value:
-		return k.Int64Value, rest, nil
+		return k.Int64Value, nil
 	case *pb.ValueNode_Int32Value:
-		return k.Int32Value, rest, nil
+		return k.Int32Value, nil
 	case *pb.ValueNode_Uint64Value:
-		return k.Uint64Value, rest, nil
+		return k.Uint64Value, nil
 	case *pb.ValueNode_Float64Value:
-		return k.Float64Value, rest, nil
+		return k.Float64Value, nil
 	case *pb.ValueNode_Float32Value:
-		return k.Float32Value, rest, nil
+		return k.Float32Value, nil
 	case *pb.ValueNode_StringValue:
-		return k.StringValue, rest, nil
+		return k.StringValue, nil
 	case *pb.ValueNode_BytesValue:
-		return bytesFromProto(k.BytesValue, n.IsNil), rest, nil
+		return bytesFromProto(k.BytesValue, n.IsNil), nil
 	case *pb.ValueNode_StringListValue:
-		return stringListFromProto(k.StringListValue, n.IsNil), rest, nil
+		return stringListFromProto(k.StringListValue, n.IsNil), nil
 	case *pb.ValueNode_StringMapValue:
-		return stringMapFromProto(k.StringMapValue, n.IsNil), rest, nil
+		return stringMapFromProto(k.StringMapValue, n.IsNil), nil
 	case *pb.ValueNode_TimeValue:
-		return timeFromProto(k.TimeValue), rest, nil
+		return timeFromProto(k.TimeValue), nil
 	case *pb.ValueNode_TypedValue:
-		out, err := typedFromProto(k.TypedValue, n.IsNil)
-		return out, rest, err
+		return typedFromProto(k.TypedValue, n.IsNil)
 	}
-	return nil, nil, fmt.Errorf("%w: ValueNode kind %T is newer than this host; upgrade mmplugin-host", ErrNotRepresentable, n.Kind)
+	return nil, fmt.Errorf("%w: ValueNode kind %T is newer than this host; upgrade mmplugin-host", ErrNotRepresentable, n.Kind)
 }
 
 func bytesFromProto(b []byte, isNil bool) []byte {

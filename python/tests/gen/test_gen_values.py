@@ -172,6 +172,16 @@ def test_nested_form_is_still_read() -> None:
 def test_malformed_flat_values_are_errors() -> None:
     with pytest.raises(ValueError, match="truncated"):
         v.from_pb(pb.Value(nodes=[pb.ValueNode(list_len=2), pb.ValueNode(bool_value=True)]))
+    with pytest.raises(ValueError, match="truncated"):
+        v.from_pb(
+            pb.Value(
+                nodes=[
+                    pb.ValueNode(map_len=2),
+                    pb.ValueNode(list_len=1),
+                    pb.ValueNode(int64_value=1),
+                ]
+            )
+        )
     with pytest.raises(ValueError, match="after its root"):
         v.from_pb(pb.Value(nodes=[pb.ValueNode(list_len=0), pb.ValueNode(bool_value=True)]))
 
