@@ -17,7 +17,16 @@ import (
 // Trigger is the slash command this plugin registers.
 const Trigger = "gopong"
 
-// Plugin answers GET /ping over ServeHTTP and the /gopong slash command.
+// The Go twin of the Python e2e plugin's MessageWillBePosted: a post containing GoForbidden is
+// rejected with GoRejectReason, GoRewrite in a post becomes GoRewritten (props untouched).
+const (
+	GoForbidden    = "goforbidden"
+	GoRejectReason = "the e2e Go plugin rejects posts containing goforbidden"
+	GoRewrite      = "gorewrite"
+	GoRewritten    = "rewritten-by-go"
+)
+
+// Plugin answers GET /ping over ServeHTTP and the /gopong slash command, and filters posts.
 type Plugin struct {
 	plugin.MattermostPlugin
 }
@@ -30,6 +39,18 @@ func (p *Plugin) OnActivate() error {
 		AutoCompleteDesc: "Answers pong (mmplugin e2e Go plugin)",
 		DisplayName:      "gopong",
 	})
+}
+
+// MessageWillBePosted rejects GoForbidden and rewrites GoRewrite (see the constants).
+func (p *Plugin) MessageWillBePosted(_ *plugin.Context, post *model.Post) (*model.Post, string) {
+	switch {
+	case strings.Contains(post.Message, GoForbidden):
+		return nil, GoRejectReason
+	case strings.Contains(post.Message, GoRewrite):
+		post.Message = strings.ReplaceAll(post.Message, GoRewrite, GoRewritten)
+		return post, ""
+	}
+	return nil, ""
 }
 
 // ServeHTTP answers GET /ping with "pong" and echoes the user id that the

@@ -16211,10 +16211,17 @@ func typedCodecList() []typedCodec {
 			}},
 		{name: "[]*model.SlackAttachment", goType: reflect.TypeFor[[]*model.MessageAttachment](),
 			toProto: func(v any) (proto.Message, bool, error) {
-				m, err := wrapToPBSlicePtrModelMessageAttachment(v.([]*model.MessageAttachment))
+				s := v.([]*model.MessageAttachment)
+				if s == nil {
+					return nil, true, nil
+				}
+				m, err := wrapToPBSlicePtrModelMessageAttachment(s)
 				return m, false, err
 			},
-			fromProto: func(data []byte, _ bool) (any, error) {
+			fromProto: func(data []byte, isNil bool) (any, error) {
+				if isNil {
+					return ([]*model.MessageAttachment)(nil), nil
+				}
 				m := &pb.ListOfMessageAttachment{}
 				if err := proto.Unmarshal(data, m); err != nil {
 					return nil, err
@@ -16223,10 +16230,17 @@ func typedCodecList() []typedCodec {
 			}},
 		{name: "[]model.PropertyOwner", goType: reflect.TypeFor[[]model.PropertyOwner](),
 			toProto: func(v any) (proto.Message, bool, error) {
-				m, err := wrapToPBSliceModelPropertyOwner(v.([]model.PropertyOwner))
+				s := v.([]model.PropertyOwner)
+				if s == nil {
+					return nil, true, nil
+				}
+				m, err := wrapToPBSliceModelPropertyOwner(s)
 				return m, false, err
 			},
-			fromProto: func(data []byte, _ bool) (any, error) {
+			fromProto: func(data []byte, isNil bool) (any, error) {
+				if isNil {
+					return ([]model.PropertyOwner)(nil), nil
+				}
 				m := &pb.ListOfPropertyOwner{}
 				if err := proto.Unmarshal(data, m); err != nil {
 					return nil, err
@@ -16235,10 +16249,17 @@ func typedCodecList() []typedCodec {
 			}},
 		{name: "model.PropertyOptions[*model.PluginPropertyOption]", goType: reflect.TypeFor[model.PropertyOptions[*model.PluginPropertyOption]](),
 			toProto: func(v any) (proto.Message, bool, error) {
-				m, err := wrapToPBModelPropertyOptionsgithubcommattermostmattermostserverpublicmodelPluginPropertyOption(v.(model.PropertyOptions[*model.PluginPropertyOption]))
+				s := v.(model.PropertyOptions[*model.PluginPropertyOption])
+				if s == nil {
+					return nil, true, nil
+				}
+				m, err := wrapToPBModelPropertyOptionsgithubcommattermostmattermostserverpublicmodelPluginPropertyOption(s)
 				return m, false, err
 			},
-			fromProto: func(data []byte, _ bool) (any, error) {
+			fromProto: func(data []byte, isNil bool) (any, error) {
+				if isNil {
+					return (model.PropertyOptions[*model.PluginPropertyOption])(nil), nil
+				}
 				m := &pb.ListOfPluginPropertyOption{}
 				if err := proto.Unmarshal(data, m); err != nil {
 					return nil, err

@@ -134,3 +134,57 @@ func BenchmarkPostRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// TestFlatValues: any depth round-trips with constant protobuf nesting, the nested form is
+// still read, and malformed node lists are errors, not panics.
+func TestFlatValues(t *testing.T) {
+	var deep any = "leaf"
+	for i := range 100_000 {
+		if i%2 == 0 {
+			deep = []any{deep, i}
+		} else {
+			deep = map[string]any{"k": deep, "n": nil}
+		}
+	}
+	m, err := ValueToProto(deep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := &pb.Value{}
+	if err := proto.Unmarshal(wire, back); err != nil { // the default recursion limit (10,000) holds
+		t.Fatal(err)
+	}
+	got, err := ValueFromProto(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, deep) {
+		t.Fatal("100,000-level value differs after the round trip")
+	}
+
+	nested := &pb.Value{Kind: &pb.Value_ListValue{ListValue: &pb.ValueList{Values: []*pb.Value{
+		{Kind: &pb.Value_MapValue{MapValue: &pb.ValueMap{Values: map[string]*pb.Value{"a": {Kind: &pb.Value_IntValue{IntValue: 1}}}}}},
+	}}}}
+	if got, err := ValueFromProto(nested); err != nil || !reflect.DeepEqual(got, []any{map[string]any{"a": 1}}) {
+		t.Errorf("nested form: %#v, %v", got, err)
+	}
+
+	list := func(n uint32) *pb.ValueNode { return &pb.ValueNode{Kind: &pb.ValueNode_ListLen{ListLen: n}} }
+	mapOf := func(n uint32) *pb.ValueNode { return &pb.ValueNode{Kind: &pb.ValueNode_MapLen{MapLen: n}} }
+	leaf := &pb.ValueNode{Kind: &pb.ValueNode_BoolValue{BoolValue: true}}
+	for name, nodes := range map[string][]*pb.ValueNode{
+		"count beyond the nodes":   {list(1 << 31)},
+		"map runs out of entries":  {mapOf(2), list(1), leaf},
+		"list ends early":          {list(2), list(1), leaf},
+		"nodes after the root":     {list(0), leaf},
+		"leaf root with a trailer": {leaf, leaf},
+	} {
+		if _, err := ValueFromProto(&pb.Value{Nodes: nodes}); !errors.Is(err, ErrNotRepresentable) {
+			t.Errorf("%s: err = %v, want ErrNotRepresentable", name, err)
+		}
+	}
+}

@@ -512,8 +512,10 @@ func (g *generator) registries() {
 			fmt.Fprintf(&b, "toProto: func(v any) (proto.Message, bool, error) {\np := v.(%s)\nif p == nil {\nreturn nil, true, nil\n}\nm, err := %sToProto(p)\nreturn m, false, err\n},\n", gt, d.Message)
 			fmt.Fprintf(&b, "fromProto: func(data []byte, isNil bool) (any, error) {\nif isNil {\nreturn (%s)(nil), nil\n}\nm := &pb.%s{}\nif err := proto.Unmarshal(data, m); err != nil {\nreturn nil, err\n}\nreturn %sFromProto(m)\n}},\n", gt, d.Message, d.Message)
 		default:
-			fmt.Fprintf(&b, "toProto: func(v any) (proto.Message, bool, error) {\nm, err := %s(v.(%s))\nreturn m, false, err\n},\n", g.wrapTo(d.Ref), gt)
-			fmt.Fprintf(&b, "fromProto: func(data []byte, _ bool) (any, error) {\nm := &pb.%s{}\nif err := proto.Unmarshal(data, m); err != nil {\nreturn nil, err\n}\nreturn %s(m)\n}},\n", d.Message, g.wrapFrom(d.Ref))
+			// A nil slice is a typed nil (Value.is_nil), like a nil pointer: a reader that keeps
+			// the type but not nil-vs-empty (Python's GoTypedList) still gets it right.
+			fmt.Fprintf(&b, "toProto: func(v any) (proto.Message, bool, error) {\ns := v.(%s)\nif s == nil {\nreturn nil, true, nil\n}\nm, err := %s(s)\nreturn m, false, err\n},\n", gt, g.wrapTo(d.Ref))
+			fmt.Fprintf(&b, "fromProto: func(data []byte, isNil bool) (any, error) {\nif isNil {\nreturn (%s)(nil), nil\n}\nm := &pb.%s{}\nif err := proto.Unmarshal(data, m); err != nil {\nreturn nil, err\n}\nreturn %s(m)\n}},\n", gt, d.Message, g.wrapFrom(d.Ref))
 		}
 	}
 	b.WriteString("}\n}\n\n")

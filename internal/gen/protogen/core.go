@@ -4,8 +4,13 @@ package protogen
 // dynamic values, errors and the shared stream parts. They are generator input (not derived
 // from Go types); changing them is a protocol change and must stay additive.
 const coreMessages = `// Value is a Go ` + "`any`" + ` value together with its dynamic Go type, so that Go → proto → Go is
-// exact (Post.Props, plugin configuration, WebSocket payloads, driver values). No kind set means
-// Go nil.
+// exact (Post.Props, plugin configuration, WebSocket payloads, driver values). No kind set and
+// no nodes means Go nil.
+//
+// Writers put a []any or map[string]any (any depth) into nodes, flat, and every other value into
+// kind; readers accept a container in either form. The flat form keeps protobuf nesting constant
+// however deep the value is, so that no decoder's recursion limit (100 in upb, Python's protobuf)
+// applies to user data such as post props.
 message Value {
   oneof kind {
     bool bool_value = 1;
@@ -18,9 +23,9 @@ message Value {
     float float32_value = 7;
     string string_value = 8;
     bytes bytes_value = 9;
-    // Go []any.
+    // Go []any, nested form (read, no longer written: see nodes).
     ValueList list_value = 10;
-    // Go map[string]any.
+    // Go map[string]any, nested form (read, no longer written: see nodes).
     ValueMap map_value = 11;
     // Go []string.
     StringList string_list_value = 12;
@@ -31,10 +36,48 @@ message Value {
     // Go time.Time (database/sql driver values); the instant is kept, the zone becomes UTC.
     google.protobuf.Timestamp time_value = 15;
   }
-  // is_nil marks a typed nil container: with bytes_value, list_value, map_value,
-  // string_list_value or string_map_value set and empty, true means []byte(nil), []any(nil),
-  // map[string]any(nil), []string(nil) or map[string]string(nil).
+  // is_nil marks a typed nil: with bytes_value, list_value, map_value, string_list_value or
+  // string_map_value set and empty, true means []byte(nil), []any(nil), map[string]any(nil),
+  // []string(nil) or map[string]string(nil); with typed_value, a nil of that type.
   bool is_nil = 16;
+  // A []any or map[string]any value, flat: the root node first, then its elements, each
+  // followed by its own elements (pre-order, see ValueNode). Set instead of kind.
+  repeated ValueNode nodes = 17;
+}
+
+// ValueNode is one node of a flat Value: a scalar, typed value or string container like
+// Value's kind, or the head of a []any (list_len) / map[string]any (map_len) whose elements
+// are the next list_len / map_len subtrees, each entry of a map carrying its key.
+message ValueNode {
+  // This node's key in the map it is an element of (empty for list elements and the root).
+  string key = 1;
+  oneof kind {
+    bool bool_value = 2;
+    // Go int.
+    int64 int_value = 3;
+    int64 int64_value = 4;
+    int32 int32_value = 5;
+    uint64 uint64_value = 6;
+    double float64_value = 7;
+    float float32_value = 8;
+    string string_value = 9;
+    bytes bytes_value = 10;
+    // Go []any with this many elements (the following subtrees).
+    uint32 list_len = 11;
+    // Go map[string]any with this many entries (the following subtrees, keyed).
+    uint32 map_len = 12;
+    // Go []string.
+    StringList string_list_value = 13;
+    // Go map[string]string.
+    StringMap string_map_value = 14;
+    // A model type registered with gob by Mattermost (see TypedValue).
+    TypedValue typed_value = 15;
+    // Go time.Time; the instant is kept, the zone becomes UTC.
+    google.protobuf.Timestamp time_value = 16;
+  }
+  // A typed nil, as Value.is_nil (list_len / map_len 0 with is_nil: []any(nil) /
+  // map[string]any(nil)).
+  bool is_nil = 17;
 }
 
 // ValueList is a Go []any.

@@ -102,11 +102,16 @@ func (w *writer) WriteRaw(s string) { w.b.WriteString(s) }
 
 const convertHelpers = `
 
+# The Go nil slices, maps and bytes that Python shows as empty (see mmplugin._values): they go
+# back as nil, not as empty.
+_NILS = (_v.GoNilList, _v.GoNilMap, _v.GoNilBytes)
+
+
 def _mark(x: _T | None, n: int, e: list[int]) -> _T | None:
     """x for a proto field; records field n in e when x is empty but not None."""
     if x:
         return x
-    if x is not None:
+    if x is not None and not isinstance(x, _NILS):
         e.append(n)
     return None
 
@@ -115,15 +120,18 @@ def _mbytes(x: bytes | None, n: int, e: list[int]) -> bytes:
     """A []byte field: nil is unset, an empty non-nil slice is marked in e."""
     if x:
         return x
-    if x is not None:
+    if x is not None and type(x) is not _v.GoNilBytes:
         e.append(n)
     return b""
 
 
 def _pbytes(x: bytes | None, n: int, e: list[int]) -> bytes | None:
     """A *[]byte: presence is the pointer, e marks an empty non-nil slice."""
-    if x is not None and not x:
-        e.append(n)
+    if x is None or x:
+        return x
+    if type(x) is _v.GoNilBytes:
+        return b""
+    e.append(n)
     return x
 
 
@@ -134,7 +142,7 @@ def _opt(f: Callable[[_T], _U], x: _T | None) -> _U | None:
 def _list(f: Callable[[_T], _U], x: list[_T] | None, n: int, e: list[int]) -> list[_U] | None:
     if x:
         return [f(i) for i in x]
-    if x is not None:
+    if x is not None and not isinstance(x, _NILS):
         e.append(n)
     return None
 
@@ -147,13 +155,28 @@ def _map(
 ) -> dict[_K, _U] | None:
     if x:
         return {k: f(i) for k, i in x.items()}
-    if x is not None:
+    if x is not None and not isinstance(x, _NILS):
         e.append(n)
     return None
 
 
 def _ubytes(x: bytes, n: int, e: Container[int]) -> bytes | None:
     return x if x or n in e else None
+
+
+def _upbytes(x: bytes, n: int, e: Container[int]) -> bytes:
+    """A present *[]byte: empty and unmarked is a pointer to a nil slice."""
+    return x if x or n in e else _v.GoNilBytes()
+
+
+def _nil_list(x: list[_T] | None) -> list[_T]:
+    """A present *[]T: a nil slice behind the pointer reads as GoNilList."""
+    return _v.GoNilList() if x is None else x
+
+
+def _nil_map(x: dict[_K, _T] | None) -> dict[_K, _T]:
+    """A present *map[K]V: a nil map behind the pointer reads as GoNilMap."""
+    return _v.GoNilMap() if x is None else x
 
 
 def _ulist(x: Sequence[_T], n: int, e: Container[int]) -> list[_T] | None:
@@ -311,17 +334,20 @@ func (g *generator) fromPBm(r *ir.TypeRef, mv, field string, n int32, ev string)
 	case ir.KindPointer:
 		e := r.Elem
 		switch e.Kind {
-		case ir.KindScalar, ir.KindBytes:
+		case ir.KindScalar:
 			return src, has, "None"
+		case ir.KindBytes:
+			// A pointer to a nil []byte reads as GoNilBytes: Python has one None.
+			return g.cq + "_upbytes(" + src + ", " + num + ", " + ev + ")", has, "None"
 		case ir.KindMessage, ir.KindTimestamp, ir.KindAppError:
 			return g.elemFrom(e) + "(" + src + ")", has, "None"
 		case ir.KindList, ir.KindMap:
-			// A pointer to a nil container reads as an empty one: Python has one None.
-			empty := "[]"
+			// A pointer to a nil container reads as GoNilList / GoNilMap: Python has one None.
+			helper := "_nil_list("
 			if e.Kind == ir.KindMap {
-				empty = "{}"
+				helper = "_nil_map("
 			}
-			return g.cq + wrapperFunc(g.s.WrapperFor(e), "from_pb") + "(" + src + ") or " + empty, has, "None"
+			return g.cq + helper + g.cq + wrapperFunc(g.s.WrapperFor(e), "from_pb") + "(" + src + "))", has, "None"
 		}
 	}
 	panic(fmt.Sprintf("pygen: no field conversion for %v", r.Go))

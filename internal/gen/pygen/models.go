@@ -16,7 +16,9 @@ func (g *generator) models() (string, error) {
 		"plugin.Driver (proto message name = class name, proto field name = attribute name).\n\n"+
 		"Go → Python: pointers, slices, maps and []byte are `X | None` with None for nil, so an empty\n"+
 		"list/dict/bytes stays different from nil; `any` is plain Python data (see mmplugin._values);\n"+
-		"time.Time is an aware datetime in UTC (microsecond precision).")
+		"time.Time is an aware datetime in UTC (a mmplugin._values.GoTime when it has nanoseconds below\n"+
+		"the microsecond); a *[]T field pointing at a nil slice holds GoNilList() (GoNilBytes() for\n"+
+		"*[]byte).")
 	w.line(0, "from dataclasses import dataclass, field")
 	w.line(0, "from datetime import datetime")
 	w.line(0, "from typing import Any")

@@ -112,8 +112,13 @@ func (ErrorCode) EnumDescriptor() ([]byte, []int) {
 }
 
 // Value is a Go `any` value together with its dynamic Go type, so that Go → proto → Go is
-// exact (Post.Props, plugin configuration, WebSocket payloads, driver values). No kind set means
-// Go nil.
+// exact (Post.Props, plugin configuration, WebSocket payloads, driver values). No kind set and
+// no nodes means Go nil.
+//
+// Writers put a []any or map[string]any (any depth) into nodes, flat, and every other value into
+// kind; readers accept a container in either form. The flat form keeps protobuf nesting constant
+// however deep the value is, so that no decoder's recursion limit (100 in upb, Python's protobuf)
+// applies to user data such as post props.
 type Value struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Kind:
@@ -134,10 +139,13 @@ type Value struct {
 	//	*Value_TypedValue
 	//	*Value_TimeValue
 	Kind isValue_Kind `protobuf_oneof:"kind"`
-	// is_nil marks a typed nil container: with bytes_value, list_value, map_value,
-	// string_list_value or string_map_value set and empty, true means []byte(nil), []any(nil),
-	// map[string]any(nil), []string(nil) or map[string]string(nil).
-	IsNil         bool `protobuf:"varint,16,opt,name=is_nil,json=isNil,proto3" json:"is_nil,omitempty"`
+	// is_nil marks a typed nil: with bytes_value, list_value, map_value, string_list_value or
+	// string_map_value set and empty, true means []byte(nil), []any(nil), map[string]any(nil),
+	// []string(nil) or map[string]string(nil); with typed_value, a nil of that type.
+	IsNil bool `protobuf:"varint,16,opt,name=is_nil,json=isNil,proto3" json:"is_nil,omitempty"`
+	// A []any or map[string]any value, flat: the root node first, then its elements, each
+	// followed by its own elements (pre-order, see ValueNode). Set instead of kind.
+	Nodes         []*ValueNode `protobuf:"bytes,17,rep,name=nodes,proto3" json:"nodes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -321,6 +329,13 @@ func (x *Value) GetIsNil() bool {
 	return false
 }
 
+func (x *Value) GetNodes() []*ValueNode {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
 type isValue_Kind interface {
 	isValue_Kind()
 }
@@ -363,12 +378,12 @@ type Value_BytesValue struct {
 }
 
 type Value_ListValue struct {
-	// Go []any.
+	// Go []any, nested form (read, no longer written: see nodes).
 	ListValue *ValueList `protobuf:"bytes,10,opt,name=list_value,json=listValue,proto3,oneof"`
 }
 
 type Value_MapValue struct {
-	// Go map[string]any.
+	// Go map[string]any, nested form (read, no longer written: see nodes).
 	MapValue *ValueMap `protobuf:"bytes,11,opt,name=map_value,json=mapValue,proto3,oneof"`
 }
 
@@ -422,6 +437,325 @@ func (*Value_TypedValue) isValue_Kind() {}
 
 func (*Value_TimeValue) isValue_Kind() {}
 
+// ValueNode is one node of a flat Value: a scalar, typed value or string container like
+// Value's kind, or the head of a []any (list_len) / map[string]any (map_len) whose elements
+// are the next list_len / map_len subtrees, each entry of a map carrying its key.
+type ValueNode struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// This node's key in the map it is an element of (empty for list elements and the root).
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*ValueNode_BoolValue
+	//	*ValueNode_IntValue
+	//	*ValueNode_Int64Value
+	//	*ValueNode_Int32Value
+	//	*ValueNode_Uint64Value
+	//	*ValueNode_Float64Value
+	//	*ValueNode_Float32Value
+	//	*ValueNode_StringValue
+	//	*ValueNode_BytesValue
+	//	*ValueNode_ListLen
+	//	*ValueNode_MapLen
+	//	*ValueNode_StringListValue
+	//	*ValueNode_StringMapValue
+	//	*ValueNode_TypedValue
+	//	*ValueNode_TimeValue
+	Kind isValueNode_Kind `protobuf_oneof:"kind"`
+	// A typed nil, as Value.is_nil (list_len / map_len 0 with is_nil: []any(nil) /
+	// map[string]any(nil)).
+	IsNil         bool `protobuf:"varint,17,opt,name=is_nil,json=isNil,proto3" json:"is_nil,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValueNode) Reset() {
+	*x = ValueNode{}
+	mi := &file_mmplugin_v1_models_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValueNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValueNode) ProtoMessage() {}
+
+func (x *ValueNode) ProtoReflect() protoreflect.Message {
+	mi := &file_mmplugin_v1_models_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValueNode.ProtoReflect.Descriptor instead.
+func (*ValueNode) Descriptor() ([]byte, []int) {
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ValueNode) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ValueNode) GetKind() isValueNode_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *ValueNode) GetBoolValue() bool {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_BoolValue); ok {
+			return x.BoolValue
+		}
+	}
+	return false
+}
+
+func (x *ValueNode) GetIntValue() int64 {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_IntValue); ok {
+			return x.IntValue
+		}
+	}
+	return 0
+}
+
+func (x *ValueNode) GetInt64Value() int64 {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_Int64Value); ok {
+			return x.Int64Value
+		}
+	}
+	return 0
+}
+
+func (x *ValueNode) GetInt32Value() int32 {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_Int32Value); ok {
+			return x.Int32Value
+		}
+	}
+	return 0
+}
+
+func (x *ValueNode) GetUint64Value() uint64 {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_Uint64Value); ok {
+			return x.Uint64Value
+		}
+	}
+	return 0
+}
+
+func (x *ValueNode) GetFloat64Value() float64 {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_Float64Value); ok {
+			return x.Float64Value
+		}
+	}
+	return 0
+}
+
+func (x *ValueNode) GetFloat32Value() float32 {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_Float32Value); ok {
+			return x.Float32Value
+		}
+	}
+	return 0
+}
+
+func (x *ValueNode) GetStringValue() string {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_StringValue); ok {
+			return x.StringValue
+		}
+	}
+	return ""
+}
+
+func (x *ValueNode) GetBytesValue() []byte {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_BytesValue); ok {
+			return x.BytesValue
+		}
+	}
+	return nil
+}
+
+func (x *ValueNode) GetListLen() uint32 {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_ListLen); ok {
+			return x.ListLen
+		}
+	}
+	return 0
+}
+
+func (x *ValueNode) GetMapLen() uint32 {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_MapLen); ok {
+			return x.MapLen
+		}
+	}
+	return 0
+}
+
+func (x *ValueNode) GetStringListValue() *StringList {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_StringListValue); ok {
+			return x.StringListValue
+		}
+	}
+	return nil
+}
+
+func (x *ValueNode) GetStringMapValue() *StringMap {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_StringMapValue); ok {
+			return x.StringMapValue
+		}
+	}
+	return nil
+}
+
+func (x *ValueNode) GetTypedValue() *TypedValue {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_TypedValue); ok {
+			return x.TypedValue
+		}
+	}
+	return nil
+}
+
+func (x *ValueNode) GetTimeValue() *timestamppb.Timestamp {
+	if x != nil {
+		if x, ok := x.Kind.(*ValueNode_TimeValue); ok {
+			return x.TimeValue
+		}
+	}
+	return nil
+}
+
+func (x *ValueNode) GetIsNil() bool {
+	if x != nil {
+		return x.IsNil
+	}
+	return false
+}
+
+type isValueNode_Kind interface {
+	isValueNode_Kind()
+}
+
+type ValueNode_BoolValue struct {
+	BoolValue bool `protobuf:"varint,2,opt,name=bool_value,json=boolValue,proto3,oneof"`
+}
+
+type ValueNode_IntValue struct {
+	// Go int.
+	IntValue int64 `protobuf:"varint,3,opt,name=int_value,json=intValue,proto3,oneof"`
+}
+
+type ValueNode_Int64Value struct {
+	Int64Value int64 `protobuf:"varint,4,opt,name=int64_value,json=int64Value,proto3,oneof"`
+}
+
+type ValueNode_Int32Value struct {
+	Int32Value int32 `protobuf:"varint,5,opt,name=int32_value,json=int32Value,proto3,oneof"`
+}
+
+type ValueNode_Uint64Value struct {
+	Uint64Value uint64 `protobuf:"varint,6,opt,name=uint64_value,json=uint64Value,proto3,oneof"`
+}
+
+type ValueNode_Float64Value struct {
+	Float64Value float64 `protobuf:"fixed64,7,opt,name=float64_value,json=float64Value,proto3,oneof"`
+}
+
+type ValueNode_Float32Value struct {
+	Float32Value float32 `protobuf:"fixed32,8,opt,name=float32_value,json=float32Value,proto3,oneof"`
+}
+
+type ValueNode_StringValue struct {
+	StringValue string `protobuf:"bytes,9,opt,name=string_value,json=stringValue,proto3,oneof"`
+}
+
+type ValueNode_BytesValue struct {
+	BytesValue []byte `protobuf:"bytes,10,opt,name=bytes_value,json=bytesValue,proto3,oneof"`
+}
+
+type ValueNode_ListLen struct {
+	// Go []any with this many elements (the following subtrees).
+	ListLen uint32 `protobuf:"varint,11,opt,name=list_len,json=listLen,proto3,oneof"`
+}
+
+type ValueNode_MapLen struct {
+	// Go map[string]any with this many entries (the following subtrees, keyed).
+	MapLen uint32 `protobuf:"varint,12,opt,name=map_len,json=mapLen,proto3,oneof"`
+}
+
+type ValueNode_StringListValue struct {
+	// Go []string.
+	StringListValue *StringList `protobuf:"bytes,13,opt,name=string_list_value,json=stringListValue,proto3,oneof"`
+}
+
+type ValueNode_StringMapValue struct {
+	// Go map[string]string.
+	StringMapValue *StringMap `protobuf:"bytes,14,opt,name=string_map_value,json=stringMapValue,proto3,oneof"`
+}
+
+type ValueNode_TypedValue struct {
+	// A model type registered with gob by Mattermost (see TypedValue).
+	TypedValue *TypedValue `protobuf:"bytes,15,opt,name=typed_value,json=typedValue,proto3,oneof"`
+}
+
+type ValueNode_TimeValue struct {
+	// Go time.Time; the instant is kept, the zone becomes UTC.
+	TimeValue *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=time_value,json=timeValue,proto3,oneof"`
+}
+
+func (*ValueNode_BoolValue) isValueNode_Kind() {}
+
+func (*ValueNode_IntValue) isValueNode_Kind() {}
+
+func (*ValueNode_Int64Value) isValueNode_Kind() {}
+
+func (*ValueNode_Int32Value) isValueNode_Kind() {}
+
+func (*ValueNode_Uint64Value) isValueNode_Kind() {}
+
+func (*ValueNode_Float64Value) isValueNode_Kind() {}
+
+func (*ValueNode_Float32Value) isValueNode_Kind() {}
+
+func (*ValueNode_StringValue) isValueNode_Kind() {}
+
+func (*ValueNode_BytesValue) isValueNode_Kind() {}
+
+func (*ValueNode_ListLen) isValueNode_Kind() {}
+
+func (*ValueNode_MapLen) isValueNode_Kind() {}
+
+func (*ValueNode_StringListValue) isValueNode_Kind() {}
+
+func (*ValueNode_StringMapValue) isValueNode_Kind() {}
+
+func (*ValueNode_TypedValue) isValueNode_Kind() {}
+
+func (*ValueNode_TimeValue) isValueNode_Kind() {}
+
 // ValueList is a Go []any.
 type ValueList struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -432,7 +766,7 @@ type ValueList struct {
 
 func (x *ValueList) Reset() {
 	*x = ValueList{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[1]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +778,7 @@ func (x *ValueList) String() string {
 func (*ValueList) ProtoMessage() {}
 
 func (x *ValueList) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[1]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +791,7 @@ func (x *ValueList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValueList.ProtoReflect.Descriptor instead.
 func (*ValueList) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{1}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ValueList) GetValues() []*Value {
@@ -477,7 +811,7 @@ type ValueMap struct {
 
 func (x *ValueMap) Reset() {
 	*x = ValueMap{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[2]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +823,7 @@ func (x *ValueMap) String() string {
 func (*ValueMap) ProtoMessage() {}
 
 func (x *ValueMap) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[2]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +836,7 @@ func (x *ValueMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValueMap.ProtoReflect.Descriptor instead.
 func (*ValueMap) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{2}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ValueMap) GetValues() map[string]*Value {
@@ -522,7 +856,7 @@ type StringList struct {
 
 func (x *StringList) Reset() {
 	*x = StringList{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[3]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +868,7 @@ func (x *StringList) String() string {
 func (*StringList) ProtoMessage() {}
 
 func (x *StringList) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[3]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +881,7 @@ func (x *StringList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringList.ProtoReflect.Descriptor instead.
 func (*StringList) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{3}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StringList) GetValues() []string {
@@ -567,7 +901,7 @@ type StringMap struct {
 
 func (x *StringMap) Reset() {
 	*x = StringMap{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[4]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +913,7 @@ func (x *StringMap) String() string {
 func (*StringMap) ProtoMessage() {}
 
 func (x *StringMap) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[4]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +926,7 @@ func (x *StringMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StringMap.ProtoReflect.Descriptor instead.
 func (*StringMap) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{4}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StringMap) GetValues() map[string]string {
@@ -615,7 +949,7 @@ type TypedValue struct {
 
 func (x *TypedValue) Reset() {
 	*x = TypedValue{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[5]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +961,7 @@ func (x *TypedValue) String() string {
 func (*TypedValue) ProtoMessage() {}
 
 func (x *TypedValue) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[5]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +974,7 @@ func (x *TypedValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypedValue.ProtoReflect.Descriptor instead.
 func (*TypedValue) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{5}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TypedValue) GetType() string {
@@ -670,7 +1004,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[6]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -682,7 +1016,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[6]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -695,7 +1029,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{6}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Error) GetMessage() string {
@@ -739,7 +1073,7 @@ type AppError struct {
 
 func (x *AppError) Reset() {
 	*x = AppError{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[7]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +1085,7 @@ func (x *AppError) String() string {
 func (*AppError) ProtoMessage() {}
 
 func (x *AppError) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[7]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +1098,7 @@ func (x *AppError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppError.ProtoReflect.Descriptor instead.
 func (*AppError) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{7}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AppError) GetId() string {
@@ -840,7 +1174,7 @@ type StreamChunk struct {
 
 func (x *StreamChunk) Reset() {
 	*x = StreamChunk{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[8]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +1186,7 @@ func (x *StreamChunk) String() string {
 func (*StreamChunk) ProtoMessage() {}
 
 func (x *StreamChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[8]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +1199,7 @@ func (x *StreamChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamChunk.ProtoReflect.Descriptor instead.
 func (*StreamChunk) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{8}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StreamChunk) GetData() []byte {
@@ -886,7 +1220,7 @@ type StreamEnd struct {
 
 func (x *StreamEnd) Reset() {
 	*x = StreamEnd{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[9]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1232,7 @@ func (x *StreamEnd) String() string {
 func (*StreamEnd) ProtoMessage() {}
 
 func (x *StreamEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[9]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1245,7 @@ func (x *StreamEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamEnd.ProtoReflect.Descriptor instead.
 func (*StreamEnd) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{9}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StreamEnd) GetError() *Error {
@@ -935,7 +1269,7 @@ type HTTPHeader struct {
 
 func (x *HTTPHeader) Reset() {
 	*x = HTTPHeader{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[10]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1281,7 @@ func (x *HTTPHeader) String() string {
 func (*HTTPHeader) ProtoMessage() {}
 
 func (x *HTTPHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[10]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1294,7 @@ func (x *HTTPHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPHeader.ProtoReflect.Descriptor instead.
 func (*HTTPHeader) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{10}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HTTPHeader) GetName() string {
@@ -1015,7 +1349,7 @@ type HTTPRequestHead struct {
 
 func (x *HTTPRequestHead) Reset() {
 	*x = HTTPRequestHead{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[11]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1361,7 @@ func (x *HTTPRequestHead) String() string {
 func (*HTTPRequestHead) ProtoMessage() {}
 
 func (x *HTTPRequestHead) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[11]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1374,7 @@ func (x *HTTPRequestHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequestHead.ProtoReflect.Descriptor instead.
 func (*HTTPRequestHead) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{11}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *HTTPRequestHead) GetContext() *PluginContext {
@@ -1152,7 +1486,7 @@ type HTTPResponseHead struct {
 
 func (x *HTTPResponseHead) Reset() {
 	*x = HTTPResponseHead{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[12]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1164,7 +1498,7 @@ func (x *HTTPResponseHead) String() string {
 func (*HTTPResponseHead) ProtoMessage() {}
 
 func (x *HTTPResponseHead) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[12]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1177,7 +1511,7 @@ func (x *HTTPResponseHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponseHead.ProtoReflect.Descriptor instead.
 func (*HTTPResponseHead) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{12}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HTTPResponseHead) GetStatusCode() int32 {
@@ -1203,7 +1537,7 @@ type HTTPFlush struct {
 
 func (x *HTTPFlush) Reset() {
 	*x = HTTPFlush{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[13]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1549,7 @@ func (x *HTTPFlush) String() string {
 func (*HTTPFlush) ProtoMessage() {}
 
 func (x *HTTPFlush) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[13]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1562,7 @@ func (x *HTTPFlush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPFlush.ProtoReflect.Descriptor instead.
 func (*HTTPFlush) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{13}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{14}
 }
 
 // AIRecapSettings is model.AIRecapSettings (github.com/mattermost/mattermost/server/public/model).
@@ -1258,7 +1592,7 @@ type AIRecapSettings struct {
 
 func (x *AIRecapSettings) Reset() {
 	*x = AIRecapSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[14]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1604,7 @@ func (x *AIRecapSettings) String() string {
 func (*AIRecapSettings) ProtoMessage() {}
 
 func (x *AIRecapSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[14]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1617,7 @@ func (x *AIRecapSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AIRecapSettings.ProtoReflect.Descriptor instead.
 func (*AIRecapSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{14}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AIRecapSettings) GetEnable() bool {
@@ -1386,7 +1720,7 @@ type AccessControlPolicy struct {
 
 func (x *AccessControlPolicy) Reset() {
 	*x = AccessControlPolicy{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[15]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1398,7 +1732,7 @@ func (x *AccessControlPolicy) String() string {
 func (*AccessControlPolicy) ProtoMessage() {}
 
 func (x *AccessControlPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[15]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1411,7 +1745,7 @@ func (x *AccessControlPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessControlPolicy.ProtoReflect.Descriptor instead.
 func (*AccessControlPolicy) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{15}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AccessControlPolicy) GetId() string {
@@ -1531,7 +1865,7 @@ type AccessControlPolicyRule struct {
 
 func (x *AccessControlPolicyRule) Reset() {
 	*x = AccessControlPolicyRule{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[16]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +1877,7 @@ func (x *AccessControlPolicyRule) String() string {
 func (*AccessControlPolicyRule) ProtoMessage() {}
 
 func (x *AccessControlPolicyRule) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[16]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +1890,7 @@ func (x *AccessControlPolicyRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessControlPolicyRule.ProtoReflect.Descriptor instead.
 func (*AccessControlPolicyRule) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{16}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AccessControlPolicyRule) GetActions() []string {
@@ -1609,7 +1943,7 @@ type AccessControlPolicyTestResponse struct {
 
 func (x *AccessControlPolicyTestResponse) Reset() {
 	*x = AccessControlPolicyTestResponse{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[17]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1955,7 @@ func (x *AccessControlPolicyTestResponse) String() string {
 func (*AccessControlPolicyTestResponse) ProtoMessage() {}
 
 func (x *AccessControlPolicyTestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[17]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1968,7 @@ func (x *AccessControlPolicyTestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessControlPolicyTestResponse.ProtoReflect.Descriptor instead.
 func (*AccessControlPolicyTestResponse) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{17}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AccessControlPolicyTestResponse) GetUsers() []*User {
@@ -1683,7 +2017,7 @@ type AccessControlSettings struct {
 
 func (x *AccessControlSettings) Reset() {
 	*x = AccessControlSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[18]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1695,7 +2029,7 @@ func (x *AccessControlSettings) String() string {
 func (*AccessControlSettings) ProtoMessage() {}
 
 func (x *AccessControlSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[18]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1708,7 +2042,7 @@ func (x *AccessControlSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessControlSettings.ProtoReflect.Descriptor instead.
 func (*AccessControlSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{18}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AccessControlSettings) GetEnableAttributeBasedAccessControl() bool {
@@ -1782,7 +2116,7 @@ type AccessDecision struct {
 
 func (x *AccessDecision) Reset() {
 	*x = AccessDecision{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[19]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +2128,7 @@ func (x *AccessDecision) String() string {
 func (*AccessDecision) ProtoMessage() {}
 
 func (x *AccessDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[19]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +2141,7 @@ func (x *AccessDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccessDecision.ProtoReflect.Descriptor instead.
 func (*AccessDecision) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{19}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AccessDecision) GetDecision() bool {
@@ -1848,7 +2182,7 @@ type AdditionalContentFlaggingSettings struct {
 
 func (x *AdditionalContentFlaggingSettings) Reset() {
 	*x = AdditionalContentFlaggingSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[20]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1860,7 +2194,7 @@ func (x *AdditionalContentFlaggingSettings) String() string {
 func (*AdditionalContentFlaggingSettings) ProtoMessage() {}
 
 func (x *AdditionalContentFlaggingSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[20]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1873,7 +2207,7 @@ func (x *AdditionalContentFlaggingSettings) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use AdditionalContentFlaggingSettings.ProtoReflect.Descriptor instead.
 func (*AdditionalContentFlaggingSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{20}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AdditionalContentFlaggingSettings) GetReasons() *ListOfString {
@@ -1915,7 +2249,7 @@ type AgentsProviderSettings struct {
 
 func (x *AgentsProviderSettings) Reset() {
 	*x = AgentsProviderSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[21]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1927,7 +2261,7 @@ func (x *AgentsProviderSettings) String() string {
 func (*AgentsProviderSettings) ProtoMessage() {}
 
 func (x *AgentsProviderSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[21]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1940,7 +2274,7 @@ func (x *AgentsProviderSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentsProviderSettings.ProtoReflect.Descriptor instead.
 func (*AgentsProviderSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{21}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AgentsProviderSettings) GetLlmServiceId() string {
@@ -1961,7 +2295,7 @@ type AnalyticsSettings struct {
 
 func (x *AnalyticsSettings) Reset() {
 	*x = AnalyticsSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[22]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1973,7 +2307,7 @@ func (x *AnalyticsSettings) String() string {
 func (*AnalyticsSettings) ProtoMessage() {}
 
 func (x *AnalyticsSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[22]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1986,7 +2320,7 @@ func (x *AnalyticsSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyticsSettings.ProtoReflect.Descriptor instead.
 func (*AnalyticsSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{22}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AnalyticsSettings) GetMaxUsersForStatistics() int64 {
@@ -2025,7 +2359,7 @@ type AnnouncementSettings struct {
 
 func (x *AnnouncementSettings) Reset() {
 	*x = AnnouncementSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[23]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2037,7 +2371,7 @@ func (x *AnnouncementSettings) String() string {
 func (*AnnouncementSettings) ProtoMessage() {}
 
 func (x *AnnouncementSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[23]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2050,7 +2384,7 @@ func (x *AnnouncementSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnnouncementSettings.ProtoReflect.Descriptor instead.
 func (*AnnouncementSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{23}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AnnouncementSettings) GetEnableBanner() bool {
@@ -2142,7 +2476,7 @@ type AuditEventActor struct {
 
 func (x *AuditEventActor) Reset() {
 	*x = AuditEventActor{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[24]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2488,7 @@ func (x *AuditEventActor) String() string {
 func (*AuditEventActor) ProtoMessage() {}
 
 func (x *AuditEventActor) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[24]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2501,7 @@ func (x *AuditEventActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEventActor.ProtoReflect.Descriptor instead.
 func (*AuditEventActor) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{24}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AuditEventActor) GetUserId() string {
@@ -2224,7 +2558,7 @@ type AuditEventData struct {
 
 func (x *AuditEventData) Reset() {
 	*x = AuditEventData{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[25]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2236,7 +2570,7 @@ func (x *AuditEventData) String() string {
 func (*AuditEventData) ProtoMessage() {}
 
 func (x *AuditEventData) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[25]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2249,7 +2583,7 @@ func (x *AuditEventData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEventData.ProtoReflect.Descriptor instead.
 func (*AuditEventData) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{25}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AuditEventData) GetParameters() map[string]*Value {
@@ -2300,7 +2634,7 @@ type AuditEventError struct {
 
 func (x *AuditEventError) Reset() {
 	*x = AuditEventError{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[26]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2312,7 +2646,7 @@ func (x *AuditEventError) String() string {
 func (*AuditEventError) ProtoMessage() {}
 
 func (x *AuditEventError) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[26]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2325,7 +2659,7 @@ func (x *AuditEventError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEventError.ProtoReflect.Descriptor instead.
 func (*AuditEventError) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{26}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AuditEventError) GetDescription() string {
@@ -2365,7 +2699,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[27]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2377,7 +2711,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[27]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2390,7 +2724,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{27}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AuditRecord) GetEventName() string {
@@ -2467,7 +2801,7 @@ type AutoTranslationSettings struct {
 
 func (x *AutoTranslationSettings) Reset() {
 	*x = AutoTranslationSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[28]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2479,7 +2813,7 @@ func (x *AutoTranslationSettings) String() string {
 func (*AutoTranslationSettings) ProtoMessage() {}
 
 func (x *AutoTranslationSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[28]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2492,7 +2826,7 @@ func (x *AutoTranslationSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutoTranslationSettings.ProtoReflect.Descriptor instead.
 func (*AutoTranslationSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{28}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AutoTranslationSettings) GetEnable() bool {
@@ -2570,7 +2904,7 @@ type AutocompleteArg struct {
 
 func (x *AutocompleteArg) Reset() {
 	*x = AutocompleteArg{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[29]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2582,7 +2916,7 @@ func (x *AutocompleteArg) String() string {
 func (*AutocompleteArg) ProtoMessage() {}
 
 func (x *AutocompleteArg) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[29]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2595,7 +2929,7 @@ func (x *AutocompleteArg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutocompleteArg.ProtoReflect.Descriptor instead.
 func (*AutocompleteArg) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{29}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AutocompleteArg) GetName() string {
@@ -2656,7 +2990,7 @@ type AutocompleteData struct {
 
 func (x *AutocompleteData) Reset() {
 	*x = AutocompleteData{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[30]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2668,7 +3002,7 @@ func (x *AutocompleteData) String() string {
 func (*AutocompleteData) ProtoMessage() {}
 
 func (x *AutocompleteData) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[30]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2681,7 +3015,7 @@ func (x *AutocompleteData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutocompleteData.ProtoReflect.Descriptor instead.
 func (*AutocompleteData) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{30}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AutocompleteData) GetTrigger() string {
@@ -2744,7 +3078,7 @@ type AutocompleteDynamicListArg struct {
 
 func (x *AutocompleteDynamicListArg) Reset() {
 	*x = AutocompleteDynamicListArg{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[31]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2756,7 +3090,7 @@ func (x *AutocompleteDynamicListArg) String() string {
 func (*AutocompleteDynamicListArg) ProtoMessage() {}
 
 func (x *AutocompleteDynamicListArg) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[31]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2769,7 +3103,7 @@ func (x *AutocompleteDynamicListArg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutocompleteDynamicListArg.ProtoReflect.Descriptor instead.
 func (*AutocompleteDynamicListArg) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{31}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AutocompleteDynamicListArg) GetFetchUrl() string {
@@ -2794,7 +3128,7 @@ type AutocompleteListItem struct {
 
 func (x *AutocompleteListItem) Reset() {
 	*x = AutocompleteListItem{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[32]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2806,7 +3140,7 @@ func (x *AutocompleteListItem) String() string {
 func (*AutocompleteListItem) ProtoMessage() {}
 
 func (x *AutocompleteListItem) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[32]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2819,7 +3153,7 @@ func (x *AutocompleteListItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutocompleteListItem.ProtoReflect.Descriptor instead.
 func (*AutocompleteListItem) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{32}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AutocompleteListItem) GetItem() string {
@@ -2856,7 +3190,7 @@ type AutocompleteStaticListArg struct {
 
 func (x *AutocompleteStaticListArg) Reset() {
 	*x = AutocompleteStaticListArg{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[33]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +3202,7 @@ func (x *AutocompleteStaticListArg) String() string {
 func (*AutocompleteStaticListArg) ProtoMessage() {}
 
 func (x *AutocompleteStaticListArg) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[33]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2881,7 +3215,7 @@ func (x *AutocompleteStaticListArg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutocompleteStaticListArg.ProtoReflect.Descriptor instead.
 func (*AutocompleteStaticListArg) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{33}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AutocompleteStaticListArg) GetPossibleArguments() []*AutocompleteListItem {
@@ -2911,7 +3245,7 @@ type AutocompleteTextArg struct {
 
 func (x *AutocompleteTextArg) Reset() {
 	*x = AutocompleteTextArg{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[34]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2923,7 +3257,7 @@ func (x *AutocompleteTextArg) String() string {
 func (*AutocompleteTextArg) ProtoMessage() {}
 
 func (x *AutocompleteTextArg) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[34]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2936,7 +3270,7 @@ func (x *AutocompleteTextArg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AutocompleteTextArg.ProtoReflect.Descriptor instead.
 func (*AutocompleteTextArg) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{34}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AutocompleteTextArg) GetHint() string {
@@ -2980,7 +3314,7 @@ type Bot struct {
 
 func (x *Bot) Reset() {
 	*x = Bot{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[35]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2992,7 +3326,7 @@ func (x *Bot) String() string {
 func (*Bot) ProtoMessage() {}
 
 func (x *Bot) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[35]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3005,7 +3339,7 @@ func (x *Bot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Bot.ProtoReflect.Descriptor instead.
 func (*Bot) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{35}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Bot) GetUserId() string {
@@ -3090,7 +3424,7 @@ type BotGetOptions struct {
 
 func (x *BotGetOptions) Reset() {
 	*x = BotGetOptions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[36]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3102,7 +3436,7 @@ func (x *BotGetOptions) String() string {
 func (*BotGetOptions) ProtoMessage() {}
 
 func (x *BotGetOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[36]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3115,7 +3449,7 @@ func (x *BotGetOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotGetOptions.ProtoReflect.Descriptor instead.
 func (*BotGetOptions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{36}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *BotGetOptions) GetOwnerId() string {
@@ -3168,7 +3502,7 @@ type BotPatch struct {
 
 func (x *BotPatch) Reset() {
 	*x = BotPatch{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[37]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3180,7 +3514,7 @@ func (x *BotPatch) String() string {
 func (*BotPatch) ProtoMessage() {}
 
 func (x *BotPatch) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[37]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3193,7 +3527,7 @@ func (x *BotPatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotPatch.ProtoReflect.Descriptor instead.
 func (*BotPatch) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{37}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *BotPatch) GetUsername() string {
@@ -3232,7 +3566,7 @@ type CELExpressionError struct {
 
 func (x *CELExpressionError) Reset() {
 	*x = CELExpressionError{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[38]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3244,7 +3578,7 @@ func (x *CELExpressionError) String() string {
 func (*CELExpressionError) ProtoMessage() {}
 
 func (x *CELExpressionError) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[38]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3257,7 +3591,7 @@ func (x *CELExpressionError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CELExpressionError.ProtoReflect.Descriptor instead.
 func (*CELExpressionError) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{38}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CELExpressionError) GetLine() int64 {
@@ -3302,7 +3636,7 @@ type CacheSettings struct {
 
 func (x *CacheSettings) Reset() {
 	*x = CacheSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[39]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3314,7 +3648,7 @@ func (x *CacheSettings) String() string {
 func (*CacheSettings) ProtoMessage() {}
 
 func (x *CacheSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[39]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3327,7 +3661,7 @@ func (x *CacheSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheSettings.ProtoReflect.Descriptor instead.
 func (*CacheSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{39}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *CacheSettings) GetCacheType() string {
@@ -3441,7 +3775,7 @@ type Channel struct {
 
 func (x *Channel) Reset() {
 	*x = Channel{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[40]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3453,7 +3787,7 @@ func (x *Channel) String() string {
 func (*Channel) ProtoMessage() {}
 
 func (x *Channel) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[40]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3466,7 +3800,7 @@ func (x *Channel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Channel.ProtoReflect.Descriptor instead.
 func (*Channel) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{40}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Channel) GetId() string {
@@ -3694,7 +4028,7 @@ type ChannelBannerInfo struct {
 
 func (x *ChannelBannerInfo) Reset() {
 	*x = ChannelBannerInfo{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[41]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3706,7 +4040,7 @@ func (x *ChannelBannerInfo) String() string {
 func (*ChannelBannerInfo) ProtoMessage() {}
 
 func (x *ChannelBannerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[41]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3719,7 +4053,7 @@ func (x *ChannelBannerInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBannerInfo.ProtoReflect.Descriptor instead.
 func (*ChannelBannerInfo) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{41}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ChannelBannerInfo) GetEnabled() bool {
@@ -3786,7 +4120,7 @@ type ChannelMember struct {
 
 func (x *ChannelMember) Reset() {
 	*x = ChannelMember{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[42]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3798,7 +4132,7 @@ func (x *ChannelMember) String() string {
 func (*ChannelMember) ProtoMessage() {}
 
 func (x *ChannelMember) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[42]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3811,7 +4145,7 @@ func (x *ChannelMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelMember.ProtoReflect.Descriptor instead.
 func (*ChannelMember) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{42}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ChannelMember) GetChannelId() string {
@@ -3946,7 +4280,7 @@ type ChannelMemberIdentifier struct {
 
 func (x *ChannelMemberIdentifier) Reset() {
 	*x = ChannelMemberIdentifier{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[43]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3958,7 +4292,7 @@ func (x *ChannelMemberIdentifier) String() string {
 func (*ChannelMemberIdentifier) ProtoMessage() {}
 
 func (x *ChannelMemberIdentifier) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[43]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3971,7 +4305,7 @@ func (x *ChannelMemberIdentifier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelMemberIdentifier.ProtoReflect.Descriptor instead.
 func (*ChannelMemberIdentifier) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{43}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ChannelMemberIdentifier) GetChannelId() string {
@@ -4007,7 +4341,7 @@ type ChannelStats struct {
 
 func (x *ChannelStats) Reset() {
 	*x = ChannelStats{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[44]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4019,7 +4353,7 @@ func (x *ChannelStats) String() string {
 func (*ChannelStats) ProtoMessage() {}
 
 func (x *ChannelStats) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[44]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4032,7 +4366,7 @@ func (x *ChannelStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelStats.ProtoReflect.Descriptor instead.
 func (*ChannelStats) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{44}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ChannelStats) GetChannelId() string {
@@ -4087,7 +4421,7 @@ type ClientRequirements struct {
 
 func (x *ClientRequirements) Reset() {
 	*x = ClientRequirements{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[45]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4099,7 +4433,7 @@ func (x *ClientRequirements) String() string {
 func (*ClientRequirements) ProtoMessage() {}
 
 func (x *ClientRequirements) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[45]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4112,7 +4446,7 @@ func (x *ClientRequirements) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientRequirements.ProtoReflect.Descriptor instead.
 func (*ClientRequirements) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{45}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ClientRequirements) GetAndroidLatestVersion() string {
@@ -4162,7 +4496,7 @@ type CloudSettings struct {
 
 func (x *CloudSettings) Reset() {
 	*x = CloudSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[46]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4174,7 +4508,7 @@ func (x *CloudSettings) String() string {
 func (*CloudSettings) ProtoMessage() {}
 
 func (x *CloudSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[46]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4187,7 +4521,7 @@ func (x *CloudSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloudSettings.ProtoReflect.Descriptor instead.
 func (*CloudSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{46}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CloudSettings) GetCwsurl() string {
@@ -4258,7 +4592,7 @@ type ClusterSettings struct {
 
 func (x *ClusterSettings) Reset() {
 	*x = ClusterSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[47]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4270,7 +4604,7 @@ func (x *ClusterSettings) String() string {
 func (*ClusterSettings) ProtoMessage() {}
 
 func (x *ClusterSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[47]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4283,7 +4617,7 @@ func (x *ClusterSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterSettings.ProtoReflect.Descriptor instead.
 func (*ClusterSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{47}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ClusterSettings) GetEnable() bool {
@@ -4419,7 +4753,7 @@ type Command struct {
 
 func (x *Command) Reset() {
 	*x = Command{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[48]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4431,7 +4765,7 @@ func (x *Command) String() string {
 func (*Command) ProtoMessage() {}
 
 func (x *Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[48]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4444,7 +4778,7 @@ func (x *Command) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Command.ProtoReflect.Descriptor instead.
 func (*Command) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{48}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Command) GetId() string {
@@ -4621,7 +4955,7 @@ type CommandArgs struct {
 
 func (x *CommandArgs) Reset() {
 	*x = CommandArgs{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[49]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4633,7 +4967,7 @@ func (x *CommandArgs) String() string {
 func (*CommandArgs) ProtoMessage() {}
 
 func (x *CommandArgs) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[49]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4646,7 +4980,7 @@ func (x *CommandArgs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandArgs.ProtoReflect.Descriptor instead.
 func (*CommandArgs) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{49}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CommandArgs) GetUserId() string {
@@ -4768,7 +5102,7 @@ type CommandResponse struct {
 
 func (x *CommandResponse) Reset() {
 	*x = CommandResponse{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[50]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4780,7 +5114,7 @@ func (x *CommandResponse) String() string {
 func (*CommandResponse) ProtoMessage() {}
 
 func (x *CommandResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[50]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4793,7 +5127,7 @@ func (x *CommandResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandResponse.ProtoReflect.Descriptor instead.
 func (*CommandResponse) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{50}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CommandResponse) GetResponseType() string {
@@ -4904,7 +5238,7 @@ type ComplianceSettings struct {
 
 func (x *ComplianceSettings) Reset() {
 	*x = ComplianceSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[51]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4916,7 +5250,7 @@ func (x *ComplianceSettings) String() string {
 func (*ComplianceSettings) ProtoMessage() {}
 
 func (x *ComplianceSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[51]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4929,7 +5263,7 @@ func (x *ComplianceSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComplianceSettings.ProtoReflect.Descriptor instead.
 func (*ComplianceSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{51}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ComplianceSettings) GetEnable() bool {
@@ -4981,7 +5315,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[52]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4993,7 +5327,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[52]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5006,7 +5340,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{52}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Condition) GetAttribute() string {
@@ -5156,7 +5490,7 @@ type Config struct {
 
 func (x *Config) Reset() {
 	*x = Config{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[53]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5168,7 +5502,7 @@ func (x *Config) String() string {
 func (*Config) ProtoMessage() {}
 
 func (x *Config) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[53]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5181,7 +5515,7 @@ func (x *Config) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Config.ProtoReflect.Descriptor instead.
 func (*Config) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{53}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *Config) GetServiceSettings() *ServiceSettings {
@@ -5543,7 +5877,7 @@ type ConnectedWorkspacesSettings struct {
 
 func (x *ConnectedWorkspacesSettings) Reset() {
 	*x = ConnectedWorkspacesSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[54]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5555,7 +5889,7 @@ func (x *ConnectedWorkspacesSettings) String() string {
 func (*ConnectedWorkspacesSettings) ProtoMessage() {}
 
 func (x *ConnectedWorkspacesSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[54]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5568,7 +5902,7 @@ func (x *ConnectedWorkspacesSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectedWorkspacesSettings.ProtoReflect.Descriptor instead.
 func (*ConnectedWorkspacesSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{54}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ConnectedWorkspacesSettings) GetEnableSharedChannels() bool {
@@ -5633,7 +5967,7 @@ type ContentFlaggingNotificationSettings struct {
 
 func (x *ContentFlaggingNotificationSettings) Reset() {
 	*x = ContentFlaggingNotificationSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[55]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5645,7 +5979,7 @@ func (x *ContentFlaggingNotificationSettings) String() string {
 func (*ContentFlaggingNotificationSettings) ProtoMessage() {}
 
 func (x *ContentFlaggingNotificationSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[55]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5658,7 +5992,7 @@ func (x *ContentFlaggingNotificationSettings) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use ContentFlaggingNotificationSettings.ProtoReflect.Descriptor instead.
 func (*ContentFlaggingNotificationSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{55}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ContentFlaggingNotificationSettings) GetEventTargetMapping() map[string]*ListOfString {
@@ -5688,7 +6022,7 @@ type ContentFlaggingSettings struct {
 
 func (x *ContentFlaggingSettings) Reset() {
 	*x = ContentFlaggingSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[56]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5700,7 +6034,7 @@ func (x *ContentFlaggingSettings) String() string {
 func (*ContentFlaggingSettings) ProtoMessage() {}
 
 func (x *ContentFlaggingSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[56]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5713,7 +6047,7 @@ func (x *ContentFlaggingSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContentFlaggingSettings.ProtoReflect.Descriptor instead.
 func (*ContentFlaggingSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{56}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ContentFlaggingSettings) GetContentFlaggingSettingsBase() *ContentFlaggingSettingsBase {
@@ -5745,7 +6079,7 @@ type ContentFlaggingSettingsBase struct {
 
 func (x *ContentFlaggingSettingsBase) Reset() {
 	*x = ContentFlaggingSettingsBase{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[57]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5757,7 +6091,7 @@ func (x *ContentFlaggingSettingsBase) String() string {
 func (*ContentFlaggingSettingsBase) ProtoMessage() {}
 
 func (x *ContentFlaggingSettingsBase) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[57]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5770,7 +6104,7 @@ func (x *ContentFlaggingSettingsBase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContentFlaggingSettingsBase.ProtoReflect.Descriptor instead.
 func (*ContentFlaggingSettingsBase) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{57}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ContentFlaggingSettingsBase) GetEnableContentFlagging() bool {
@@ -5813,7 +6147,7 @@ type CreateDefaultMembershipParams struct {
 
 func (x *CreateDefaultMembershipParams) Reset() {
 	*x = CreateDefaultMembershipParams{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[58]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5825,7 +6159,7 @@ func (x *CreateDefaultMembershipParams) String() string {
 func (*CreateDefaultMembershipParams) ProtoMessage() {}
 
 func (x *CreateDefaultMembershipParams) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[58]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5838,7 +6172,7 @@ func (x *CreateDefaultMembershipParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDefaultMembershipParams.ProtoReflect.Descriptor instead.
 func (*CreateDefaultMembershipParams) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{58}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CreateDefaultMembershipParams) GetSince() int64 {
@@ -5893,7 +6227,7 @@ type CustomStatus struct {
 
 func (x *CustomStatus) Reset() {
 	*x = CustomStatus{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[59]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5905,7 +6239,7 @@ func (x *CustomStatus) String() string {
 func (*CustomStatus) ProtoMessage() {}
 
 func (x *CustomStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[59]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5918,7 +6252,7 @@ func (x *CustomStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CustomStatus.ProtoReflect.Descriptor instead.
 func (*CustomStatus) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{59}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *CustomStatus) GetEmoji() string {
@@ -5966,7 +6300,7 @@ type Customer struct {
 
 func (x *Customer) Reset() {
 	*x = Customer{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[60]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5978,7 +6312,7 @@ func (x *Customer) String() string {
 func (*Customer) ProtoMessage() {}
 
 func (x *Customer) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[60]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5991,7 +6325,7 @@ func (x *Customer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Customer.ProtoReflect.Descriptor instead.
 func (*Customer) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{60}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *Customer) GetId() string {
@@ -6057,7 +6391,7 @@ type DataRetentionSettings struct {
 
 func (x *DataRetentionSettings) Reset() {
 	*x = DataRetentionSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[61]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6069,7 +6403,7 @@ func (x *DataRetentionSettings) String() string {
 func (*DataRetentionSettings) ProtoMessage() {}
 
 func (x *DataRetentionSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[61]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6082,7 +6416,7 @@ func (x *DataRetentionSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataRetentionSettings.ProtoReflect.Descriptor instead.
 func (*DataRetentionSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{61}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *DataRetentionSettings) GetEnableMessageDeletion() bool {
@@ -6205,7 +6539,7 @@ type Dialog struct {
 
 func (x *Dialog) Reset() {
 	*x = Dialog{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[62]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6217,7 +6551,7 @@ func (x *Dialog) String() string {
 func (*Dialog) ProtoMessage() {}
 
 func (x *Dialog) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[62]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6230,7 +6564,7 @@ func (x *Dialog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dialog.ProtoReflect.Descriptor instead.
 func (*Dialog) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{62}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Dialog) GetCallbackId() string {
@@ -6318,7 +6652,7 @@ type DialogActionButton struct {
 
 func (x *DialogActionButton) Reset() {
 	*x = DialogActionButton{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[63]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6330,7 +6664,7 @@ func (x *DialogActionButton) String() string {
 func (*DialogActionButton) ProtoMessage() {}
 
 func (x *DialogActionButton) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[63]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6343,7 +6677,7 @@ func (x *DialogActionButton) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DialogActionButton.ProtoReflect.Descriptor instead.
 func (*DialogActionButton) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{63}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *DialogActionButton) GetUrl() string {
@@ -6386,7 +6720,7 @@ type DialogDateTimeConfig struct {
 
 func (x *DialogDateTimeConfig) Reset() {
 	*x = DialogDateTimeConfig{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[64]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6398,7 +6732,7 @@ func (x *DialogDateTimeConfig) String() string {
 func (*DialogDateTimeConfig) ProtoMessage() {}
 
 func (x *DialogDateTimeConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[64]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6411,7 +6745,7 @@ func (x *DialogDateTimeConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DialogDateTimeConfig.ProtoReflect.Descriptor instead.
 func (*DialogDateTimeConfig) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{64}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DialogDateTimeConfig) GetMinDate() string {
@@ -6496,7 +6830,7 @@ type DialogElement struct {
 
 func (x *DialogElement) Reset() {
 	*x = DialogElement{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[65]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6508,7 +6842,7 @@ func (x *DialogElement) String() string {
 func (*DialogElement) ProtoMessage() {}
 
 func (x *DialogElement) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[65]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6521,7 +6855,7 @@ func (x *DialogElement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DialogElement.ProtoReflect.Descriptor instead.
 func (*DialogElement) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{65}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DialogElement) GetDisplayName() string {
@@ -6672,7 +7006,7 @@ type DisplaySettings struct {
 
 func (x *DisplaySettings) Reset() {
 	*x = DisplaySettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[66]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6684,7 +7018,7 @@ func (x *DisplaySettings) String() string {
 func (*DisplaySettings) ProtoMessage() {}
 
 func (x *DisplaySettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[66]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6697,7 +7031,7 @@ func (x *DisplaySettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisplaySettings.ProtoReflect.Descriptor instead.
 func (*DisplaySettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{66}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DisplaySettings) GetCustomUrlSchemes() []string {
@@ -6756,7 +7090,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[67]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6768,7 +7102,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[67]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6781,7 +7115,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{67}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *Draft) GetCreateAt() int64 {
@@ -6890,7 +7224,7 @@ type DriverNamedValue struct {
 
 func (x *DriverNamedValue) Reset() {
 	*x = DriverNamedValue{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[68]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6902,7 +7236,7 @@ func (x *DriverNamedValue) String() string {
 func (*DriverNamedValue) ProtoMessage() {}
 
 func (x *DriverNamedValue) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[68]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6915,7 +7249,7 @@ func (x *DriverNamedValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriverNamedValue.ProtoReflect.Descriptor instead.
 func (*DriverNamedValue) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{68}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *DriverNamedValue) GetName() string {
@@ -6952,7 +7286,7 @@ type DriverTxOptions struct {
 
 func (x *DriverTxOptions) Reset() {
 	*x = DriverTxOptions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[69]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6964,7 +7298,7 @@ func (x *DriverTxOptions) String() string {
 func (*DriverTxOptions) ProtoMessage() {}
 
 func (x *DriverTxOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[69]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6977,7 +7311,7 @@ func (x *DriverTxOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriverTxOptions.ProtoReflect.Descriptor instead.
 func (*DriverTxOptions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{69}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *DriverTxOptions) GetIsolation() int64 {
@@ -7063,7 +7397,7 @@ type ElasticsearchSettings struct {
 
 func (x *ElasticsearchSettings) Reset() {
 	*x = ElasticsearchSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[70]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7075,7 +7409,7 @@ func (x *ElasticsearchSettings) String() string {
 func (*ElasticsearchSettings) ProtoMessage() {}
 
 func (x *ElasticsearchSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[70]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7088,7 +7422,7 @@ func (x *ElasticsearchSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ElasticsearchSettings.ProtoReflect.Descriptor instead.
 func (*ElasticsearchSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{70}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ElasticsearchSettings) GetConnectionUrl() string {
@@ -7344,7 +7678,7 @@ type EmailNotification struct {
 
 func (x *EmailNotification) Reset() {
 	*x = EmailNotification{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[71]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7356,7 +7690,7 @@ func (x *EmailNotification) String() string {
 func (*EmailNotification) ProtoMessage() {}
 
 func (x *EmailNotification) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[71]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7369,7 +7703,7 @@ func (x *EmailNotification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailNotification.ProtoReflect.Descriptor instead.
 func (*EmailNotification) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{71}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *EmailNotification) GetPostId() string {
@@ -7516,7 +7850,7 @@ type EmailNotificationContent struct {
 
 func (x *EmailNotificationContent) Reset() {
 	*x = EmailNotificationContent{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[72]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7528,7 +7862,7 @@ func (x *EmailNotificationContent) String() string {
 func (*EmailNotificationContent) ProtoMessage() {}
 
 func (x *EmailNotificationContent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[72]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7541,7 +7875,7 @@ func (x *EmailNotificationContent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailNotificationContent.ProtoReflect.Descriptor instead.
 func (*EmailNotificationContent) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{72}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *EmailNotificationContent) GetSubject() string {
@@ -7663,7 +7997,7 @@ type EmailSettings struct {
 
 func (x *EmailSettings) Reset() {
 	*x = EmailSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[73]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7675,7 +8009,7 @@ func (x *EmailSettings) String() string {
 func (*EmailSettings) ProtoMessage() {}
 
 func (x *EmailSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[73]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7688,7 +8022,7 @@ func (x *EmailSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailSettings.ProtoReflect.Descriptor instead.
 func (*EmailSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{73}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *EmailSettings) GetEnableSignUpWithEmail() bool {
@@ -7901,7 +8235,7 @@ type Emoji struct {
 
 func (x *Emoji) Reset() {
 	*x = Emoji{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[74]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7913,7 +8247,7 @@ func (x *Emoji) String() string {
 func (*Emoji) ProtoMessage() {}
 
 func (x *Emoji) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[74]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7926,7 +8260,7 @@ func (x *Emoji) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Emoji.ProtoReflect.Descriptor instead.
 func (*Emoji) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{74}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *Emoji) GetId() string {
@@ -7990,7 +8324,7 @@ type ExperimentalAuditSettings struct {
 
 func (x *ExperimentalAuditSettings) Reset() {
 	*x = ExperimentalAuditSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[75]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8002,7 +8336,7 @@ func (x *ExperimentalAuditSettings) String() string {
 func (*ExperimentalAuditSettings) ProtoMessage() {}
 
 func (x *ExperimentalAuditSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[75]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8015,7 +8349,7 @@ func (x *ExperimentalAuditSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExperimentalAuditSettings.ProtoReflect.Descriptor instead.
 func (*ExperimentalAuditSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{75}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ExperimentalAuditSettings) GetFileEnabled() bool {
@@ -8086,7 +8420,7 @@ type ExperimentalSettings struct {
 
 func (x *ExperimentalSettings) Reset() {
 	*x = ExperimentalSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[76]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8098,7 +8432,7 @@ func (x *ExperimentalSettings) String() string {
 func (*ExperimentalSettings) ProtoMessage() {}
 
 func (x *ExperimentalSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[76]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8111,7 +8445,7 @@ func (x *ExperimentalSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExperimentalSettings.ProtoReflect.Descriptor instead.
 func (*ExperimentalSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{76}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ExperimentalSettings) GetClientSideCertEnable() bool {
@@ -8211,7 +8545,7 @@ type ExportSettings struct {
 
 func (x *ExportSettings) Reset() {
 	*x = ExportSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[77]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8223,7 +8557,7 @@ func (x *ExportSettings) String() string {
 func (*ExportSettings) ProtoMessage() {}
 
 func (x *ExportSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[77]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8236,7 +8570,7 @@ func (x *ExportSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportSettings.ProtoReflect.Descriptor instead.
 func (*ExportSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{77}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ExportSettings) GetDirectory() string {
@@ -8342,7 +8676,7 @@ type FeatureFlags struct {
 
 func (x *FeatureFlags) Reset() {
 	*x = FeatureFlags{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[78]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8354,7 +8688,7 @@ func (x *FeatureFlags) String() string {
 func (*FeatureFlags) ProtoMessage() {}
 
 func (x *FeatureFlags) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[78]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8367,7 +8701,7 @@ func (x *FeatureFlags) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeatureFlags.ProtoReflect.Descriptor instead.
 func (*FeatureFlags) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{78}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *FeatureFlags) GetTestFeature() string {
@@ -8723,7 +9057,7 @@ type Features struct {
 
 func (x *Features) Reset() {
 	*x = Features{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[79]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8735,7 +9069,7 @@ func (x *Features) String() string {
 func (*Features) ProtoMessage() {}
 
 func (x *Features) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[79]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8748,7 +9082,7 @@ func (x *Features) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Features.ProtoReflect.Descriptor instead.
 func (*Features) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{79}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *Features) GetUsers() int64 {
@@ -8990,7 +9324,7 @@ type FileData struct {
 
 func (x *FileData) Reset() {
 	*x = FileData{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[80]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9002,7 +9336,7 @@ func (x *FileData) String() string {
 func (*FileData) ProtoMessage() {}
 
 func (x *FileData) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[80]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9015,7 +9349,7 @@ func (x *FileData) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileData.ProtoReflect.Descriptor instead.
 func (*FileData) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{80}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *FileData) GetFilename() string {
@@ -9092,7 +9426,7 @@ type FileInfo struct {
 
 func (x *FileInfo) Reset() {
 	*x = FileInfo{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[81]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9104,7 +9438,7 @@ func (x *FileInfo) String() string {
 func (*FileInfo) ProtoMessage() {}
 
 func (x *FileInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[81]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9117,7 +9451,7 @@ func (x *FileInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileInfo.ProtoReflect.Descriptor instead.
 func (*FileInfo) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{81}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *FileInfo) GetId() string {
@@ -9409,7 +9743,7 @@ type FileSettings struct {
 
 func (x *FileSettings) Reset() {
 	*x = FileSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[82]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9421,7 +9755,7 @@ func (x *FileSettings) String() string {
 func (*FileSettings) ProtoMessage() {}
 
 func (x *FileSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[82]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9434,7 +9768,7 @@ func (x *FileSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileSettings.ProtoReflect.Descriptor instead.
 func (*FileSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{82}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *FileSettings) GetEnableFileAttachments() bool {
@@ -9889,7 +10223,7 @@ type FilesLimits struct {
 
 func (x *FilesLimits) Reset() {
 	*x = FilesLimits{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[83]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9901,7 +10235,7 @@ func (x *FilesLimits) String() string {
 func (*FilesLimits) ProtoMessage() {}
 
 func (x *FilesLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[83]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9914,7 +10248,7 @@ func (x *FilesLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilesLimits.ProtoReflect.Descriptor instead.
 func (*FilesLimits) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{83}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *FilesLimits) GetTotalStorage() int64 {
@@ -9949,7 +10283,7 @@ type GetFileInfosOptions struct {
 
 func (x *GetFileInfosOptions) Reset() {
 	*x = GetFileInfosOptions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[84]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9961,7 +10295,7 @@ func (x *GetFileInfosOptions) String() string {
 func (*GetFileInfosOptions) ProtoMessage() {}
 
 func (x *GetFileInfosOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[84]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9974,7 +10308,7 @@ func (x *GetFileInfosOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFileInfosOptions.ProtoReflect.Descriptor instead.
 func (*GetFileInfosOptions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{84}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *GetFileInfosOptions) GetUserIds() []string {
@@ -10050,7 +10384,7 @@ type GetPostsSinceForSyncCursor struct {
 
 func (x *GetPostsSinceForSyncCursor) Reset() {
 	*x = GetPostsSinceForSyncCursor{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[85]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10062,7 +10396,7 @@ func (x *GetPostsSinceForSyncCursor) String() string {
 func (*GetPostsSinceForSyncCursor) ProtoMessage() {}
 
 func (x *GetPostsSinceForSyncCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[85]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10075,7 +10409,7 @@ func (x *GetPostsSinceForSyncCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPostsSinceForSyncCursor.ProtoReflect.Descriptor instead.
 func (*GetPostsSinceForSyncCursor) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{85}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *GetPostsSinceForSyncCursor) GetLastPostUpdateAt() int64 {
@@ -10129,7 +10463,7 @@ type GlobalRelayMessageExportSettings struct {
 
 func (x *GlobalRelayMessageExportSettings) Reset() {
 	*x = GlobalRelayMessageExportSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[86]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10141,7 +10475,7 @@ func (x *GlobalRelayMessageExportSettings) String() string {
 func (*GlobalRelayMessageExportSettings) ProtoMessage() {}
 
 func (x *GlobalRelayMessageExportSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[86]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10154,7 +10488,7 @@ func (x *GlobalRelayMessageExportSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GlobalRelayMessageExportSettings.ProtoReflect.Descriptor instead.
 func (*GlobalRelayMessageExportSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{86}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *GlobalRelayMessageExportSettings) GetCustomerType() string {
@@ -10247,7 +10581,7 @@ type Group struct {
 
 func (x *Group) Reset() {
 	*x = Group{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[87]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10259,7 +10593,7 @@ func (x *Group) String() string {
 func (*Group) ProtoMessage() {}
 
 func (x *Group) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[87]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10272,7 +10606,7 @@ func (x *Group) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Group.ProtoReflect.Descriptor instead.
 func (*Group) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{87}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *Group) GetId() string {
@@ -10404,7 +10738,7 @@ type GroupMember struct {
 
 func (x *GroupMember) Reset() {
 	*x = GroupMember{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[88]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10416,7 +10750,7 @@ func (x *GroupMember) String() string {
 func (*GroupMember) ProtoMessage() {}
 
 func (x *GroupMember) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[88]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10429,7 +10763,7 @@ func (x *GroupMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupMember.ProtoReflect.Descriptor instead.
 func (*GroupMember) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{88}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *GroupMember) GetGroupId() string {
@@ -10501,7 +10835,7 @@ type GroupSearchOpts struct {
 
 func (x *GroupSearchOpts) Reset() {
 	*x = GroupSearchOpts{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[89]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10513,7 +10847,7 @@ func (x *GroupSearchOpts) String() string {
 func (*GroupSearchOpts) ProtoMessage() {}
 
 func (x *GroupSearchOpts) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[89]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10526,7 +10860,7 @@ func (x *GroupSearchOpts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupSearchOpts.ProtoReflect.Descriptor instead.
 func (*GroupSearchOpts) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{89}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *GroupSearchOpts) GetQ() string {
@@ -10676,7 +11010,7 @@ type GroupSyncable struct {
 
 func (x *GroupSyncable) Reset() {
 	*x = GroupSyncable{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[90]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10688,7 +11022,7 @@ func (x *GroupSyncable) String() string {
 func (*GroupSyncable) ProtoMessage() {}
 
 func (x *GroupSyncable) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[90]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10701,7 +11035,7 @@ func (x *GroupSyncable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupSyncable.ProtoReflect.Descriptor instead.
 func (*GroupSyncable) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{90}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *GroupSyncable) GetGroupId() string {
@@ -10816,7 +11150,7 @@ type GuestAccountsSettings struct {
 
 func (x *GuestAccountsSettings) Reset() {
 	*x = GuestAccountsSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[91]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10828,7 +11162,7 @@ func (x *GuestAccountsSettings) String() string {
 func (*GuestAccountsSettings) ProtoMessage() {}
 
 func (x *GuestAccountsSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[91]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10841,7 +11175,7 @@ func (x *GuestAccountsSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GuestAccountsSettings.ProtoReflect.Descriptor instead.
 func (*GuestAccountsSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{91}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *GuestAccountsSettings) GetEnable() bool {
@@ -10899,7 +11233,7 @@ type ImageProxySettings struct {
 
 func (x *ImageProxySettings) Reset() {
 	*x = ImageProxySettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[92]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10911,7 +11245,7 @@ func (x *ImageProxySettings) String() string {
 func (*ImageProxySettings) ProtoMessage() {}
 
 func (x *ImageProxySettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[92]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10924,7 +11258,7 @@ func (x *ImageProxySettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageProxySettings.ProtoReflect.Descriptor instead.
 func (*ImageProxySettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{92}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ImageProxySettings) GetEnable() bool {
@@ -10954,7 +11288,7 @@ type ImportSettings struct {
 
 func (x *ImportSettings) Reset() {
 	*x = ImportSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[93]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10966,7 +11300,7 @@ func (x *ImportSettings) String() string {
 func (*ImportSettings) ProtoMessage() {}
 
 func (x *ImportSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[93]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10979,7 +11313,7 @@ func (x *ImportSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportSettings.ProtoReflect.Descriptor instead.
 func (*ImportSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{93}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ImportSettings) GetDirectory() string {
@@ -11013,7 +11347,7 @@ type IntuneSettings struct {
 
 func (x *IntuneSettings) Reset() {
 	*x = IntuneSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[94]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11025,7 +11359,7 @@ func (x *IntuneSettings) String() string {
 func (*IntuneSettings) ProtoMessage() {}
 
 func (x *IntuneSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[94]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11038,7 +11372,7 @@ func (x *IntuneSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntuneSettings.ProtoReflect.Descriptor instead.
 func (*IntuneSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{94}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *IntuneSettings) GetEnable() bool {
@@ -11086,7 +11420,7 @@ type JobSettings struct {
 
 func (x *JobSettings) Reset() {
 	*x = JobSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[95]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11098,7 +11432,7 @@ func (x *JobSettings) String() string {
 func (*JobSettings) ProtoMessage() {}
 
 func (x *JobSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[95]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11111,7 +11445,7 @@ func (x *JobSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobSettings.ProtoReflect.Descriptor instead.
 func (*JobSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{95}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *JobSettings) GetRunJobs() bool {
@@ -11217,7 +11551,7 @@ type LdapSettings struct {
 
 func (x *LdapSettings) Reset() {
 	*x = LdapSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[96]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11229,7 +11563,7 @@ func (x *LdapSettings) String() string {
 func (*LdapSettings) ProtoMessage() {}
 
 func (x *LdapSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[96]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11242,7 +11576,7 @@ func (x *LdapSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LdapSettings.ProtoReflect.Descriptor instead.
 func (*LdapSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{96}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *LdapSettings) GetEnable() bool {
@@ -11489,7 +11823,7 @@ type LibreTranslateProviderSettings struct {
 
 func (x *LibreTranslateProviderSettings) Reset() {
 	*x = LibreTranslateProviderSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[97]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11501,7 +11835,7 @@ func (x *LibreTranslateProviderSettings) String() string {
 func (*LibreTranslateProviderSettings) ProtoMessage() {}
 
 func (x *LibreTranslateProviderSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[97]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11514,7 +11848,7 @@ func (x *LibreTranslateProviderSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LibreTranslateProviderSettings.ProtoReflect.Descriptor instead.
 func (*LibreTranslateProviderSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{97}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *LibreTranslateProviderSettings) GetUrl() string {
@@ -11570,7 +11904,7 @@ type License struct {
 
 func (x *License) Reset() {
 	*x = License{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[98]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11582,7 +11916,7 @@ func (x *License) String() string {
 func (*License) ProtoMessage() {}
 
 func (x *License) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[98]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11595,7 +11929,7 @@ func (x *License) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use License.ProtoReflect.Descriptor instead.
 func (*License) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{98}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *License) GetId() string {
@@ -11724,7 +12058,7 @@ type LicenseLimits struct {
 
 func (x *LicenseLimits) Reset() {
 	*x = LicenseLimits{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[99]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11736,7 +12070,7 @@ func (x *LicenseLimits) String() string {
 func (*LicenseLimits) ProtoMessage() {}
 
 func (x *LicenseLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[99]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11749,7 +12083,7 @@ func (x *LicenseLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LicenseLimits.ProtoReflect.Descriptor instead.
 func (*LicenseLimits) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{99}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *LicenseLimits) GetPostHistory() int64 {
@@ -11811,7 +12145,7 @@ type LocalizationSettings struct {
 
 func (x *LocalizationSettings) Reset() {
 	*x = LocalizationSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[100]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11823,7 +12157,7 @@ func (x *LocalizationSettings) String() string {
 func (*LocalizationSettings) ProtoMessage() {}
 
 func (x *LocalizationSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[100]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11836,7 +12170,7 @@ func (x *LocalizationSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LocalizationSettings.ProtoReflect.Descriptor instead.
 func (*LocalizationSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{100}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *LocalizationSettings) GetDefaultServerLocale() string {
@@ -11904,7 +12238,7 @@ type LogSettings struct {
 
 func (x *LogSettings) Reset() {
 	*x = LogSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[101]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11916,7 +12250,7 @@ func (x *LogSettings) String() string {
 func (*LogSettings) ProtoMessage() {}
 
 func (x *LogSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[101]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11929,7 +12263,7 @@ func (x *LogSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogSettings.ProtoReflect.Descriptor instead.
 func (*LogSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{101}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *LogSettings) GetEnableConsole() bool {
@@ -12067,7 +12401,7 @@ type Manifest struct {
 
 func (x *Manifest) Reset() {
 	*x = Manifest{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[102]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12079,7 +12413,7 @@ func (x *Manifest) String() string {
 func (*Manifest) ProtoMessage() {}
 
 func (x *Manifest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[102]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12092,7 +12426,7 @@ func (x *Manifest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Manifest.ProtoReflect.Descriptor instead.
 func (*Manifest) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{102}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *Manifest) GetId() string {
@@ -12208,7 +12542,7 @@ type ManifestServer struct {
 
 func (x *ManifestServer) Reset() {
 	*x = ManifestServer{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[103]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12220,7 +12554,7 @@ func (x *ManifestServer) String() string {
 func (*ManifestServer) ProtoMessage() {}
 
 func (x *ManifestServer) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[103]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12233,7 +12567,7 @@ func (x *ManifestServer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestServer.ProtoReflect.Descriptor instead.
 func (*ManifestServer) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{103}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *ManifestServer) GetExecutables() map[string]string {
@@ -12272,7 +12606,7 @@ type ManifestWebapp struct {
 
 func (x *ManifestWebapp) Reset() {
 	*x = ManifestWebapp{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[104]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12284,7 +12618,7 @@ func (x *ManifestWebapp) String() string {
 func (*ManifestWebapp) ProtoMessage() {}
 
 func (x *ManifestWebapp) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[104]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12297,7 +12631,7 @@ func (x *ManifestWebapp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestWebapp.ProtoReflect.Descriptor instead.
 func (*ManifestWebapp) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{104}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *ManifestWebapp) GetBundlePath() string {
@@ -12340,7 +12674,7 @@ type MembershipChangeMsg struct {
 
 func (x *MembershipChangeMsg) Reset() {
 	*x = MembershipChangeMsg{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[105]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12352,7 +12686,7 @@ func (x *MembershipChangeMsg) String() string {
 func (*MembershipChangeMsg) ProtoMessage() {}
 
 func (x *MembershipChangeMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[105]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12365,7 +12699,7 @@ func (x *MembershipChangeMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipChangeMsg.ProtoReflect.Descriptor instead.
 func (*MembershipChangeMsg) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{105}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *MembershipChangeMsg) GetChannelId() string {
@@ -12448,7 +12782,7 @@ type MessageAttachment struct {
 
 func (x *MessageAttachment) Reset() {
 	*x = MessageAttachment{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[106]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12460,7 +12794,7 @@ func (x *MessageAttachment) String() string {
 func (*MessageAttachment) ProtoMessage() {}
 
 func (x *MessageAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[106]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12473,7 +12807,7 @@ func (x *MessageAttachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageAttachment.ProtoReflect.Descriptor instead.
 func (*MessageAttachment) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{106}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *MessageAttachment) GetId() int64 {
@@ -12617,7 +12951,7 @@ type MessageAttachmentField struct {
 
 func (x *MessageAttachmentField) Reset() {
 	*x = MessageAttachmentField{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[107]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12629,7 +12963,7 @@ func (x *MessageAttachmentField) String() string {
 func (*MessageAttachmentField) ProtoMessage() {}
 
 func (x *MessageAttachmentField) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[107]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12642,7 +12976,7 @@ func (x *MessageAttachmentField) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageAttachmentField.ProtoReflect.Descriptor instead.
 func (*MessageAttachmentField) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{107}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *MessageAttachmentField) GetTitle() string {
@@ -12693,7 +13027,7 @@ type MessageExportSettings struct {
 
 func (x *MessageExportSettings) Reset() {
 	*x = MessageExportSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[108]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12705,7 +13039,7 @@ func (x *MessageExportSettings) String() string {
 func (*MessageExportSettings) ProtoMessage() {}
 
 func (x *MessageExportSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[108]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12718,7 +13052,7 @@ func (x *MessageExportSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageExportSettings.ProtoReflect.Descriptor instead.
 func (*MessageExportSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{108}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *MessageExportSettings) GetEnableExport() bool {
@@ -12795,7 +13129,7 @@ type MessagesLimits struct {
 
 func (x *MessagesLimits) Reset() {
 	*x = MessagesLimits{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[109]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12807,7 +13141,7 @@ func (x *MessagesLimits) String() string {
 func (*MessagesLimits) ProtoMessage() {}
 
 func (x *MessagesLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[109]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12820,7 +13154,7 @@ func (x *MessagesLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessagesLimits.ProtoReflect.Descriptor instead.
 func (*MessagesLimits) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{109}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *MessagesLimits) GetHistory() int64 {
@@ -12853,7 +13187,7 @@ type MetricsSettings struct {
 
 func (x *MetricsSettings) Reset() {
 	*x = MetricsSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[110]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12865,7 +13199,7 @@ func (x *MetricsSettings) String() string {
 func (*MetricsSettings) ProtoMessage() {}
 
 func (x *MetricsSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[110]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12878,7 +13212,7 @@ func (x *MetricsSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsSettings.ProtoReflect.Descriptor instead.
 func (*MetricsSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{110}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *MetricsSettings) GetEnable() bool {
@@ -12947,7 +13281,7 @@ type MlogLevel struct {
 
 func (x *MlogLevel) Reset() {
 	*x = MlogLevel{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[111]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12959,7 +13293,7 @@ func (x *MlogLevel) String() string {
 func (*MlogLevel) ProtoMessage() {}
 
 func (x *MlogLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[111]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12972,7 +13306,7 @@ func (x *MlogLevel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MlogLevel.ProtoReflect.Descriptor instead.
 func (*MlogLevel) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{111}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *MlogLevel) GetId() uint64 {
@@ -13020,7 +13354,7 @@ type MobileEphemeralModeSettings struct {
 
 func (x *MobileEphemeralModeSettings) Reset() {
 	*x = MobileEphemeralModeSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[112]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13032,7 +13366,7 @@ func (x *MobileEphemeralModeSettings) String() string {
 func (*MobileEphemeralModeSettings) ProtoMessage() {}
 
 func (x *MobileEphemeralModeSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[112]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13045,7 +13379,7 @@ func (x *MobileEphemeralModeSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MobileEphemeralModeSettings.ProtoReflect.Descriptor instead.
 func (*MobileEphemeralModeSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{112}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *MobileEphemeralModeSettings) GetEnable() bool {
@@ -13109,7 +13443,7 @@ type NativeAppSettings struct {
 
 func (x *NativeAppSettings) Reset() {
 	*x = NativeAppSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[113]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13121,7 +13455,7 @@ func (x *NativeAppSettings) String() string {
 func (*NativeAppSettings) ProtoMessage() {}
 
 func (x *NativeAppSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[113]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13134,7 +13468,7 @@ func (x *NativeAppSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NativeAppSettings.ProtoReflect.Descriptor instead.
 func (*NativeAppSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{113}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *NativeAppSettings) GetAppCustomUrlSchemes() []string {
@@ -13258,7 +13592,7 @@ type OAuthApp struct {
 
 func (x *OAuthApp) Reset() {
 	*x = OAuthApp{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[114]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13270,7 +13604,7 @@ func (x *OAuthApp) String() string {
 func (*OAuthApp) ProtoMessage() {}
 
 func (x *OAuthApp) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[114]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13283,7 +13617,7 @@ func (x *OAuthApp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OAuthApp.ProtoReflect.Descriptor instead.
 func (*OAuthApp) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{114}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *OAuthApp) GetId() string {
@@ -13413,7 +13747,7 @@ type Office365Settings struct {
 
 func (x *Office365Settings) Reset() {
 	*x = Office365Settings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[115]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13425,7 +13759,7 @@ func (x *Office365Settings) String() string {
 func (*Office365Settings) ProtoMessage() {}
 
 func (x *Office365Settings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[115]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13438,7 +13772,7 @@ func (x *Office365Settings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Office365Settings.ProtoReflect.Descriptor instead.
 func (*Office365Settings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{115}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *Office365Settings) GetEnable() bool {
@@ -13522,7 +13856,7 @@ type OnInstallEvent struct {
 
 func (x *OnInstallEvent) Reset() {
 	*x = OnInstallEvent{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[116]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13534,7 +13868,7 @@ func (x *OnInstallEvent) String() string {
 func (*OnInstallEvent) ProtoMessage() {}
 
 func (x *OnInstallEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[116]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13547,7 +13881,7 @@ func (x *OnInstallEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OnInstallEvent.ProtoReflect.Descriptor instead.
 func (*OnInstallEvent) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{116}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *OnInstallEvent) GetUserId() string {
@@ -13572,7 +13906,7 @@ type OpenDialogRequest struct {
 
 func (x *OpenDialogRequest) Reset() {
 	*x = OpenDialogRequest{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[117]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13584,7 +13918,7 @@ func (x *OpenDialogRequest) String() string {
 func (*OpenDialogRequest) ProtoMessage() {}
 
 func (x *OpenDialogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[117]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13597,7 +13931,7 @@ func (x *OpenDialogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDialogRequest.ProtoReflect.Descriptor instead.
 func (*OpenDialogRequest) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{117}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *OpenDialogRequest) GetTriggerId() string {
@@ -13636,7 +13970,7 @@ type OrderedSidebarCategories struct {
 
 func (x *OrderedSidebarCategories) Reset() {
 	*x = OrderedSidebarCategories{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[118]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13648,7 +13982,7 @@ func (x *OrderedSidebarCategories) String() string {
 func (*OrderedSidebarCategories) ProtoMessage() {}
 
 func (x *OrderedSidebarCategories) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[118]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13661,7 +13995,7 @@ func (x *OrderedSidebarCategories) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderedSidebarCategories.ProtoReflect.Descriptor instead.
 func (*OrderedSidebarCategories) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{118}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *OrderedSidebarCategories) GetCategories() []*SidebarCategoryWithChannels {
@@ -13698,7 +14032,7 @@ type PageOpts struct {
 
 func (x *PageOpts) Reset() {
 	*x = PageOpts{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[119]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13710,7 +14044,7 @@ func (x *PageOpts) String() string {
 func (*PageOpts) ProtoMessage() {}
 
 func (x *PageOpts) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[119]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13723,7 +14057,7 @@ func (x *PageOpts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PageOpts.ProtoReflect.Descriptor instead.
 func (*PageOpts) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{119}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *PageOpts) GetPage() int64 {
@@ -13761,7 +14095,7 @@ type PasswordSettings struct {
 
 func (x *PasswordSettings) Reset() {
 	*x = PasswordSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[120]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13773,7 +14107,7 @@ func (x *PasswordSettings) String() string {
 func (*PasswordSettings) ProtoMessage() {}
 
 func (x *PasswordSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[120]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13786,7 +14120,7 @@ func (x *PasswordSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PasswordSettings.ProtoReflect.Descriptor instead.
 func (*PasswordSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{120}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *PasswordSettings) GetMinimumLength() int64 {
@@ -13848,7 +14182,7 @@ type Permission struct {
 
 func (x *Permission) Reset() {
 	*x = Permission{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[121]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13860,7 +14194,7 @@ func (x *Permission) String() string {
 func (*Permission) ProtoMessage() {}
 
 func (x *Permission) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[121]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13873,7 +14207,7 @@ func (x *Permission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Permission.ProtoReflect.Descriptor instead.
 func (*Permission) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{121}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *Permission) GetId() string {
@@ -13919,7 +14253,7 @@ type PluginClusterEvent struct {
 
 func (x *PluginClusterEvent) Reset() {
 	*x = PluginClusterEvent{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[122]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13931,7 +14265,7 @@ func (x *PluginClusterEvent) String() string {
 func (*PluginClusterEvent) ProtoMessage() {}
 
 func (x *PluginClusterEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[122]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -13944,7 +14278,7 @@ func (x *PluginClusterEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginClusterEvent.ProtoReflect.Descriptor instead.
 func (*PluginClusterEvent) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{122}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *PluginClusterEvent) GetId() string {
@@ -13981,7 +14315,7 @@ type PluginClusterEventSendOptions struct {
 
 func (x *PluginClusterEventSendOptions) Reset() {
 	*x = PluginClusterEventSendOptions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[123]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -13993,7 +14327,7 @@ func (x *PluginClusterEventSendOptions) String() string {
 func (*PluginClusterEventSendOptions) ProtoMessage() {}
 
 func (x *PluginClusterEventSendOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[123]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14006,7 +14340,7 @@ func (x *PluginClusterEventSendOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginClusterEventSendOptions.ProtoReflect.Descriptor instead.
 func (*PluginClusterEventSendOptions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{123}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *PluginClusterEventSendOptions) GetSendType() string {
@@ -14044,7 +14378,7 @@ type PluginContext struct {
 
 func (x *PluginContext) Reset() {
 	*x = PluginContext{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[124]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14056,7 +14390,7 @@ func (x *PluginContext) String() string {
 func (*PluginContext) ProtoMessage() {}
 
 func (x *PluginContext) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[124]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14069,7 +14403,7 @@ func (x *PluginContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginContext.ProtoReflect.Descriptor instead.
 func (*PluginContext) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{124}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *PluginContext) GetSessionId() string {
@@ -14131,7 +14465,7 @@ type PluginKVSetOptions struct {
 
 func (x *PluginKVSetOptions) Reset() {
 	*x = PluginKVSetOptions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[125]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14143,7 +14477,7 @@ func (x *PluginKVSetOptions) String() string {
 func (*PluginKVSetOptions) ProtoMessage() {}
 
 func (x *PluginKVSetOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[125]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14156,7 +14490,7 @@ func (x *PluginKVSetOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginKVSetOptions.ProtoReflect.Descriptor instead.
 func (*PluginKVSetOptions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{125}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *PluginKVSetOptions) GetAtomic() bool {
@@ -14200,7 +14534,7 @@ type PluginOption struct {
 
 func (x *PluginOption) Reset() {
 	*x = PluginOption{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[126]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14212,7 +14546,7 @@ func (x *PluginOption) String() string {
 func (*PluginOption) ProtoMessage() {}
 
 func (x *PluginOption) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[126]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14225,7 +14559,7 @@ func (x *PluginOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginOption.ProtoReflect.Descriptor instead.
 func (*PluginOption) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{126}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *PluginOption) GetDisplayName() string {
@@ -14255,7 +14589,7 @@ type PluginPropertyOption struct {
 
 func (x *PluginPropertyOption) Reset() {
 	*x = PluginPropertyOption{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[127]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14267,7 +14601,7 @@ func (x *PluginPropertyOption) String() string {
 func (*PluginPropertyOption) ProtoMessage() {}
 
 func (x *PluginPropertyOption) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[127]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14280,7 +14614,7 @@ func (x *PluginPropertyOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginPropertyOption.ProtoReflect.Descriptor instead.
 func (*PluginPropertyOption) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{127}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *PluginPropertyOption) GetData() map[string]string {
@@ -14314,7 +14648,7 @@ type PluginResultContainer struct {
 
 func (x *PluginResultContainer) Reset() {
 	*x = PluginResultContainer{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[128]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14326,7 +14660,7 @@ func (x *PluginResultContainer) String() string {
 func (*PluginResultContainer) ProtoMessage() {}
 
 func (x *PluginResultContainer) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[128]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14339,7 +14673,7 @@ func (x *PluginResultContainer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginResultContainer.ProtoReflect.Descriptor instead.
 func (*PluginResultContainer) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{128}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *PluginResultContainer) GetLastId() int64 {
@@ -14401,7 +14735,7 @@ type PluginSetting struct {
 
 func (x *PluginSetting) Reset() {
 	*x = PluginSetting{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[129]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14413,7 +14747,7 @@ func (x *PluginSetting) String() string {
 func (*PluginSetting) ProtoMessage() {}
 
 func (x *PluginSetting) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[129]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14426,7 +14760,7 @@ func (x *PluginSetting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginSetting.ProtoReflect.Descriptor instead.
 func (*PluginSetting) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{129}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *PluginSetting) GetKey() string {
@@ -14547,7 +14881,7 @@ type PluginSettings struct {
 
 func (x *PluginSettings) Reset() {
 	*x = PluginSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[130]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14559,7 +14893,7 @@ func (x *PluginSettings) String() string {
 func (*PluginSettings) ProtoMessage() {}
 
 func (x *PluginSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[130]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14572,7 +14906,7 @@ func (x *PluginSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginSettings.ProtoReflect.Descriptor instead.
 func (*PluginSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{130}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *PluginSettings) GetEnable() bool {
@@ -14706,7 +15040,7 @@ type PluginSettingsSchema struct {
 
 func (x *PluginSettingsSchema) Reset() {
 	*x = PluginSettingsSchema{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[131]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14718,7 +15052,7 @@ func (x *PluginSettingsSchema) String() string {
 func (*PluginSettingsSchema) ProtoMessage() {}
 
 func (x *PluginSettingsSchema) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[131]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14731,7 +15065,7 @@ func (x *PluginSettingsSchema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginSettingsSchema.ProtoReflect.Descriptor instead.
 func (*PluginSettingsSchema) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{131}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *PluginSettingsSchema) GetHeader() string {
@@ -14796,7 +15130,7 @@ type PluginSettingsSection struct {
 
 func (x *PluginSettingsSection) Reset() {
 	*x = PluginSettingsSection{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[132]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14808,7 +15142,7 @@ func (x *PluginSettingsSection) String() string {
 func (*PluginSettingsSection) ProtoMessage() {}
 
 func (x *PluginSettingsSection) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[132]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14821,7 +15155,7 @@ func (x *PluginSettingsSection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginSettingsSection.ProtoReflect.Descriptor instead.
 func (*PluginSettingsSection) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{132}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *PluginSettingsSection) GetKey() string {
@@ -14898,7 +15232,7 @@ type PluginState struct {
 
 func (x *PluginState) Reset() {
 	*x = PluginState{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[133]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14910,7 +15244,7 @@ func (x *PluginState) String() string {
 func (*PluginState) ProtoMessage() {}
 
 func (x *PluginState) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[133]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14923,7 +15257,7 @@ func (x *PluginState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginState.ProtoReflect.Descriptor instead.
 func (*PluginState) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{133}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *PluginState) GetEnable() bool {
@@ -14958,7 +15292,7 @@ type PluginStatus struct {
 
 func (x *PluginStatus) Reset() {
 	*x = PluginStatus{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[134]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -14970,7 +15304,7 @@ func (x *PluginStatus) String() string {
 func (*PluginStatus) ProtoMessage() {}
 
 func (x *PluginStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[134]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -14983,7 +15317,7 @@ func (x *PluginStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginStatus.ProtoReflect.Descriptor instead.
 func (*PluginStatus) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{134}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *PluginStatus) GetPluginId() string {
@@ -15103,7 +15437,7 @@ type Post struct {
 
 func (x *Post) Reset() {
 	*x = Post{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[135]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15115,7 +15449,7 @@ func (x *Post) String() string {
 func (*Post) ProtoMessage() {}
 
 func (x *Post) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[135]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15128,7 +15462,7 @@ func (x *Post) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Post.ProtoReflect.Descriptor instead.
 func (*Post) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{135}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *Post) GetId() string {
@@ -15332,7 +15666,7 @@ type PostAcknowledgement struct {
 
 func (x *PostAcknowledgement) Reset() {
 	*x = PostAcknowledgement{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[136]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15344,7 +15678,7 @@ func (x *PostAcknowledgement) String() string {
 func (*PostAcknowledgement) ProtoMessage() {}
 
 func (x *PostAcknowledgement) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[136]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15357,7 +15691,7 @@ func (x *PostAcknowledgement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAcknowledgement.ProtoReflect.Descriptor instead.
 func (*PostAcknowledgement) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{136}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *PostAcknowledgement) GetUserId() string {
@@ -15428,7 +15762,7 @@ type PostAction struct {
 
 func (x *PostAction) Reset() {
 	*x = PostAction{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[137]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15440,7 +15774,7 @@ func (x *PostAction) String() string {
 func (*PostAction) ProtoMessage() {}
 
 func (x *PostAction) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[137]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15453,7 +15787,7 @@ func (x *PostAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAction.ProtoReflect.Descriptor instead.
 func (*PostAction) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{137}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *PostAction) GetId() string {
@@ -15555,7 +15889,7 @@ type PostActionIntegration struct {
 
 func (x *PostActionIntegration) Reset() {
 	*x = PostActionIntegration{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[138]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15567,7 +15901,7 @@ func (x *PostActionIntegration) String() string {
 func (*PostActionIntegration) ProtoMessage() {}
 
 func (x *PostActionIntegration) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[138]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15580,7 +15914,7 @@ func (x *PostActionIntegration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostActionIntegration.ProtoReflect.Descriptor instead.
 func (*PostActionIntegration) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{138}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *PostActionIntegration) GetUrl() string {
@@ -15617,7 +15951,7 @@ type PostActionOptions struct {
 
 func (x *PostActionOptions) Reset() {
 	*x = PostActionOptions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[139]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15629,7 +15963,7 @@ func (x *PostActionOptions) String() string {
 func (*PostActionOptions) ProtoMessage() {}
 
 func (x *PostActionOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[139]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15642,7 +15976,7 @@ func (x *PostActionOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostActionOptions.ProtoReflect.Descriptor instead.
 func (*PostActionOptions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{139}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *PostActionOptions) GetText() string {
@@ -15674,7 +16008,7 @@ type PostEmbed struct {
 
 func (x *PostEmbed) Reset() {
 	*x = PostEmbed{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[140]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15686,7 +16020,7 @@ func (x *PostEmbed) String() string {
 func (*PostEmbed) ProtoMessage() {}
 
 func (x *PostEmbed) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[140]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15699,7 +16033,7 @@ func (x *PostEmbed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostEmbed.ProtoReflect.Descriptor instead.
 func (*PostEmbed) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{140}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *PostEmbed) GetType() string {
@@ -15740,7 +16074,7 @@ type PostImage struct {
 
 func (x *PostImage) Reset() {
 	*x = PostImage{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[141]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15752,7 +16086,7 @@ func (x *PostImage) String() string {
 func (*PostImage) ProtoMessage() {}
 
 func (x *PostImage) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[141]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15765,7 +16099,7 @@ func (x *PostImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostImage.ProtoReflect.Descriptor instead.
 func (*PostImage) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{141}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *PostImage) GetWidth() int64 {
@@ -15821,7 +16155,7 @@ type PostList struct {
 
 func (x *PostList) Reset() {
 	*x = PostList{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[142]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15833,7 +16167,7 @@ func (x *PostList) String() string {
 func (*PostList) ProtoMessage() {}
 
 func (x *PostList) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[142]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15846,7 +16180,7 @@ func (x *PostList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostList.ProtoReflect.Descriptor instead.
 func (*PostList) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{142}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *PostList) GetOrder() []string {
@@ -15938,7 +16272,7 @@ type PostMetadata struct {
 
 func (x *PostMetadata) Reset() {
 	*x = PostMetadata{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[143]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -15950,7 +16284,7 @@ func (x *PostMetadata) String() string {
 func (*PostMetadata) ProtoMessage() {}
 
 func (x *PostMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[143]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -15963,7 +16297,7 @@ func (x *PostMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostMetadata.ProtoReflect.Descriptor instead.
 func (*PostMetadata) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{143}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *PostMetadata) GetEmbeds() []*PostEmbed {
@@ -16069,7 +16403,7 @@ type PostPriority struct {
 
 func (x *PostPriority) Reset() {
 	*x = PostPriority{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[144]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16081,7 +16415,7 @@ func (x *PostPriority) String() string {
 func (*PostPriority) ProtoMessage() {}
 
 func (x *PostPriority) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[144]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16094,7 +16428,7 @@ func (x *PostPriority) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostPriority.ProtoReflect.Descriptor instead.
 func (*PostPriority) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{144}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *PostPriority) GetPriority() string {
@@ -16147,7 +16481,7 @@ type PostSearchResults struct {
 
 func (x *PostSearchResults) Reset() {
 	*x = PostSearchResults{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[145]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16159,7 +16493,7 @@ func (x *PostSearchResults) String() string {
 func (*PostSearchResults) ProtoMessage() {}
 
 func (x *PostSearchResults) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[145]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16172,7 +16506,7 @@ func (x *PostSearchResults) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostSearchResults.ProtoReflect.Descriptor instead.
 func (*PostSearchResults) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{145}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *PostSearchResults) GetPostList() *PostList {
@@ -16217,7 +16551,7 @@ type PostTranslation struct {
 
 func (x *PostTranslation) Reset() {
 	*x = PostTranslation{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[146]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16229,7 +16563,7 @@ func (x *PostTranslation) String() string {
 func (*PostTranslation) ProtoMessage() {}
 
 func (x *PostTranslation) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[146]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16242,7 +16576,7 @@ func (x *PostTranslation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostTranslation.ProtoReflect.Descriptor instead.
 func (*PostTranslation) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{146}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{147}
 }
 
 func (x *PostTranslation) GetText() string {
@@ -16304,7 +16638,7 @@ type Preference struct {
 
 func (x *Preference) Reset() {
 	*x = Preference{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[147]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16316,7 +16650,7 @@ func (x *Preference) String() string {
 func (*Preference) ProtoMessage() {}
 
 func (x *Preference) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[147]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16329,7 +16663,7 @@ func (x *Preference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preference.ProtoReflect.Descriptor instead.
 func (*Preference) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{147}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{148}
 }
 
 func (x *Preference) GetUserId() string {
@@ -16381,7 +16715,7 @@ type PreviewPost struct {
 
 func (x *PreviewPost) Reset() {
 	*x = PreviewPost{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[148]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16393,7 +16727,7 @@ func (x *PreviewPost) String() string {
 func (*PreviewPost) ProtoMessage() {}
 
 func (x *PreviewPost) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[148]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16406,7 +16740,7 @@ func (x *PreviewPost) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewPost.ProtoReflect.Descriptor instead.
 func (*PreviewPost) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{148}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{149}
 }
 
 func (x *PreviewPost) GetPostId() string {
@@ -16466,7 +16800,7 @@ type PrivacySettings struct {
 
 func (x *PrivacySettings) Reset() {
 	*x = PrivacySettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[149]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16478,7 +16812,7 @@ func (x *PrivacySettings) String() string {
 func (*PrivacySettings) ProtoMessage() {}
 
 func (x *PrivacySettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[149]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16491,7 +16825,7 @@ func (x *PrivacySettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacySettings.ProtoReflect.Descriptor instead.
 func (*PrivacySettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{149}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{150}
 }
 
 func (x *PrivacySettings) GetShowEmailAddress() bool {
@@ -16530,7 +16864,7 @@ type ProductLimits struct {
 
 func (x *ProductLimits) Reset() {
 	*x = ProductLimits{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[150]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16542,7 +16876,7 @@ func (x *ProductLimits) String() string {
 func (*ProductLimits) ProtoMessage() {}
 
 func (x *ProductLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[150]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16555,7 +16889,7 @@ func (x *ProductLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductLimits.ProtoReflect.Descriptor instead.
 func (*ProductLimits) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{150}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{151}
 }
 
 func (x *ProductLimits) GetFiles() *FilesLimits {
@@ -16626,7 +16960,7 @@ type PropertyField struct {
 
 func (x *PropertyField) Reset() {
 	*x = PropertyField{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[151]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16638,7 +16972,7 @@ func (x *PropertyField) String() string {
 func (*PropertyField) ProtoMessage() {}
 
 func (x *PropertyField) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[151]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16651,7 +16985,7 @@ func (x *PropertyField) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PropertyField.ProtoReflect.Descriptor instead.
 func (*PropertyField) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{151}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{152}
 }
 
 func (x *PropertyField) GetId() string {
@@ -16802,7 +17136,7 @@ type PropertyFieldSearchCursor struct {
 
 func (x *PropertyFieldSearchCursor) Reset() {
 	*x = PropertyFieldSearchCursor{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[152]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16814,7 +17148,7 @@ func (x *PropertyFieldSearchCursor) String() string {
 func (*PropertyFieldSearchCursor) ProtoMessage() {}
 
 func (x *PropertyFieldSearchCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[152]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16827,7 +17161,7 @@ func (x *PropertyFieldSearchCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PropertyFieldSearchCursor.ProtoReflect.Descriptor instead.
 func (*PropertyFieldSearchCursor) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{152}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{153}
 }
 
 func (x *PropertyFieldSearchCursor) GetPropertyFieldId() string {
@@ -16886,7 +17220,7 @@ type PropertyFieldSearchOpts struct {
 
 func (x *PropertyFieldSearchOpts) Reset() {
 	*x = PropertyFieldSearchOpts{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[153]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -16898,7 +17232,7 @@ func (x *PropertyFieldSearchOpts) String() string {
 func (*PropertyFieldSearchOpts) ProtoMessage() {}
 
 func (x *PropertyFieldSearchOpts) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[153]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -16911,7 +17245,7 @@ func (x *PropertyFieldSearchOpts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PropertyFieldSearchOpts.ProtoReflect.Descriptor instead.
 func (*PropertyFieldSearchOpts) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{153}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{154}
 }
 
 func (x *PropertyFieldSearchOpts) GetGroupId() string {
@@ -17022,7 +17356,7 @@ type PropertyGroup struct {
 
 func (x *PropertyGroup) Reset() {
 	*x = PropertyGroup{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[154]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17034,7 +17368,7 @@ func (x *PropertyGroup) String() string {
 func (*PropertyGroup) ProtoMessage() {}
 
 func (x *PropertyGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[154]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17047,7 +17381,7 @@ func (x *PropertyGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PropertyGroup.ProtoReflect.Descriptor instead.
 func (*PropertyGroup) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{154}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{155}
 }
 
 func (x *PropertyGroup) GetId() string {
@@ -17095,7 +17429,7 @@ type PropertyOwner struct {
 
 func (x *PropertyOwner) Reset() {
 	*x = PropertyOwner{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[155]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17107,7 +17441,7 @@ func (x *PropertyOwner) String() string {
 func (*PropertyOwner) ProtoMessage() {}
 
 func (x *PropertyOwner) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[155]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17120,7 +17454,7 @@ func (x *PropertyOwner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PropertyOwner.ProtoReflect.Descriptor instead.
 func (*PropertyOwner) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{155}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{156}
 }
 
 func (x *PropertyOwner) GetId() string {
@@ -17162,7 +17496,7 @@ type PropertyRequestOptions struct {
 
 func (x *PropertyRequestOptions) Reset() {
 	*x = PropertyRequestOptions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[156]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17174,7 +17508,7 @@ func (x *PropertyRequestOptions) String() string {
 func (*PropertyRequestOptions) ProtoMessage() {}
 
 func (x *PropertyRequestOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[156]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17187,7 +17521,7 @@ func (x *PropertyRequestOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PropertyRequestOptions.ProtoReflect.Descriptor instead.
 func (*PropertyRequestOptions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{156}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{157}
 }
 
 func (x *PropertyRequestOptions) GetActingAsScope() string {
@@ -17230,7 +17564,7 @@ type PropertyValue struct {
 
 func (x *PropertyValue) Reset() {
 	*x = PropertyValue{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[157]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17242,7 +17576,7 @@ func (x *PropertyValue) String() string {
 func (*PropertyValue) ProtoMessage() {}
 
 func (x *PropertyValue) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[157]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17255,7 +17589,7 @@ func (x *PropertyValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PropertyValue.ProtoReflect.Descriptor instead.
 func (*PropertyValue) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{157}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{158}
 }
 
 func (x *PropertyValue) GetId() string {
@@ -17357,7 +17691,7 @@ type PropertyValueSearchCursor struct {
 
 func (x *PropertyValueSearchCursor) Reset() {
 	*x = PropertyValueSearchCursor{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[158]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17369,7 +17703,7 @@ func (x *PropertyValueSearchCursor) String() string {
 func (*PropertyValueSearchCursor) ProtoMessage() {}
 
 func (x *PropertyValueSearchCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[158]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17382,7 +17716,7 @@ func (x *PropertyValueSearchCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PropertyValueSearchCursor.ProtoReflect.Descriptor instead.
 func (*PropertyValueSearchCursor) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{158}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{159}
 }
 
 func (x *PropertyValueSearchCursor) GetPropertyValueId() string {
@@ -17435,7 +17769,7 @@ type PropertyValueSearchOpts struct {
 
 func (x *PropertyValueSearchOpts) Reset() {
 	*x = PropertyValueSearchOpts{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[159]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17447,7 +17781,7 @@ func (x *PropertyValueSearchOpts) String() string {
 func (*PropertyValueSearchOpts) ProtoMessage() {}
 
 func (x *PropertyValueSearchOpts) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[159]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17460,7 +17794,7 @@ func (x *PropertyValueSearchOpts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PropertyValueSearchOpts.ProtoReflect.Descriptor instead.
 func (*PropertyValueSearchOpts) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{159}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{160}
 }
 
 func (x *PropertyValueSearchOpts) GetGroupId() string {
@@ -17598,7 +17932,7 @@ type PushNotification struct {
 
 func (x *PushNotification) Reset() {
 	*x = PushNotification{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[160]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17610,7 +17944,7 @@ func (x *PushNotification) String() string {
 func (*PushNotification) ProtoMessage() {}
 
 func (x *PushNotification) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[160]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17623,7 +17957,7 @@ func (x *PushNotification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushNotification.ProtoReflect.Descriptor instead.
 func (*PushNotification) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{160}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{161}
 }
 
 func (x *PushNotification) GetAckId() string {
@@ -17845,7 +18179,7 @@ type RateLimitSettings struct {
 
 func (x *RateLimitSettings) Reset() {
 	*x = RateLimitSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[161]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17857,7 +18191,7 @@ func (x *RateLimitSettings) String() string {
 func (*RateLimitSettings) ProtoMessage() {}
 
 func (x *RateLimitSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[161]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17870,7 +18204,7 @@ func (x *RateLimitSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RateLimitSettings.ProtoReflect.Descriptor instead.
 func (*RateLimitSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{161}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{162}
 }
 
 func (x *RateLimitSettings) GetEnable() bool {
@@ -17947,7 +18281,7 @@ type Reaction struct {
 
 func (x *Reaction) Reset() {
 	*x = Reaction{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[162]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -17959,7 +18293,7 @@ func (x *Reaction) String() string {
 func (*Reaction) ProtoMessage() {}
 
 func (x *Reaction) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[162]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -17972,7 +18306,7 @@ func (x *Reaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reaction.ProtoReflect.Descriptor instead.
 func (*Reaction) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{162}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{163}
 }
 
 func (x *Reaction) GetUserId() string {
@@ -18054,7 +18388,7 @@ type RecapLimitSettings struct {
 
 func (x *RecapLimitSettings) Reset() {
 	*x = RecapLimitSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[163]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[164]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18066,7 +18400,7 @@ func (x *RecapLimitSettings) String() string {
 func (*RecapLimitSettings) ProtoMessage() {}
 
 func (x *RecapLimitSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[163]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[164]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18079,7 +18413,7 @@ func (x *RecapLimitSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecapLimitSettings.ProtoReflect.Descriptor instead.
 func (*RecapLimitSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{163}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{164}
 }
 
 func (x *RecapLimitSettings) GetMaxRecapsPerDay() int64 {
@@ -18152,7 +18486,7 @@ type RegisterPluginOpts struct {
 
 func (x *RegisterPluginOpts) Reset() {
 	*x = RegisterPluginOpts{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[164]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[165]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18164,7 +18498,7 @@ func (x *RegisterPluginOpts) String() string {
 func (*RegisterPluginOpts) ProtoMessage() {}
 
 func (x *RegisterPluginOpts) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[164]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[165]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18177,7 +18511,7 @@ func (x *RegisterPluginOpts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPluginOpts.ProtoReflect.Descriptor instead.
 func (*RegisterPluginOpts) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{164}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{165}
 }
 
 func (x *RegisterPluginOpts) GetDisplayname() string {
@@ -18263,7 +18597,7 @@ type RemoteCluster struct {
 
 func (x *RemoteCluster) Reset() {
 	*x = RemoteCluster{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[165]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[166]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18275,7 +18609,7 @@ func (x *RemoteCluster) String() string {
 func (*RemoteCluster) ProtoMessage() {}
 
 func (x *RemoteCluster) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[165]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[166]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18288,7 +18622,7 @@ func (x *RemoteCluster) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoteCluster.ProtoReflect.Descriptor instead.
 func (*RemoteCluster) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{165}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{166}
 }
 
 func (x *RemoteCluster) GetRemoteId() string {
@@ -18418,7 +18752,7 @@ type ReplicaLagSettings struct {
 
 func (x *ReplicaLagSettings) Reset() {
 	*x = ReplicaLagSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[166]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[167]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18430,7 +18764,7 @@ func (x *ReplicaLagSettings) String() string {
 func (*ReplicaLagSettings) ProtoMessage() {}
 
 func (x *ReplicaLagSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[166]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[167]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18443,7 +18777,7 @@ func (x *ReplicaLagSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaLagSettings.ProtoReflect.Descriptor instead.
 func (*ReplicaLagSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{166}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{167}
 }
 
 func (x *ReplicaLagSettings) GetDataSource() string {
@@ -18482,7 +18816,7 @@ type ReviewerSettings struct {
 
 func (x *ReviewerSettings) Reset() {
 	*x = ReviewerSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[167]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[168]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18494,7 +18828,7 @@ func (x *ReviewerSettings) String() string {
 func (*ReviewerSettings) ProtoMessage() {}
 
 func (x *ReviewerSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[167]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[168]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18507,7 +18841,7 @@ func (x *ReviewerSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewerSettings.ProtoReflect.Descriptor instead.
 func (*ReviewerSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{167}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{168}
 }
 
 func (x *ReviewerSettings) GetCommonReviewers() bool {
@@ -18562,7 +18896,7 @@ type SSOSettings struct {
 
 func (x *SSOSettings) Reset() {
 	*x = SSOSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[168]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[169]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18574,7 +18908,7 @@ func (x *SSOSettings) String() string {
 func (*SSOSettings) ProtoMessage() {}
 
 func (x *SSOSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[168]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[169]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18587,7 +18921,7 @@ func (x *SSOSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SSOSettings.ProtoReflect.Descriptor instead.
 func (*SSOSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{168}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{169}
 }
 
 func (x *SSOSettings) GetEnable() bool {
@@ -18694,7 +19028,7 @@ type Saml2AssertionInfo struct {
 
 func (x *Saml2AssertionInfo) Reset() {
 	*x = Saml2AssertionInfo{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[169]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[170]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18706,7 +19040,7 @@ func (x *Saml2AssertionInfo) String() string {
 func (*Saml2AssertionInfo) ProtoMessage() {}
 
 func (x *Saml2AssertionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[169]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[170]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18719,7 +19053,7 @@ func (x *Saml2AssertionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2AssertionInfo.ProtoReflect.Descriptor instead.
 func (*Saml2AssertionInfo) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{169}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{170}
 }
 
 func (x *Saml2AssertionInfo) GetNameId() string {
@@ -18800,7 +19134,7 @@ type Saml2ProxyRestriction struct {
 
 func (x *Saml2ProxyRestriction) Reset() {
 	*x = Saml2ProxyRestriction{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[170]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[171]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18812,7 +19146,7 @@ func (x *Saml2ProxyRestriction) String() string {
 func (*Saml2ProxyRestriction) ProtoMessage() {}
 
 func (x *Saml2ProxyRestriction) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[170]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[171]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18825,7 +19159,7 @@ func (x *Saml2ProxyRestriction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2ProxyRestriction.ProtoReflect.Descriptor instead.
 func (*Saml2ProxyRestriction) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{170}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{171}
 }
 
 func (x *Saml2ProxyRestriction) GetCount() int64 {
@@ -18880,7 +19214,7 @@ type Saml2TypesAssertion struct {
 
 func (x *Saml2TypesAssertion) Reset() {
 	*x = Saml2TypesAssertion{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[171]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[172]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -18892,7 +19226,7 @@ func (x *Saml2TypesAssertion) String() string {
 func (*Saml2TypesAssertion) ProtoMessage() {}
 
 func (x *Saml2TypesAssertion) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[171]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[172]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -18905,7 +19239,7 @@ func (x *Saml2TypesAssertion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesAssertion.ProtoReflect.Descriptor instead.
 func (*Saml2TypesAssertion) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{171}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{172}
 }
 
 func (x *Saml2TypesAssertion) GetXmlName() *XmlName {
@@ -19006,7 +19340,7 @@ type Saml2TypesAttribute struct {
 
 func (x *Saml2TypesAttribute) Reset() {
 	*x = Saml2TypesAttribute{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[172]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[173]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19018,7 +19352,7 @@ func (x *Saml2TypesAttribute) String() string {
 func (*Saml2TypesAttribute) ProtoMessage() {}
 
 func (x *Saml2TypesAttribute) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[172]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[173]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19031,7 +19365,7 @@ func (x *Saml2TypesAttribute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesAttribute.ProtoReflect.Descriptor instead.
 func (*Saml2TypesAttribute) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{172}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{173}
 }
 
 func (x *Saml2TypesAttribute) GetXmlName() *XmlName {
@@ -19091,7 +19425,7 @@ type Saml2TypesAttributeStatement struct {
 
 func (x *Saml2TypesAttributeStatement) Reset() {
 	*x = Saml2TypesAttributeStatement{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[173]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[174]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19103,7 +19437,7 @@ func (x *Saml2TypesAttributeStatement) String() string {
 func (*Saml2TypesAttributeStatement) ProtoMessage() {}
 
 func (x *Saml2TypesAttributeStatement) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[173]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[174]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19116,7 +19450,7 @@ func (x *Saml2TypesAttributeStatement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesAttributeStatement.ProtoReflect.Descriptor instead.
 func (*Saml2TypesAttributeStatement) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{173}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{174}
 }
 
 func (x *Saml2TypesAttributeStatement) GetXmlName() *XmlName {
@@ -19155,7 +19489,7 @@ type Saml2TypesAttributeValue struct {
 
 func (x *Saml2TypesAttributeValue) Reset() {
 	*x = Saml2TypesAttributeValue{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[174]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[175]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19167,7 +19501,7 @@ func (x *Saml2TypesAttributeValue) String() string {
 func (*Saml2TypesAttributeValue) ProtoMessage() {}
 
 func (x *Saml2TypesAttributeValue) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[174]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[175]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19180,7 +19514,7 @@ func (x *Saml2TypesAttributeValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesAttributeValue.ProtoReflect.Descriptor instead.
 func (*Saml2TypesAttributeValue) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{174}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{175}
 }
 
 func (x *Saml2TypesAttributeValue) GetXmlName() *XmlName {
@@ -19217,7 +19551,7 @@ type Saml2TypesAudience struct {
 
 func (x *Saml2TypesAudience) Reset() {
 	*x = Saml2TypesAudience{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[175]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[176]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19229,7 +19563,7 @@ func (x *Saml2TypesAudience) String() string {
 func (*Saml2TypesAudience) ProtoMessage() {}
 
 func (x *Saml2TypesAudience) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[175]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[176]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19242,7 +19576,7 @@ func (x *Saml2TypesAudience) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesAudience.ProtoReflect.Descriptor instead.
 func (*Saml2TypesAudience) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{175}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{176}
 }
 
 func (x *Saml2TypesAudience) GetXmlName() *XmlName {
@@ -19274,7 +19608,7 @@ type Saml2TypesAudienceRestriction struct {
 
 func (x *Saml2TypesAudienceRestriction) Reset() {
 	*x = Saml2TypesAudienceRestriction{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[176]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[177]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19286,7 +19620,7 @@ func (x *Saml2TypesAudienceRestriction) String() string {
 func (*Saml2TypesAudienceRestriction) ProtoMessage() {}
 
 func (x *Saml2TypesAudienceRestriction) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[176]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[177]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19299,7 +19633,7 @@ func (x *Saml2TypesAudienceRestriction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesAudienceRestriction.ProtoReflect.Descriptor instead.
 func (*Saml2TypesAudienceRestriction) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{176}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{177}
 }
 
 func (x *Saml2TypesAudienceRestriction) GetXmlName() *XmlName {
@@ -19336,7 +19670,7 @@ type Saml2TypesAuthnContext struct {
 
 func (x *Saml2TypesAuthnContext) Reset() {
 	*x = Saml2TypesAuthnContext{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[177]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[178]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19348,7 +19682,7 @@ func (x *Saml2TypesAuthnContext) String() string {
 func (*Saml2TypesAuthnContext) ProtoMessage() {}
 
 func (x *Saml2TypesAuthnContext) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[177]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[178]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19361,7 +19695,7 @@ func (x *Saml2TypesAuthnContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesAuthnContext.ProtoReflect.Descriptor instead.
 func (*Saml2TypesAuthnContext) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{177}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{178}
 }
 
 func (x *Saml2TypesAuthnContext) GetXmlName() *XmlName {
@@ -19391,7 +19725,7 @@ type Saml2TypesAuthnContextClassRef struct {
 
 func (x *Saml2TypesAuthnContextClassRef) Reset() {
 	*x = Saml2TypesAuthnContextClassRef{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[178]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[179]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19403,7 +19737,7 @@ func (x *Saml2TypesAuthnContextClassRef) String() string {
 func (*Saml2TypesAuthnContextClassRef) ProtoMessage() {}
 
 func (x *Saml2TypesAuthnContextClassRef) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[178]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[179]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19416,7 +19750,7 @@ func (x *Saml2TypesAuthnContextClassRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesAuthnContextClassRef.ProtoReflect.Descriptor instead.
 func (*Saml2TypesAuthnContextClassRef) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{178}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{179}
 }
 
 func (x *Saml2TypesAuthnContextClassRef) GetXmlName() *XmlName {
@@ -19452,7 +19786,7 @@ type Saml2TypesAuthnStatement struct {
 
 func (x *Saml2TypesAuthnStatement) Reset() {
 	*x = Saml2TypesAuthnStatement{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[179]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[180]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19464,7 +19798,7 @@ func (x *Saml2TypesAuthnStatement) String() string {
 func (*Saml2TypesAuthnStatement) ProtoMessage() {}
 
 func (x *Saml2TypesAuthnStatement) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[179]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[180]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19477,7 +19811,7 @@ func (x *Saml2TypesAuthnStatement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesAuthnStatement.ProtoReflect.Descriptor instead.
 func (*Saml2TypesAuthnStatement) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{179}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{180}
 }
 
 func (x *Saml2TypesAuthnStatement) GetXmlName() *XmlName {
@@ -19538,7 +19872,7 @@ type Saml2TypesConditions struct {
 
 func (x *Saml2TypesConditions) Reset() {
 	*x = Saml2TypesConditions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[180]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[181]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19550,7 +19884,7 @@ func (x *Saml2TypesConditions) String() string {
 func (*Saml2TypesConditions) ProtoMessage() {}
 
 func (x *Saml2TypesConditions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[180]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[181]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19563,7 +19897,7 @@ func (x *Saml2TypesConditions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesConditions.ProtoReflect.Descriptor instead.
 func (*Saml2TypesConditions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{180}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{181}
 }
 
 func (x *Saml2TypesConditions) GetXmlName() *XmlName {
@@ -19628,7 +19962,7 @@ type Saml2TypesIssuer struct {
 
 func (x *Saml2TypesIssuer) Reset() {
 	*x = Saml2TypesIssuer{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[181]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[182]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19640,7 +19974,7 @@ func (x *Saml2TypesIssuer) String() string {
 func (*Saml2TypesIssuer) ProtoMessage() {}
 
 func (x *Saml2TypesIssuer) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[181]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[182]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19653,7 +19987,7 @@ func (x *Saml2TypesIssuer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesIssuer.ProtoReflect.Descriptor instead.
 func (*Saml2TypesIssuer) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{181}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{182}
 }
 
 func (x *Saml2TypesIssuer) GetXmlName() *XmlName {
@@ -19683,7 +20017,7 @@ type Saml2TypesNameID struct {
 
 func (x *Saml2TypesNameID) Reset() {
 	*x = Saml2TypesNameID{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[182]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[183]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19695,7 +20029,7 @@ func (x *Saml2TypesNameID) String() string {
 func (*Saml2TypesNameID) ProtoMessage() {}
 
 func (x *Saml2TypesNameID) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[182]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[183]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19708,7 +20042,7 @@ func (x *Saml2TypesNameID) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesNameID.ProtoReflect.Descriptor instead.
 func (*Saml2TypesNameID) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{182}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{183}
 }
 
 func (x *Saml2TypesNameID) GetXmlName() *XmlName {
@@ -19736,7 +20070,7 @@ type Saml2TypesOneTimeUse struct {
 
 func (x *Saml2TypesOneTimeUse) Reset() {
 	*x = Saml2TypesOneTimeUse{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[183]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[184]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19748,7 +20082,7 @@ func (x *Saml2TypesOneTimeUse) String() string {
 func (*Saml2TypesOneTimeUse) ProtoMessage() {}
 
 func (x *Saml2TypesOneTimeUse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[183]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[184]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19761,7 +20095,7 @@ func (x *Saml2TypesOneTimeUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesOneTimeUse.ProtoReflect.Descriptor instead.
 func (*Saml2TypesOneTimeUse) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{183}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{184}
 }
 
 func (x *Saml2TypesOneTimeUse) GetXmlName() *XmlName {
@@ -19788,7 +20122,7 @@ type Saml2TypesProxyRestriction struct {
 
 func (x *Saml2TypesProxyRestriction) Reset() {
 	*x = Saml2TypesProxyRestriction{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[184]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[185]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19800,7 +20134,7 @@ func (x *Saml2TypesProxyRestriction) String() string {
 func (*Saml2TypesProxyRestriction) ProtoMessage() {}
 
 func (x *Saml2TypesProxyRestriction) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[184]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[185]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19813,7 +20147,7 @@ func (x *Saml2TypesProxyRestriction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesProxyRestriction.ProtoReflect.Descriptor instead.
 func (*Saml2TypesProxyRestriction) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{184}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{185}
 }
 
 func (x *Saml2TypesProxyRestriction) GetXmlName() *XmlName {
@@ -19857,7 +20191,7 @@ type Saml2TypesSignature struct {
 
 func (x *Saml2TypesSignature) Reset() {
 	*x = Saml2TypesSignature{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[185]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[186]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19869,7 +20203,7 @@ func (x *Saml2TypesSignature) String() string {
 func (*Saml2TypesSignature) ProtoMessage() {}
 
 func (x *Saml2TypesSignature) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[185]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[186]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19882,7 +20216,7 @@ func (x *Saml2TypesSignature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesSignature.ProtoReflect.Descriptor instead.
 func (*Saml2TypesSignature) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{185}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{186}
 }
 
 func (x *Saml2TypesSignature) GetSignatureDocument() []byte {
@@ -19914,7 +20248,7 @@ type Saml2TypesSubject struct {
 
 func (x *Saml2TypesSubject) Reset() {
 	*x = Saml2TypesSubject{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[186]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[187]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19926,7 +20260,7 @@ func (x *Saml2TypesSubject) String() string {
 func (*Saml2TypesSubject) ProtoMessage() {}
 
 func (x *Saml2TypesSubject) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[186]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[187]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -19939,7 +20273,7 @@ func (x *Saml2TypesSubject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesSubject.ProtoReflect.Descriptor instead.
 func (*Saml2TypesSubject) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{186}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{187}
 }
 
 func (x *Saml2TypesSubject) GetXmlName() *XmlName {
@@ -19978,7 +20312,7 @@ type Saml2TypesSubjectConfirmation struct {
 
 func (x *Saml2TypesSubjectConfirmation) Reset() {
 	*x = Saml2TypesSubjectConfirmation{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[187]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[188]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -19990,7 +20324,7 @@ func (x *Saml2TypesSubjectConfirmation) String() string {
 func (*Saml2TypesSubjectConfirmation) ProtoMessage() {}
 
 func (x *Saml2TypesSubjectConfirmation) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[187]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[188]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -20003,7 +20337,7 @@ func (x *Saml2TypesSubjectConfirmation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2TypesSubjectConfirmation.ProtoReflect.Descriptor instead.
 func (*Saml2TypesSubjectConfirmation) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{187}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{188}
 }
 
 func (x *Saml2TypesSubjectConfirmation) GetXmlName() *XmlName {
@@ -20044,7 +20378,7 @@ type Saml2TypesSubjectConfirmationData struct {
 
 func (x *Saml2TypesSubjectConfirmationData) Reset() {
 	*x = Saml2TypesSubjectConfirmationData{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[188]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[189]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -20056,7 +20390,7 @@ func (x *Saml2TypesSubjectConfirmationData) String() string {
 func (*Saml2TypesSubjectConfirmationData) ProtoMessage() {}
 
 func (x *Saml2TypesSubjectConfirmationData) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[188]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[189]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -20069,7 +20403,7 @@ func (x *Saml2TypesSubjectConfirmationData) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use Saml2TypesSubjectConfirmationData.ProtoReflect.Descriptor instead.
 func (*Saml2TypesSubjectConfirmationData) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{188}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{189}
 }
 
 func (x *Saml2TypesSubjectConfirmationData) GetXmlName() *XmlName {
@@ -20117,7 +20451,7 @@ type Saml2WarningInfo struct {
 
 func (x *Saml2WarningInfo) Reset() {
 	*x = Saml2WarningInfo{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[189]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[190]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -20129,7 +20463,7 @@ func (x *Saml2WarningInfo) String() string {
 func (*Saml2WarningInfo) ProtoMessage() {}
 
 func (x *Saml2WarningInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[189]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[190]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -20142,7 +20476,7 @@ func (x *Saml2WarningInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Saml2WarningInfo.ProtoReflect.Descriptor instead.
 func (*Saml2WarningInfo) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{189}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{190}
 }
 
 func (x *Saml2WarningInfo) GetOneTimeUse() bool {
@@ -20244,7 +20578,7 @@ type SamlSettings struct {
 
 func (x *SamlSettings) Reset() {
 	*x = SamlSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[190]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[191]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -20256,7 +20590,7 @@ func (x *SamlSettings) String() string {
 func (*SamlSettings) ProtoMessage() {}
 
 func (x *SamlSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[190]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[191]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -20269,7 +20603,7 @@ func (x *SamlSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SamlSettings.ProtoReflect.Descriptor instead.
 func (*SamlSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{190}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{191}
 }
 
 func (x *SamlSettings) GetEnable() bool {
@@ -20512,7 +20846,7 @@ type ScheduledPost struct {
 
 func (x *ScheduledPost) Reset() {
 	*x = ScheduledPost{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[191]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[192]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -20524,7 +20858,7 @@ func (x *ScheduledPost) String() string {
 func (*ScheduledPost) ProtoMessage() {}
 
 func (x *ScheduledPost) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[191]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[192]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -20537,7 +20871,7 @@ func (x *ScheduledPost) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledPost.ProtoReflect.Descriptor instead.
 func (*ScheduledPost) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{191}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{192}
 }
 
 func (x *ScheduledPost) GetDraft() *Draft {
@@ -20610,7 +20944,7 @@ type SearchParameter struct {
 
 func (x *SearchParameter) Reset() {
 	*x = SearchParameter{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[192]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[193]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -20622,7 +20956,7 @@ func (x *SearchParameter) String() string {
 func (*SearchParameter) ProtoMessage() {}
 
 func (x *SearchParameter) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[192]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[193]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -20635,7 +20969,7 @@ func (x *SearchParameter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchParameter.ProtoReflect.Descriptor instead.
 func (*SearchParameter) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{192}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{193}
 }
 
 func (x *SearchParameter) GetTerms() string {
@@ -20731,7 +21065,7 @@ type SearchParams struct {
 
 func (x *SearchParams) Reset() {
 	*x = SearchParams{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[193]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[194]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -20743,7 +21077,7 @@ func (x *SearchParams) String() string {
 func (*SearchParams) ProtoMessage() {}
 
 func (x *SearchParams) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[193]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[194]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -20756,7 +21090,7 @@ func (x *SearchParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchParams.ProtoReflect.Descriptor instead.
 func (*SearchParams) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{193}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{194}
 }
 
 func (x *SearchParams) GetTerms() string {
@@ -20917,7 +21251,7 @@ type SendToastMessageOptions struct {
 
 func (x *SendToastMessageOptions) Reset() {
 	*x = SendToastMessageOptions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[194]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[195]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -20929,7 +21263,7 @@ func (x *SendToastMessageOptions) String() string {
 func (*SendToastMessageOptions) ProtoMessage() {}
 
 func (x *SendToastMessageOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[194]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[195]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -20942,7 +21276,7 @@ func (x *SendToastMessageOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendToastMessageOptions.ProtoReflect.Descriptor instead.
 func (*SendToastMessageOptions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{194}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{195}
 }
 
 func (x *SendToastMessageOptions) GetPosition() string {
@@ -21217,7 +21551,7 @@ type ServiceSettings struct {
 
 func (x *ServiceSettings) Reset() {
 	*x = ServiceSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[195]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[196]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -21229,7 +21563,7 @@ func (x *ServiceSettings) String() string {
 func (*ServiceSettings) ProtoMessage() {}
 
 func (x *ServiceSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[195]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[196]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -21242,7 +21576,7 @@ func (x *ServiceSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceSettings.ProtoReflect.Descriptor instead.
 func (*ServiceSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{195}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{196}
 }
 
 func (x *ServiceSettings) GetSiteUrl() string {
@@ -22180,7 +22514,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[196]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[197]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -22192,7 +22526,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[196]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[197]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -22205,7 +22539,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{196}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{197}
 }
 
 func (x *Session) GetId() string {
@@ -22348,7 +22682,7 @@ type SharedChannel struct {
 
 func (x *SharedChannel) Reset() {
 	*x = SharedChannel{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[197]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[198]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -22360,7 +22694,7 @@ func (x *SharedChannel) String() string {
 func (*SharedChannel) ProtoMessage() {}
 
 func (x *SharedChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[197]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[198]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -22373,7 +22707,7 @@ func (x *SharedChannel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharedChannel.ProtoReflect.Descriptor instead.
 func (*SharedChannel) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{197}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{198}
 }
 
 func (x *SharedChannel) GetId() string {
@@ -22494,7 +22828,7 @@ type SidebarCategory struct {
 
 func (x *SidebarCategory) Reset() {
 	*x = SidebarCategory{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[198]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[199]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -22506,7 +22840,7 @@ func (x *SidebarCategory) String() string {
 func (*SidebarCategory) ProtoMessage() {}
 
 func (x *SidebarCategory) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[198]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[199]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -22519,7 +22853,7 @@ func (x *SidebarCategory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SidebarCategory.ProtoReflect.Descriptor instead.
 func (*SidebarCategory) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{198}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{199}
 }
 
 func (x *SidebarCategory) GetId() string {
@@ -22600,7 +22934,7 @@ type SidebarCategoryWithChannels struct {
 
 func (x *SidebarCategoryWithChannels) Reset() {
 	*x = SidebarCategoryWithChannels{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[199]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[200]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -22612,7 +22946,7 @@ func (x *SidebarCategoryWithChannels) String() string {
 func (*SidebarCategoryWithChannels) ProtoMessage() {}
 
 func (x *SidebarCategoryWithChannels) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[199]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[200]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -22625,7 +22959,7 @@ func (x *SidebarCategoryWithChannels) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SidebarCategoryWithChannels.ProtoReflect.Descriptor instead.
 func (*SidebarCategoryWithChannels) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{199}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{200}
 }
 
 func (x *SidebarCategoryWithChannels) GetSidebarCategory() *SidebarCategory {
@@ -22692,7 +23026,7 @@ type SqlSettings struct {
 
 func (x *SqlSettings) Reset() {
 	*x = SqlSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[200]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[201]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -22704,7 +23038,7 @@ func (x *SqlSettings) String() string {
 func (*SqlSettings) ProtoMessage() {}
 
 func (x *SqlSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[200]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[201]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -22717,7 +23051,7 @@ func (x *SqlSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SqlSettings.ProtoReflect.Descriptor instead.
 func (*SqlSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{200}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{201}
 }
 
 func (x *SqlSettings) GetDriverName() string {
@@ -22862,7 +23196,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[201]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[202]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -22874,7 +23208,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[201]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[202]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -22887,7 +23221,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{201}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{202}
 }
 
 func (x *Status) GetUserId() string {
@@ -22974,7 +23308,7 @@ type SupportSettings struct {
 
 func (x *SupportSettings) Reset() {
 	*x = SupportSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[202]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[203]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -22986,7 +23320,7 @@ func (x *SupportSettings) String() string {
 func (*SupportSettings) ProtoMessage() {}
 
 func (x *SupportSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[202]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[203]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -22999,7 +23333,7 @@ func (x *SupportSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SupportSettings.ProtoReflect.Descriptor instead.
 func (*SupportSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{202}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{203}
 }
 
 func (x *SupportSettings) GetTermsOfServiceLink() string {
@@ -23122,7 +23456,7 @@ type SyncMsg struct {
 
 func (x *SyncMsg) Reset() {
 	*x = SyncMsg{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[203]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[204]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -23134,7 +23468,7 @@ func (x *SyncMsg) String() string {
 func (*SyncMsg) ProtoMessage() {}
 
 func (x *SyncMsg) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[203]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[204]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -23147,7 +23481,7 @@ func (x *SyncMsg) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncMsg.ProtoReflect.Descriptor instead.
 func (*SyncMsg) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{203}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{204}
 }
 
 func (x *SyncMsg) GetId() string {
@@ -23253,7 +23587,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[204]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[205]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -23265,7 +23599,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[204]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[205]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -23278,7 +23612,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{204}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{205}
 }
 
 func (x *SyncResponse) GetUsersLastUpdateAt() int64 {
@@ -23420,7 +23754,7 @@ type Team struct {
 
 func (x *Team) Reset() {
 	*x = Team{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[205]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[206]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -23432,7 +23766,7 @@ func (x *Team) String() string {
 func (*Team) ProtoMessage() {}
 
 func (x *Team) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[205]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[206]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -23445,7 +23779,7 @@ func (x *Team) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Team.ProtoReflect.Descriptor instead.
 func (*Team) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{205}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{206}
 }
 
 func (x *Team) GetId() string {
@@ -23636,7 +23970,7 @@ type TeamMember struct {
 
 func (x *TeamMember) Reset() {
 	*x = TeamMember{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[206]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[207]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -23648,7 +23982,7 @@ func (x *TeamMember) String() string {
 func (*TeamMember) ProtoMessage() {}
 
 func (x *TeamMember) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[206]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[207]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -23661,7 +23995,7 @@ func (x *TeamMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeamMember.ProtoReflect.Descriptor instead.
 func (*TeamMember) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{206}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{207}
 }
 
 func (x *TeamMember) GetTeamId() string {
@@ -23742,7 +24076,7 @@ type TeamMemberWithError struct {
 
 func (x *TeamMemberWithError) Reset() {
 	*x = TeamMemberWithError{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[207]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[208]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -23754,7 +24088,7 @@ func (x *TeamMemberWithError) String() string {
 func (*TeamMemberWithError) ProtoMessage() {}
 
 func (x *TeamMemberWithError) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[207]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[208]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -23767,7 +24101,7 @@ func (x *TeamMemberWithError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeamMemberWithError.ProtoReflect.Descriptor instead.
 func (*TeamMemberWithError) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{207}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{208}
 }
 
 func (x *TeamMemberWithError) GetUserId() string {
@@ -23852,7 +24186,7 @@ type TeamSettings struct {
 
 func (x *TeamSettings) Reset() {
 	*x = TeamSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[208]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[209]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -23864,7 +24198,7 @@ func (x *TeamSettings) String() string {
 func (*TeamSettings) ProtoMessage() {}
 
 func (x *TeamSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[208]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[209]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -23877,7 +24211,7 @@ func (x *TeamSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeamSettings.ProtoReflect.Descriptor instead.
 func (*TeamSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{208}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{209}
 }
 
 func (x *TeamSettings) GetSiteName() string {
@@ -24077,7 +24411,7 @@ type TeamStats struct {
 
 func (x *TeamStats) Reset() {
 	*x = TeamStats{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[209]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[210]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -24089,7 +24423,7 @@ func (x *TeamStats) String() string {
 func (*TeamStats) ProtoMessage() {}
 
 func (x *TeamStats) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[209]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[210]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -24102,7 +24436,7 @@ func (x *TeamStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeamStats.ProtoReflect.Descriptor instead.
 func (*TeamStats) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{209}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{210}
 }
 
 func (x *TeamStats) GetTeamId() string {
@@ -24151,7 +24485,7 @@ type TeamUnread struct {
 
 func (x *TeamUnread) Reset() {
 	*x = TeamUnread{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[210]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[211]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -24163,7 +24497,7 @@ func (x *TeamUnread) String() string {
 func (*TeamUnread) ProtoMessage() {}
 
 func (x *TeamUnread) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[210]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[211]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -24176,7 +24510,7 @@ func (x *TeamUnread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeamUnread.ProtoReflect.Descriptor instead.
 func (*TeamUnread) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{210}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{211}
 }
 
 func (x *TeamUnread) GetTeamId() string {
@@ -24246,7 +24580,7 @@ type TeamsLimits struct {
 
 func (x *TeamsLimits) Reset() {
 	*x = TeamsLimits{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[211]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[212]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -24258,7 +24592,7 @@ func (x *TeamsLimits) String() string {
 func (*TeamsLimits) ProtoMessage() {}
 
 func (x *TeamsLimits) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[211]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[212]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -24271,7 +24605,7 @@ func (x *TeamsLimits) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeamsLimits.ProtoReflect.Descriptor instead.
 func (*TeamsLimits) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{211}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{212}
 }
 
 func (x *TeamsLimits) GetActive() int64 {
@@ -24300,7 +24634,7 @@ type ThemeSettings struct {
 
 func (x *ThemeSettings) Reset() {
 	*x = ThemeSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[212]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[213]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -24312,7 +24646,7 @@ func (x *ThemeSettings) String() string {
 func (*ThemeSettings) ProtoMessage() {}
 
 func (x *ThemeSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[212]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[213]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -24325,7 +24659,7 @@ func (x *ThemeSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThemeSettings.ProtoReflect.Descriptor instead.
 func (*ThemeSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{212}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{213}
 }
 
 func (x *ThemeSettings) GetEnableThemeSelection() bool {
@@ -24394,7 +24728,7 @@ type UploadSession struct {
 
 func (x *UploadSession) Reset() {
 	*x = UploadSession{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[213]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[214]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -24406,7 +24740,7 @@ func (x *UploadSession) String() string {
 func (*UploadSession) ProtoMessage() {}
 
 func (x *UploadSession) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[213]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[214]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -24419,7 +24753,7 @@ func (x *UploadSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadSession.ProtoReflect.Descriptor instead.
 func (*UploadSession) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{213}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{214}
 }
 
 func (x *UploadSession) GetId() string {
@@ -24580,7 +24914,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[214]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[215]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -24592,7 +24926,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[214]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[215]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -24605,7 +24939,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{214}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{215}
 }
 
 func (x *User) GetId() string {
@@ -24883,7 +25217,7 @@ type UserAccessToken struct {
 
 func (x *UserAccessToken) Reset() {
 	*x = UserAccessToken{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[215]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[216]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -24895,7 +25229,7 @@ func (x *UserAccessToken) String() string {
 func (*UserAccessToken) ProtoMessage() {}
 
 func (x *UserAccessToken) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[215]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[216]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -24908,7 +25242,7 @@ func (x *UserAccessToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserAccessToken.ProtoReflect.Descriptor instead.
 func (*UserAccessToken) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{215}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{216}
 }
 
 func (x *UserAccessToken) GetId() string {
@@ -24973,7 +25307,7 @@ type UserAuth struct {
 
 func (x *UserAuth) Reset() {
 	*x = UserAuth{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[216]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[217]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -24985,7 +25319,7 @@ func (x *UserAuth) String() string {
 func (*UserAuth) ProtoMessage() {}
 
 func (x *UserAuth) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[216]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[217]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -24998,7 +25332,7 @@ func (x *UserAuth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserAuth.ProtoReflect.Descriptor instead.
 func (*UserAuth) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{216}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{217}
 }
 
 func (x *UserAuth) GetAuthData() string {
@@ -25064,7 +25398,7 @@ type UserGetOptions struct {
 
 func (x *UserGetOptions) Reset() {
 	*x = UserGetOptions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[217]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[218]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -25076,7 +25410,7 @@ func (x *UserGetOptions) String() string {
 func (*UserGetOptions) ProtoMessage() {}
 
 func (x *UserGetOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[217]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[218]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -25089,7 +25423,7 @@ func (x *UserGetOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserGetOptions.ProtoReflect.Descriptor instead.
 func (*UserGetOptions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{217}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{218}
 }
 
 func (x *UserGetOptions) GetInTeamId() string {
@@ -25273,7 +25607,7 @@ type UserSearch struct {
 
 func (x *UserSearch) Reset() {
 	*x = UserSearch{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[218]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[219]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -25285,7 +25619,7 @@ func (x *UserSearch) String() string {
 func (*UserSearch) ProtoMessage() {}
 
 func (x *UserSearch) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[218]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[219]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -25298,7 +25632,7 @@ func (x *UserSearch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserSearch.ProtoReflect.Descriptor instead.
 func (*UserSearch) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{218}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{219}
 }
 
 func (x *UserSearch) GetTerm() string {
@@ -25428,7 +25762,7 @@ type ViewUsersRestrictions struct {
 
 func (x *ViewUsersRestrictions) Reset() {
 	*x = ViewUsersRestrictions{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[219]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[220]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -25440,7 +25774,7 @@ func (x *ViewUsersRestrictions) String() string {
 func (*ViewUsersRestrictions) ProtoMessage() {}
 
 func (x *ViewUsersRestrictions) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[219]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[220]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -25453,7 +25787,7 @@ func (x *ViewUsersRestrictions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ViewUsersRestrictions.ProtoReflect.Descriptor instead.
 func (*ViewUsersRestrictions) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{219}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{220}
 }
 
 func (x *ViewUsersRestrictions) GetTeams() []string {
@@ -25490,7 +25824,7 @@ type VisualExpression struct {
 
 func (x *VisualExpression) Reset() {
 	*x = VisualExpression{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[220]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[221]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -25502,7 +25836,7 @@ func (x *VisualExpression) String() string {
 func (*VisualExpression) ProtoMessage() {}
 
 func (x *VisualExpression) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[220]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[221]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -25515,7 +25849,7 @@ func (x *VisualExpression) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VisualExpression.ProtoReflect.Descriptor instead.
 func (*VisualExpression) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{220}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{221}
 }
 
 func (x *VisualExpression) GetConditions() []*Condition {
@@ -25554,7 +25888,7 @@ type WebSocketRequest struct {
 
 func (x *WebSocketRequest) Reset() {
 	*x = WebSocketRequest{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[221]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[222]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -25566,7 +25900,7 @@ func (x *WebSocketRequest) String() string {
 func (*WebSocketRequest) ProtoMessage() {}
 
 func (x *WebSocketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[221]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[222]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -25579,7 +25913,7 @@ func (x *WebSocketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebSocketRequest.ProtoReflect.Descriptor instead.
 func (*WebSocketRequest) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{221}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{222}
 }
 
 func (x *WebSocketRequest) GetSeq() int64 {
@@ -25659,7 +25993,7 @@ type WebsocketBroadcast struct {
 
 func (x *WebsocketBroadcast) Reset() {
 	*x = WebsocketBroadcast{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[222]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[223]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -25671,7 +26005,7 @@ func (x *WebsocketBroadcast) String() string {
 func (*WebsocketBroadcast) ProtoMessage() {}
 
 func (x *WebsocketBroadcast) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[222]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[223]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -25684,7 +26018,7 @@ func (x *WebsocketBroadcast) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WebsocketBroadcast.ProtoReflect.Descriptor instead.
 func (*WebsocketBroadcast) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{222}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{223}
 }
 
 func (x *WebsocketBroadcast) GetOmitUsers() map[string]bool {
@@ -25803,7 +26137,7 @@ type WranglerSettings struct {
 
 func (x *WranglerSettings) Reset() {
 	*x = WranglerSettings{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[223]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[224]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -25815,7 +26149,7 @@ func (x *WranglerSettings) String() string {
 func (*WranglerSettings) ProtoMessage() {}
 
 func (x *WranglerSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[223]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[224]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -25828,7 +26162,7 @@ func (x *WranglerSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WranglerSettings.ProtoReflect.Descriptor instead.
 func (*WranglerSettings) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{223}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{224}
 }
 
 func (x *WranglerSettings) GetPermittedWranglerRoles() []string {
@@ -25900,7 +26234,7 @@ type XmlName struct {
 
 func (x *XmlName) Reset() {
 	*x = XmlName{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[224]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[225]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -25912,7 +26246,7 @@ func (x *XmlName) String() string {
 func (*XmlName) ProtoMessage() {}
 
 func (x *XmlName) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[224]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[225]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -25925,7 +26259,7 @@ func (x *XmlName) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use XmlName.ProtoReflect.Descriptor instead.
 func (*XmlName) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{224}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{225}
 }
 
 func (x *XmlName) GetSpace() string {
@@ -25954,7 +26288,7 @@ type ListOfMessageAttachment struct {
 
 func (x *ListOfMessageAttachment) Reset() {
 	*x = ListOfMessageAttachment{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[225]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[226]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -25966,7 +26300,7 @@ func (x *ListOfMessageAttachment) String() string {
 func (*ListOfMessageAttachment) ProtoMessage() {}
 
 func (x *ListOfMessageAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[225]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[226]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -25979,7 +26313,7 @@ func (x *ListOfMessageAttachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOfMessageAttachment.ProtoReflect.Descriptor instead.
 func (*ListOfMessageAttachment) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{225}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{226}
 }
 
 func (x *ListOfMessageAttachment) GetItems() []*MessageAttachment {
@@ -26008,7 +26342,7 @@ type ListOfPluginPropertyOption struct {
 
 func (x *ListOfPluginPropertyOption) Reset() {
 	*x = ListOfPluginPropertyOption{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[226]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[227]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -26020,7 +26354,7 @@ func (x *ListOfPluginPropertyOption) String() string {
 func (*ListOfPluginPropertyOption) ProtoMessage() {}
 
 func (x *ListOfPluginPropertyOption) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[226]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[227]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -26033,7 +26367,7 @@ func (x *ListOfPluginPropertyOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOfPluginPropertyOption.ProtoReflect.Descriptor instead.
 func (*ListOfPluginPropertyOption) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{226}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{227}
 }
 
 func (x *ListOfPluginPropertyOption) GetItems() []*PluginPropertyOption {
@@ -26062,7 +26396,7 @@ type ListOfPropertyOwner struct {
 
 func (x *ListOfPropertyOwner) Reset() {
 	*x = ListOfPropertyOwner{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[227]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[228]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -26074,7 +26408,7 @@ func (x *ListOfPropertyOwner) String() string {
 func (*ListOfPropertyOwner) ProtoMessage() {}
 
 func (x *ListOfPropertyOwner) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[227]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[228]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -26087,7 +26421,7 @@ func (x *ListOfPropertyOwner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOfPropertyOwner.ProtoReflect.Descriptor instead.
 func (*ListOfPropertyOwner) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{227}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{228}
 }
 
 func (x *ListOfPropertyOwner) GetItems() []*PropertyOwner {
@@ -26116,7 +26450,7 @@ type ListOfString struct {
 
 func (x *ListOfString) Reset() {
 	*x = ListOfString{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[228]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[229]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -26128,7 +26462,7 @@ func (x *ListOfString) String() string {
 func (*ListOfString) ProtoMessage() {}
 
 func (x *ListOfString) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[228]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[229]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -26141,7 +26475,7 @@ func (x *ListOfString) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOfString.ProtoReflect.Descriptor instead.
 func (*ListOfString) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{228}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{229}
 }
 
 func (x *ListOfString) GetItems() []string {
@@ -26170,7 +26504,7 @@ type MapOfStringToValue struct {
 
 func (x *MapOfStringToValue) Reset() {
 	*x = MapOfStringToValue{}
-	mi := &file_mmplugin_v1_models_proto_msgTypes[229]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[230]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -26182,7 +26516,7 @@ func (x *MapOfStringToValue) String() string {
 func (*MapOfStringToValue) ProtoMessage() {}
 
 func (x *MapOfStringToValue) ProtoReflect() protoreflect.Message {
-	mi := &file_mmplugin_v1_models_proto_msgTypes[229]
+	mi := &file_mmplugin_v1_models_proto_msgTypes[230]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -26195,7 +26529,7 @@ func (x *MapOfStringToValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MapOfStringToValue.ProtoReflect.Descriptor instead.
 func (*MapOfStringToValue) Descriptor() ([]byte, []int) {
-	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{229}
+	return file_mmplugin_v1_models_proto_rawDescGZIP(), []int{230}
 }
 
 func (x *MapOfStringToValue) GetItems() map[string]*Value {
@@ -26216,7 +26550,7 @@ var File_mmplugin_v1_models_proto protoreflect.FileDescriptor
 
 const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"\n" +
-	"\x18mmplugin/v1/models.proto\x12\vmmplugin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x05\n" +
+	"\x18mmplugin/v1/models.proto\x12\vmmplugin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\x06\n" +
 	"\x05Value\x12\x1f\n" +
 	"\n" +
 	"bool_value\x18\x01 \x01(\bH\x00R\tboolValue\x12\x1d\n" +
@@ -26241,7 +26575,34 @@ const file_mmplugin_v1_models_proto_rawDesc = "" +
 	"typedValue\x12;\n" +
 	"\n" +
 	"time_value\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampH\x00R\ttimeValue\x12\x15\n" +
-	"\x06is_nil\x18\x10 \x01(\bR\x05isNilB\x06\n" +
+	"\x06is_nil\x18\x10 \x01(\bR\x05isNil\x12,\n" +
+	"\x05nodes\x18\x11 \x03(\v2\x16.mmplugin.v1.ValueNodeR\x05nodesB\x06\n" +
+	"\x04kind\"\xb9\x05\n" +
+	"\tValueNode\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1f\n" +
+	"\n" +
+	"bool_value\x18\x02 \x01(\bH\x00R\tboolValue\x12\x1d\n" +
+	"\tint_value\x18\x03 \x01(\x03H\x00R\bintValue\x12!\n" +
+	"\vint64_value\x18\x04 \x01(\x03H\x00R\n" +
+	"int64Value\x12!\n" +
+	"\vint32_value\x18\x05 \x01(\x05H\x00R\n" +
+	"int32Value\x12#\n" +
+	"\fuint64_value\x18\x06 \x01(\x04H\x00R\vuint64Value\x12%\n" +
+	"\rfloat64_value\x18\a \x01(\x01H\x00R\ffloat64Value\x12%\n" +
+	"\rfloat32_value\x18\b \x01(\x02H\x00R\ffloat32Value\x12#\n" +
+	"\fstring_value\x18\t \x01(\tH\x00R\vstringValue\x12!\n" +
+	"\vbytes_value\x18\n" +
+	" \x01(\fH\x00R\n" +
+	"bytesValue\x12\x1b\n" +
+	"\blist_len\x18\v \x01(\rH\x00R\alistLen\x12\x19\n" +
+	"\amap_len\x18\f \x01(\rH\x00R\x06mapLen\x12E\n" +
+	"\x11string_list_value\x18\r \x01(\v2\x17.mmplugin.v1.StringListH\x00R\x0fstringListValue\x12B\n" +
+	"\x10string_map_value\x18\x0e \x01(\v2\x16.mmplugin.v1.StringMapH\x00R\x0estringMapValue\x12:\n" +
+	"\vtyped_value\x18\x0f \x01(\v2\x17.mmplugin.v1.TypedValueH\x00R\n" +
+	"typedValue\x12;\n" +
+	"\n" +
+	"time_value\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\ttimeValue\x12\x15\n" +
+	"\x06is_nil\x18\x11 \x01(\bR\x05isNilB\x06\n" +
 	"\x04kind\"7\n" +
 	"\tValueList\x12*\n" +
 	"\x06values\x18\x01 \x03(\v2\x12.mmplugin.v1.ValueR\x06values\"\x94\x01\n" +
@@ -29570,553 +29931,559 @@ func file_mmplugin_v1_models_proto_rawDescGZIP() []byte {
 }
 
 var file_mmplugin_v1_models_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_mmplugin_v1_models_proto_msgTypes = make([]protoimpl.MessageInfo, 273)
+var file_mmplugin_v1_models_proto_msgTypes = make([]protoimpl.MessageInfo, 274)
 var file_mmplugin_v1_models_proto_goTypes = []any{
 	(ErrorCode)(0),                              // 0: mmplugin.v1.ErrorCode
 	(*Value)(nil),                               // 1: mmplugin.v1.Value
-	(*ValueList)(nil),                           // 2: mmplugin.v1.ValueList
-	(*ValueMap)(nil),                            // 3: mmplugin.v1.ValueMap
-	(*StringList)(nil),                          // 4: mmplugin.v1.StringList
-	(*StringMap)(nil),                           // 5: mmplugin.v1.StringMap
-	(*TypedValue)(nil),                          // 6: mmplugin.v1.TypedValue
-	(*Error)(nil),                               // 7: mmplugin.v1.Error
-	(*AppError)(nil),                            // 8: mmplugin.v1.AppError
-	(*StreamChunk)(nil),                         // 9: mmplugin.v1.StreamChunk
-	(*StreamEnd)(nil),                           // 10: mmplugin.v1.StreamEnd
-	(*HTTPHeader)(nil),                          // 11: mmplugin.v1.HTTPHeader
-	(*HTTPRequestHead)(nil),                     // 12: mmplugin.v1.HTTPRequestHead
-	(*HTTPResponseHead)(nil),                    // 13: mmplugin.v1.HTTPResponseHead
-	(*HTTPFlush)(nil),                           // 14: mmplugin.v1.HTTPFlush
-	(*AIRecapSettings)(nil),                     // 15: mmplugin.v1.AIRecapSettings
-	(*AccessControlPolicy)(nil),                 // 16: mmplugin.v1.AccessControlPolicy
-	(*AccessControlPolicyRule)(nil),             // 17: mmplugin.v1.AccessControlPolicyRule
-	(*AccessControlPolicyTestResponse)(nil),     // 18: mmplugin.v1.AccessControlPolicyTestResponse
-	(*AccessControlSettings)(nil),               // 19: mmplugin.v1.AccessControlSettings
-	(*AccessDecision)(nil),                      // 20: mmplugin.v1.AccessDecision
-	(*AdditionalContentFlaggingSettings)(nil),   // 21: mmplugin.v1.AdditionalContentFlaggingSettings
-	(*AgentsProviderSettings)(nil),              // 22: mmplugin.v1.AgentsProviderSettings
-	(*AnalyticsSettings)(nil),                   // 23: mmplugin.v1.AnalyticsSettings
-	(*AnnouncementSettings)(nil),                // 24: mmplugin.v1.AnnouncementSettings
-	(*AuditEventActor)(nil),                     // 25: mmplugin.v1.AuditEventActor
-	(*AuditEventData)(nil),                      // 26: mmplugin.v1.AuditEventData
-	(*AuditEventError)(nil),                     // 27: mmplugin.v1.AuditEventError
-	(*AuditRecord)(nil),                         // 28: mmplugin.v1.AuditRecord
-	(*AutoTranslationSettings)(nil),             // 29: mmplugin.v1.AutoTranslationSettings
-	(*AutocompleteArg)(nil),                     // 30: mmplugin.v1.AutocompleteArg
-	(*AutocompleteData)(nil),                    // 31: mmplugin.v1.AutocompleteData
-	(*AutocompleteDynamicListArg)(nil),          // 32: mmplugin.v1.AutocompleteDynamicListArg
-	(*AutocompleteListItem)(nil),                // 33: mmplugin.v1.AutocompleteListItem
-	(*AutocompleteStaticListArg)(nil),           // 34: mmplugin.v1.AutocompleteStaticListArg
-	(*AutocompleteTextArg)(nil),                 // 35: mmplugin.v1.AutocompleteTextArg
-	(*Bot)(nil),                                 // 36: mmplugin.v1.Bot
-	(*BotGetOptions)(nil),                       // 37: mmplugin.v1.BotGetOptions
-	(*BotPatch)(nil),                            // 38: mmplugin.v1.BotPatch
-	(*CELExpressionError)(nil),                  // 39: mmplugin.v1.CELExpressionError
-	(*CacheSettings)(nil),                       // 40: mmplugin.v1.CacheSettings
-	(*Channel)(nil),                             // 41: mmplugin.v1.Channel
-	(*ChannelBannerInfo)(nil),                   // 42: mmplugin.v1.ChannelBannerInfo
-	(*ChannelMember)(nil),                       // 43: mmplugin.v1.ChannelMember
-	(*ChannelMemberIdentifier)(nil),             // 44: mmplugin.v1.ChannelMemberIdentifier
-	(*ChannelStats)(nil),                        // 45: mmplugin.v1.ChannelStats
-	(*ClientRequirements)(nil),                  // 46: mmplugin.v1.ClientRequirements
-	(*CloudSettings)(nil),                       // 47: mmplugin.v1.CloudSettings
-	(*ClusterSettings)(nil),                     // 48: mmplugin.v1.ClusterSettings
-	(*Command)(nil),                             // 49: mmplugin.v1.Command
-	(*CommandArgs)(nil),                         // 50: mmplugin.v1.CommandArgs
-	(*CommandResponse)(nil),                     // 51: mmplugin.v1.CommandResponse
-	(*ComplianceSettings)(nil),                  // 52: mmplugin.v1.ComplianceSettings
-	(*Condition)(nil),                           // 53: mmplugin.v1.Condition
-	(*Config)(nil),                              // 54: mmplugin.v1.Config
-	(*ConnectedWorkspacesSettings)(nil),         // 55: mmplugin.v1.ConnectedWorkspacesSettings
-	(*ContentFlaggingNotificationSettings)(nil), // 56: mmplugin.v1.ContentFlaggingNotificationSettings
-	(*ContentFlaggingSettings)(nil),             // 57: mmplugin.v1.ContentFlaggingSettings
-	(*ContentFlaggingSettingsBase)(nil),         // 58: mmplugin.v1.ContentFlaggingSettingsBase
-	(*CreateDefaultMembershipParams)(nil),       // 59: mmplugin.v1.CreateDefaultMembershipParams
-	(*CustomStatus)(nil),                        // 60: mmplugin.v1.CustomStatus
-	(*Customer)(nil),                            // 61: mmplugin.v1.Customer
-	(*DataRetentionSettings)(nil),               // 62: mmplugin.v1.DataRetentionSettings
-	(*Dialog)(nil),                              // 63: mmplugin.v1.Dialog
-	(*DialogActionButton)(nil),                  // 64: mmplugin.v1.DialogActionButton
-	(*DialogDateTimeConfig)(nil),                // 65: mmplugin.v1.DialogDateTimeConfig
-	(*DialogElement)(nil),                       // 66: mmplugin.v1.DialogElement
-	(*DisplaySettings)(nil),                     // 67: mmplugin.v1.DisplaySettings
-	(*Draft)(nil),                               // 68: mmplugin.v1.Draft
-	(*DriverNamedValue)(nil),                    // 69: mmplugin.v1.DriverNamedValue
-	(*DriverTxOptions)(nil),                     // 70: mmplugin.v1.DriverTxOptions
-	(*ElasticsearchSettings)(nil),               // 71: mmplugin.v1.ElasticsearchSettings
-	(*EmailNotification)(nil),                   // 72: mmplugin.v1.EmailNotification
-	(*EmailNotificationContent)(nil),            // 73: mmplugin.v1.EmailNotificationContent
-	(*EmailSettings)(nil),                       // 74: mmplugin.v1.EmailSettings
-	(*Emoji)(nil),                               // 75: mmplugin.v1.Emoji
-	(*ExperimentalAuditSettings)(nil),           // 76: mmplugin.v1.ExperimentalAuditSettings
-	(*ExperimentalSettings)(nil),                // 77: mmplugin.v1.ExperimentalSettings
-	(*ExportSettings)(nil),                      // 78: mmplugin.v1.ExportSettings
-	(*FeatureFlags)(nil),                        // 79: mmplugin.v1.FeatureFlags
-	(*Features)(nil),                            // 80: mmplugin.v1.Features
-	(*FileData)(nil),                            // 81: mmplugin.v1.FileData
-	(*FileInfo)(nil),                            // 82: mmplugin.v1.FileInfo
-	(*FileSettings)(nil),                        // 83: mmplugin.v1.FileSettings
-	(*FilesLimits)(nil),                         // 84: mmplugin.v1.FilesLimits
-	(*GetFileInfosOptions)(nil),                 // 85: mmplugin.v1.GetFileInfosOptions
-	(*GetPostsSinceForSyncCursor)(nil),          // 86: mmplugin.v1.GetPostsSinceForSyncCursor
-	(*GlobalRelayMessageExportSettings)(nil),    // 87: mmplugin.v1.GlobalRelayMessageExportSettings
-	(*Group)(nil),                               // 88: mmplugin.v1.Group
-	(*GroupMember)(nil),                         // 89: mmplugin.v1.GroupMember
-	(*GroupSearchOpts)(nil),                     // 90: mmplugin.v1.GroupSearchOpts
-	(*GroupSyncable)(nil),                       // 91: mmplugin.v1.GroupSyncable
-	(*GuestAccountsSettings)(nil),               // 92: mmplugin.v1.GuestAccountsSettings
-	(*ImageProxySettings)(nil),                  // 93: mmplugin.v1.ImageProxySettings
-	(*ImportSettings)(nil),                      // 94: mmplugin.v1.ImportSettings
-	(*IntuneSettings)(nil),                      // 95: mmplugin.v1.IntuneSettings
-	(*JobSettings)(nil),                         // 96: mmplugin.v1.JobSettings
-	(*LdapSettings)(nil),                        // 97: mmplugin.v1.LdapSettings
-	(*LibreTranslateProviderSettings)(nil),      // 98: mmplugin.v1.LibreTranslateProviderSettings
-	(*License)(nil),                             // 99: mmplugin.v1.License
-	(*LicenseLimits)(nil),                       // 100: mmplugin.v1.LicenseLimits
-	(*LocalizationSettings)(nil),                // 101: mmplugin.v1.LocalizationSettings
-	(*LogSettings)(nil),                         // 102: mmplugin.v1.LogSettings
-	(*Manifest)(nil),                            // 103: mmplugin.v1.Manifest
-	(*ManifestServer)(nil),                      // 104: mmplugin.v1.ManifestServer
-	(*ManifestWebapp)(nil),                      // 105: mmplugin.v1.ManifestWebapp
-	(*MembershipChangeMsg)(nil),                 // 106: mmplugin.v1.MembershipChangeMsg
-	(*MessageAttachment)(nil),                   // 107: mmplugin.v1.MessageAttachment
-	(*MessageAttachmentField)(nil),              // 108: mmplugin.v1.MessageAttachmentField
-	(*MessageExportSettings)(nil),               // 109: mmplugin.v1.MessageExportSettings
-	(*MessagesLimits)(nil),                      // 110: mmplugin.v1.MessagesLimits
-	(*MetricsSettings)(nil),                     // 111: mmplugin.v1.MetricsSettings
-	(*MlogLevel)(nil),                           // 112: mmplugin.v1.MlogLevel
-	(*MobileEphemeralModeSettings)(nil),         // 113: mmplugin.v1.MobileEphemeralModeSettings
-	(*NativeAppSettings)(nil),                   // 114: mmplugin.v1.NativeAppSettings
-	(*OAuthApp)(nil),                            // 115: mmplugin.v1.OAuthApp
-	(*Office365Settings)(nil),                   // 116: mmplugin.v1.Office365Settings
-	(*OnInstallEvent)(nil),                      // 117: mmplugin.v1.OnInstallEvent
-	(*OpenDialogRequest)(nil),                   // 118: mmplugin.v1.OpenDialogRequest
-	(*OrderedSidebarCategories)(nil),            // 119: mmplugin.v1.OrderedSidebarCategories
-	(*PageOpts)(nil),                            // 120: mmplugin.v1.PageOpts
-	(*PasswordSettings)(nil),                    // 121: mmplugin.v1.PasswordSettings
-	(*Permission)(nil),                          // 122: mmplugin.v1.Permission
-	(*PluginClusterEvent)(nil),                  // 123: mmplugin.v1.PluginClusterEvent
-	(*PluginClusterEventSendOptions)(nil),       // 124: mmplugin.v1.PluginClusterEventSendOptions
-	(*PluginContext)(nil),                       // 125: mmplugin.v1.PluginContext
-	(*PluginKVSetOptions)(nil),                  // 126: mmplugin.v1.PluginKVSetOptions
-	(*PluginOption)(nil),                        // 127: mmplugin.v1.PluginOption
-	(*PluginPropertyOption)(nil),                // 128: mmplugin.v1.PluginPropertyOption
-	(*PluginResultContainer)(nil),               // 129: mmplugin.v1.PluginResultContainer
-	(*PluginSetting)(nil),                       // 130: mmplugin.v1.PluginSetting
-	(*PluginSettings)(nil),                      // 131: mmplugin.v1.PluginSettings
-	(*PluginSettingsSchema)(nil),                // 132: mmplugin.v1.PluginSettingsSchema
-	(*PluginSettingsSection)(nil),               // 133: mmplugin.v1.PluginSettingsSection
-	(*PluginState)(nil),                         // 134: mmplugin.v1.PluginState
-	(*PluginStatus)(nil),                        // 135: mmplugin.v1.PluginStatus
-	(*Post)(nil),                                // 136: mmplugin.v1.Post
-	(*PostAcknowledgement)(nil),                 // 137: mmplugin.v1.PostAcknowledgement
-	(*PostAction)(nil),                          // 138: mmplugin.v1.PostAction
-	(*PostActionIntegration)(nil),               // 139: mmplugin.v1.PostActionIntegration
-	(*PostActionOptions)(nil),                   // 140: mmplugin.v1.PostActionOptions
-	(*PostEmbed)(nil),                           // 141: mmplugin.v1.PostEmbed
-	(*PostImage)(nil),                           // 142: mmplugin.v1.PostImage
-	(*PostList)(nil),                            // 143: mmplugin.v1.PostList
-	(*PostMetadata)(nil),                        // 144: mmplugin.v1.PostMetadata
-	(*PostPriority)(nil),                        // 145: mmplugin.v1.PostPriority
-	(*PostSearchResults)(nil),                   // 146: mmplugin.v1.PostSearchResults
-	(*PostTranslation)(nil),                     // 147: mmplugin.v1.PostTranslation
-	(*Preference)(nil),                          // 148: mmplugin.v1.Preference
-	(*PreviewPost)(nil),                         // 149: mmplugin.v1.PreviewPost
-	(*PrivacySettings)(nil),                     // 150: mmplugin.v1.PrivacySettings
-	(*ProductLimits)(nil),                       // 151: mmplugin.v1.ProductLimits
-	(*PropertyField)(nil),                       // 152: mmplugin.v1.PropertyField
-	(*PropertyFieldSearchCursor)(nil),           // 153: mmplugin.v1.PropertyFieldSearchCursor
-	(*PropertyFieldSearchOpts)(nil),             // 154: mmplugin.v1.PropertyFieldSearchOpts
-	(*PropertyGroup)(nil),                       // 155: mmplugin.v1.PropertyGroup
-	(*PropertyOwner)(nil),                       // 156: mmplugin.v1.PropertyOwner
-	(*PropertyRequestOptions)(nil),              // 157: mmplugin.v1.PropertyRequestOptions
-	(*PropertyValue)(nil),                       // 158: mmplugin.v1.PropertyValue
-	(*PropertyValueSearchCursor)(nil),           // 159: mmplugin.v1.PropertyValueSearchCursor
-	(*PropertyValueSearchOpts)(nil),             // 160: mmplugin.v1.PropertyValueSearchOpts
-	(*PushNotification)(nil),                    // 161: mmplugin.v1.PushNotification
-	(*RateLimitSettings)(nil),                   // 162: mmplugin.v1.RateLimitSettings
-	(*Reaction)(nil),                            // 163: mmplugin.v1.Reaction
-	(*RecapLimitSettings)(nil),                  // 164: mmplugin.v1.RecapLimitSettings
-	(*RegisterPluginOpts)(nil),                  // 165: mmplugin.v1.RegisterPluginOpts
-	(*RemoteCluster)(nil),                       // 166: mmplugin.v1.RemoteCluster
-	(*ReplicaLagSettings)(nil),                  // 167: mmplugin.v1.ReplicaLagSettings
-	(*ReviewerSettings)(nil),                    // 168: mmplugin.v1.ReviewerSettings
-	(*SSOSettings)(nil),                         // 169: mmplugin.v1.SSOSettings
-	(*Saml2AssertionInfo)(nil),                  // 170: mmplugin.v1.Saml2AssertionInfo
-	(*Saml2ProxyRestriction)(nil),               // 171: mmplugin.v1.Saml2ProxyRestriction
-	(*Saml2TypesAssertion)(nil),                 // 172: mmplugin.v1.Saml2TypesAssertion
-	(*Saml2TypesAttribute)(nil),                 // 173: mmplugin.v1.Saml2TypesAttribute
-	(*Saml2TypesAttributeStatement)(nil),        // 174: mmplugin.v1.Saml2TypesAttributeStatement
-	(*Saml2TypesAttributeValue)(nil),            // 175: mmplugin.v1.Saml2TypesAttributeValue
-	(*Saml2TypesAudience)(nil),                  // 176: mmplugin.v1.Saml2TypesAudience
-	(*Saml2TypesAudienceRestriction)(nil),       // 177: mmplugin.v1.Saml2TypesAudienceRestriction
-	(*Saml2TypesAuthnContext)(nil),              // 178: mmplugin.v1.Saml2TypesAuthnContext
-	(*Saml2TypesAuthnContextClassRef)(nil),      // 179: mmplugin.v1.Saml2TypesAuthnContextClassRef
-	(*Saml2TypesAuthnStatement)(nil),            // 180: mmplugin.v1.Saml2TypesAuthnStatement
-	(*Saml2TypesConditions)(nil),                // 181: mmplugin.v1.Saml2TypesConditions
-	(*Saml2TypesIssuer)(nil),                    // 182: mmplugin.v1.Saml2TypesIssuer
-	(*Saml2TypesNameID)(nil),                    // 183: mmplugin.v1.Saml2TypesNameID
-	(*Saml2TypesOneTimeUse)(nil),                // 184: mmplugin.v1.Saml2TypesOneTimeUse
-	(*Saml2TypesProxyRestriction)(nil),          // 185: mmplugin.v1.Saml2TypesProxyRestriction
-	(*Saml2TypesSignature)(nil),                 // 186: mmplugin.v1.Saml2TypesSignature
-	(*Saml2TypesSubject)(nil),                   // 187: mmplugin.v1.Saml2TypesSubject
-	(*Saml2TypesSubjectConfirmation)(nil),       // 188: mmplugin.v1.Saml2TypesSubjectConfirmation
-	(*Saml2TypesSubjectConfirmationData)(nil),   // 189: mmplugin.v1.Saml2TypesSubjectConfirmationData
-	(*Saml2WarningInfo)(nil),                    // 190: mmplugin.v1.Saml2WarningInfo
-	(*SamlSettings)(nil),                        // 191: mmplugin.v1.SamlSettings
-	(*ScheduledPost)(nil),                       // 192: mmplugin.v1.ScheduledPost
-	(*SearchParameter)(nil),                     // 193: mmplugin.v1.SearchParameter
-	(*SearchParams)(nil),                        // 194: mmplugin.v1.SearchParams
-	(*SendToastMessageOptions)(nil),             // 195: mmplugin.v1.SendToastMessageOptions
-	(*ServiceSettings)(nil),                     // 196: mmplugin.v1.ServiceSettings
-	(*Session)(nil),                             // 197: mmplugin.v1.Session
-	(*SharedChannel)(nil),                       // 198: mmplugin.v1.SharedChannel
-	(*SidebarCategory)(nil),                     // 199: mmplugin.v1.SidebarCategory
-	(*SidebarCategoryWithChannels)(nil),         // 200: mmplugin.v1.SidebarCategoryWithChannels
-	(*SqlSettings)(nil),                         // 201: mmplugin.v1.SqlSettings
-	(*Status)(nil),                              // 202: mmplugin.v1.Status
-	(*SupportSettings)(nil),                     // 203: mmplugin.v1.SupportSettings
-	(*SyncMsg)(nil),                             // 204: mmplugin.v1.SyncMsg
-	(*SyncResponse)(nil),                        // 205: mmplugin.v1.SyncResponse
-	(*Team)(nil),                                // 206: mmplugin.v1.Team
-	(*TeamMember)(nil),                          // 207: mmplugin.v1.TeamMember
-	(*TeamMemberWithError)(nil),                 // 208: mmplugin.v1.TeamMemberWithError
-	(*TeamSettings)(nil),                        // 209: mmplugin.v1.TeamSettings
-	(*TeamStats)(nil),                           // 210: mmplugin.v1.TeamStats
-	(*TeamUnread)(nil),                          // 211: mmplugin.v1.TeamUnread
-	(*TeamsLimits)(nil),                         // 212: mmplugin.v1.TeamsLimits
-	(*ThemeSettings)(nil),                       // 213: mmplugin.v1.ThemeSettings
-	(*UploadSession)(nil),                       // 214: mmplugin.v1.UploadSession
-	(*User)(nil),                                // 215: mmplugin.v1.User
-	(*UserAccessToken)(nil),                     // 216: mmplugin.v1.UserAccessToken
-	(*UserAuth)(nil),                            // 217: mmplugin.v1.UserAuth
-	(*UserGetOptions)(nil),                      // 218: mmplugin.v1.UserGetOptions
-	(*UserSearch)(nil),                          // 219: mmplugin.v1.UserSearch
-	(*ViewUsersRestrictions)(nil),               // 220: mmplugin.v1.ViewUsersRestrictions
-	(*VisualExpression)(nil),                    // 221: mmplugin.v1.VisualExpression
-	(*WebSocketRequest)(nil),                    // 222: mmplugin.v1.WebSocketRequest
-	(*WebsocketBroadcast)(nil),                  // 223: mmplugin.v1.WebsocketBroadcast
-	(*WranglerSettings)(nil),                    // 224: mmplugin.v1.WranglerSettings
-	(*XmlName)(nil),                             // 225: mmplugin.v1.XmlName
-	(*ListOfMessageAttachment)(nil),             // 226: mmplugin.v1.ListOfMessageAttachment
-	(*ListOfPluginPropertyOption)(nil),          // 227: mmplugin.v1.ListOfPluginPropertyOption
-	(*ListOfPropertyOwner)(nil),                 // 228: mmplugin.v1.ListOfPropertyOwner
-	(*ListOfString)(nil),                        // 229: mmplugin.v1.ListOfString
-	(*MapOfStringToValue)(nil),                  // 230: mmplugin.v1.MapOfStringToValue
-	nil,                                         // 231: mmplugin.v1.ValueMap.ValuesEntry
-	nil,                                         // 232: mmplugin.v1.StringMap.ValuesEntry
-	nil,                                         // 233: mmplugin.v1.AppError.ParamsEntry
-	nil,                                         // 234: mmplugin.v1.AccessControlPolicy.PropsEntry
-	nil,                                         // 235: mmplugin.v1.AccessDecision.ContextEntry
-	nil,                                         // 236: mmplugin.v1.AuditEventData.ParametersEntry
-	nil,                                         // 237: mmplugin.v1.AuditEventData.PriorStateEntry
-	nil,                                         // 238: mmplugin.v1.AuditEventData.ResultingStateEntry
-	nil,                                         // 239: mmplugin.v1.AuditRecord.MetaEntry
-	nil,                                         // 240: mmplugin.v1.Channel.PropsEntry
-	nil,                                         // 241: mmplugin.v1.Channel.PolicyActionsEntry
-	nil,                                         // 242: mmplugin.v1.ChannelMember.NotifyPropsEntry
-	nil,                                         // 243: mmplugin.v1.CommandArgs.UserMentionsEntry
-	nil,                                         // 244: mmplugin.v1.CommandArgs.ChannelMentionsEntry
-	nil,                                         // 245: mmplugin.v1.CommandResponse.PropsEntry
-	nil,                                         // 246: mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry
-	nil,                                         // 247: mmplugin.v1.DialogActionButton.ContextEntry
-	nil,                                         // 248: mmplugin.v1.Draft.PropsEntry
-	nil,                                         // 249: mmplugin.v1.Draft.PriorityEntry
-	nil,                                         // 250: mmplugin.v1.Manifest.PropsEntry
-	nil,                                         // 251: mmplugin.v1.ManifestServer.ExecutablesEntry
-	nil,                                         // 252: mmplugin.v1.PluginPropertyOption.DataEntry
-	nil,                                         // 253: mmplugin.v1.PluginSettings.PluginsEntry
-	nil,                                         // 254: mmplugin.v1.PluginSettings.PluginStatesEntry
-	nil,                                         // 255: mmplugin.v1.Post.PropsEntry
-	nil,                                         // 256: mmplugin.v1.PostActionIntegration.ContextEntry
-	nil,                                         // 257: mmplugin.v1.PostList.PostsEntry
-	nil,                                         // 258: mmplugin.v1.PostList.BurnOnReadPostsEntry
-	nil,                                         // 259: mmplugin.v1.PostMetadata.ImagesEntry
-	nil,                                         // 260: mmplugin.v1.PostMetadata.TranslationsEntry
-	nil,                                         // 261: mmplugin.v1.PostSearchResults.MatchesEntry
-	nil,                                         // 262: mmplugin.v1.PropertyField.AttrsEntry
-	nil,                                         // 263: mmplugin.v1.Saml2AssertionInfo.ValuesEntry
-	nil,                                         // 264: mmplugin.v1.Session.PropsEntry
-	nil,                                         // 265: mmplugin.v1.SyncMsg.UsersEntry
-	nil,                                         // 266: mmplugin.v1.SyncMsg.MentionTransformsEntry
-	nil,                                         // 267: mmplugin.v1.Team.PolicyActionsEntry
-	nil,                                         // 268: mmplugin.v1.User.PropsEntry
-	nil,                                         // 269: mmplugin.v1.User.NotifyPropsEntry
-	nil,                                         // 270: mmplugin.v1.User.TimezoneEntry
-	nil,                                         // 271: mmplugin.v1.WebSocketRequest.DataEntry
-	nil,                                         // 272: mmplugin.v1.WebsocketBroadcast.OmitUsersEntry
-	nil,                                         // 273: mmplugin.v1.MapOfStringToValue.ItemsEntry
-	(*timestamppb.Timestamp)(nil),               // 274: google.protobuf.Timestamp
+	(*ValueNode)(nil),                           // 2: mmplugin.v1.ValueNode
+	(*ValueList)(nil),                           // 3: mmplugin.v1.ValueList
+	(*ValueMap)(nil),                            // 4: mmplugin.v1.ValueMap
+	(*StringList)(nil),                          // 5: mmplugin.v1.StringList
+	(*StringMap)(nil),                           // 6: mmplugin.v1.StringMap
+	(*TypedValue)(nil),                          // 7: mmplugin.v1.TypedValue
+	(*Error)(nil),                               // 8: mmplugin.v1.Error
+	(*AppError)(nil),                            // 9: mmplugin.v1.AppError
+	(*StreamChunk)(nil),                         // 10: mmplugin.v1.StreamChunk
+	(*StreamEnd)(nil),                           // 11: mmplugin.v1.StreamEnd
+	(*HTTPHeader)(nil),                          // 12: mmplugin.v1.HTTPHeader
+	(*HTTPRequestHead)(nil),                     // 13: mmplugin.v1.HTTPRequestHead
+	(*HTTPResponseHead)(nil),                    // 14: mmplugin.v1.HTTPResponseHead
+	(*HTTPFlush)(nil),                           // 15: mmplugin.v1.HTTPFlush
+	(*AIRecapSettings)(nil),                     // 16: mmplugin.v1.AIRecapSettings
+	(*AccessControlPolicy)(nil),                 // 17: mmplugin.v1.AccessControlPolicy
+	(*AccessControlPolicyRule)(nil),             // 18: mmplugin.v1.AccessControlPolicyRule
+	(*AccessControlPolicyTestResponse)(nil),     // 19: mmplugin.v1.AccessControlPolicyTestResponse
+	(*AccessControlSettings)(nil),               // 20: mmplugin.v1.AccessControlSettings
+	(*AccessDecision)(nil),                      // 21: mmplugin.v1.AccessDecision
+	(*AdditionalContentFlaggingSettings)(nil),   // 22: mmplugin.v1.AdditionalContentFlaggingSettings
+	(*AgentsProviderSettings)(nil),              // 23: mmplugin.v1.AgentsProviderSettings
+	(*AnalyticsSettings)(nil),                   // 24: mmplugin.v1.AnalyticsSettings
+	(*AnnouncementSettings)(nil),                // 25: mmplugin.v1.AnnouncementSettings
+	(*AuditEventActor)(nil),                     // 26: mmplugin.v1.AuditEventActor
+	(*AuditEventData)(nil),                      // 27: mmplugin.v1.AuditEventData
+	(*AuditEventError)(nil),                     // 28: mmplugin.v1.AuditEventError
+	(*AuditRecord)(nil),                         // 29: mmplugin.v1.AuditRecord
+	(*AutoTranslationSettings)(nil),             // 30: mmplugin.v1.AutoTranslationSettings
+	(*AutocompleteArg)(nil),                     // 31: mmplugin.v1.AutocompleteArg
+	(*AutocompleteData)(nil),                    // 32: mmplugin.v1.AutocompleteData
+	(*AutocompleteDynamicListArg)(nil),          // 33: mmplugin.v1.AutocompleteDynamicListArg
+	(*AutocompleteListItem)(nil),                // 34: mmplugin.v1.AutocompleteListItem
+	(*AutocompleteStaticListArg)(nil),           // 35: mmplugin.v1.AutocompleteStaticListArg
+	(*AutocompleteTextArg)(nil),                 // 36: mmplugin.v1.AutocompleteTextArg
+	(*Bot)(nil),                                 // 37: mmplugin.v1.Bot
+	(*BotGetOptions)(nil),                       // 38: mmplugin.v1.BotGetOptions
+	(*BotPatch)(nil),                            // 39: mmplugin.v1.BotPatch
+	(*CELExpressionError)(nil),                  // 40: mmplugin.v1.CELExpressionError
+	(*CacheSettings)(nil),                       // 41: mmplugin.v1.CacheSettings
+	(*Channel)(nil),                             // 42: mmplugin.v1.Channel
+	(*ChannelBannerInfo)(nil),                   // 43: mmplugin.v1.ChannelBannerInfo
+	(*ChannelMember)(nil),                       // 44: mmplugin.v1.ChannelMember
+	(*ChannelMemberIdentifier)(nil),             // 45: mmplugin.v1.ChannelMemberIdentifier
+	(*ChannelStats)(nil),                        // 46: mmplugin.v1.ChannelStats
+	(*ClientRequirements)(nil),                  // 47: mmplugin.v1.ClientRequirements
+	(*CloudSettings)(nil),                       // 48: mmplugin.v1.CloudSettings
+	(*ClusterSettings)(nil),                     // 49: mmplugin.v1.ClusterSettings
+	(*Command)(nil),                             // 50: mmplugin.v1.Command
+	(*CommandArgs)(nil),                         // 51: mmplugin.v1.CommandArgs
+	(*CommandResponse)(nil),                     // 52: mmplugin.v1.CommandResponse
+	(*ComplianceSettings)(nil),                  // 53: mmplugin.v1.ComplianceSettings
+	(*Condition)(nil),                           // 54: mmplugin.v1.Condition
+	(*Config)(nil),                              // 55: mmplugin.v1.Config
+	(*ConnectedWorkspacesSettings)(nil),         // 56: mmplugin.v1.ConnectedWorkspacesSettings
+	(*ContentFlaggingNotificationSettings)(nil), // 57: mmplugin.v1.ContentFlaggingNotificationSettings
+	(*ContentFlaggingSettings)(nil),             // 58: mmplugin.v1.ContentFlaggingSettings
+	(*ContentFlaggingSettingsBase)(nil),         // 59: mmplugin.v1.ContentFlaggingSettingsBase
+	(*CreateDefaultMembershipParams)(nil),       // 60: mmplugin.v1.CreateDefaultMembershipParams
+	(*CustomStatus)(nil),                        // 61: mmplugin.v1.CustomStatus
+	(*Customer)(nil),                            // 62: mmplugin.v1.Customer
+	(*DataRetentionSettings)(nil),               // 63: mmplugin.v1.DataRetentionSettings
+	(*Dialog)(nil),                              // 64: mmplugin.v1.Dialog
+	(*DialogActionButton)(nil),                  // 65: mmplugin.v1.DialogActionButton
+	(*DialogDateTimeConfig)(nil),                // 66: mmplugin.v1.DialogDateTimeConfig
+	(*DialogElement)(nil),                       // 67: mmplugin.v1.DialogElement
+	(*DisplaySettings)(nil),                     // 68: mmplugin.v1.DisplaySettings
+	(*Draft)(nil),                               // 69: mmplugin.v1.Draft
+	(*DriverNamedValue)(nil),                    // 70: mmplugin.v1.DriverNamedValue
+	(*DriverTxOptions)(nil),                     // 71: mmplugin.v1.DriverTxOptions
+	(*ElasticsearchSettings)(nil),               // 72: mmplugin.v1.ElasticsearchSettings
+	(*EmailNotification)(nil),                   // 73: mmplugin.v1.EmailNotification
+	(*EmailNotificationContent)(nil),            // 74: mmplugin.v1.EmailNotificationContent
+	(*EmailSettings)(nil),                       // 75: mmplugin.v1.EmailSettings
+	(*Emoji)(nil),                               // 76: mmplugin.v1.Emoji
+	(*ExperimentalAuditSettings)(nil),           // 77: mmplugin.v1.ExperimentalAuditSettings
+	(*ExperimentalSettings)(nil),                // 78: mmplugin.v1.ExperimentalSettings
+	(*ExportSettings)(nil),                      // 79: mmplugin.v1.ExportSettings
+	(*FeatureFlags)(nil),                        // 80: mmplugin.v1.FeatureFlags
+	(*Features)(nil),                            // 81: mmplugin.v1.Features
+	(*FileData)(nil),                            // 82: mmplugin.v1.FileData
+	(*FileInfo)(nil),                            // 83: mmplugin.v1.FileInfo
+	(*FileSettings)(nil),                        // 84: mmplugin.v1.FileSettings
+	(*FilesLimits)(nil),                         // 85: mmplugin.v1.FilesLimits
+	(*GetFileInfosOptions)(nil),                 // 86: mmplugin.v1.GetFileInfosOptions
+	(*GetPostsSinceForSyncCursor)(nil),          // 87: mmplugin.v1.GetPostsSinceForSyncCursor
+	(*GlobalRelayMessageExportSettings)(nil),    // 88: mmplugin.v1.GlobalRelayMessageExportSettings
+	(*Group)(nil),                               // 89: mmplugin.v1.Group
+	(*GroupMember)(nil),                         // 90: mmplugin.v1.GroupMember
+	(*GroupSearchOpts)(nil),                     // 91: mmplugin.v1.GroupSearchOpts
+	(*GroupSyncable)(nil),                       // 92: mmplugin.v1.GroupSyncable
+	(*GuestAccountsSettings)(nil),               // 93: mmplugin.v1.GuestAccountsSettings
+	(*ImageProxySettings)(nil),                  // 94: mmplugin.v1.ImageProxySettings
+	(*ImportSettings)(nil),                      // 95: mmplugin.v1.ImportSettings
+	(*IntuneSettings)(nil),                      // 96: mmplugin.v1.IntuneSettings
+	(*JobSettings)(nil),                         // 97: mmplugin.v1.JobSettings
+	(*LdapSettings)(nil),                        // 98: mmplugin.v1.LdapSettings
+	(*LibreTranslateProviderSettings)(nil),      // 99: mmplugin.v1.LibreTranslateProviderSettings
+	(*License)(nil),                             // 100: mmplugin.v1.License
+	(*LicenseLimits)(nil),                       // 101: mmplugin.v1.LicenseLimits
+	(*LocalizationSettings)(nil),                // 102: mmplugin.v1.LocalizationSettings
+	(*LogSettings)(nil),                         // 103: mmplugin.v1.LogSettings
+	(*Manifest)(nil),                            // 104: mmplugin.v1.Manifest
+	(*ManifestServer)(nil),                      // 105: mmplugin.v1.ManifestServer
+	(*ManifestWebapp)(nil),                      // 106: mmplugin.v1.ManifestWebapp
+	(*MembershipChangeMsg)(nil),                 // 107: mmplugin.v1.MembershipChangeMsg
+	(*MessageAttachment)(nil),                   // 108: mmplugin.v1.MessageAttachment
+	(*MessageAttachmentField)(nil),              // 109: mmplugin.v1.MessageAttachmentField
+	(*MessageExportSettings)(nil),               // 110: mmplugin.v1.MessageExportSettings
+	(*MessagesLimits)(nil),                      // 111: mmplugin.v1.MessagesLimits
+	(*MetricsSettings)(nil),                     // 112: mmplugin.v1.MetricsSettings
+	(*MlogLevel)(nil),                           // 113: mmplugin.v1.MlogLevel
+	(*MobileEphemeralModeSettings)(nil),         // 114: mmplugin.v1.MobileEphemeralModeSettings
+	(*NativeAppSettings)(nil),                   // 115: mmplugin.v1.NativeAppSettings
+	(*OAuthApp)(nil),                            // 116: mmplugin.v1.OAuthApp
+	(*Office365Settings)(nil),                   // 117: mmplugin.v1.Office365Settings
+	(*OnInstallEvent)(nil),                      // 118: mmplugin.v1.OnInstallEvent
+	(*OpenDialogRequest)(nil),                   // 119: mmplugin.v1.OpenDialogRequest
+	(*OrderedSidebarCategories)(nil),            // 120: mmplugin.v1.OrderedSidebarCategories
+	(*PageOpts)(nil),                            // 121: mmplugin.v1.PageOpts
+	(*PasswordSettings)(nil),                    // 122: mmplugin.v1.PasswordSettings
+	(*Permission)(nil),                          // 123: mmplugin.v1.Permission
+	(*PluginClusterEvent)(nil),                  // 124: mmplugin.v1.PluginClusterEvent
+	(*PluginClusterEventSendOptions)(nil),       // 125: mmplugin.v1.PluginClusterEventSendOptions
+	(*PluginContext)(nil),                       // 126: mmplugin.v1.PluginContext
+	(*PluginKVSetOptions)(nil),                  // 127: mmplugin.v1.PluginKVSetOptions
+	(*PluginOption)(nil),                        // 128: mmplugin.v1.PluginOption
+	(*PluginPropertyOption)(nil),                // 129: mmplugin.v1.PluginPropertyOption
+	(*PluginResultContainer)(nil),               // 130: mmplugin.v1.PluginResultContainer
+	(*PluginSetting)(nil),                       // 131: mmplugin.v1.PluginSetting
+	(*PluginSettings)(nil),                      // 132: mmplugin.v1.PluginSettings
+	(*PluginSettingsSchema)(nil),                // 133: mmplugin.v1.PluginSettingsSchema
+	(*PluginSettingsSection)(nil),               // 134: mmplugin.v1.PluginSettingsSection
+	(*PluginState)(nil),                         // 135: mmplugin.v1.PluginState
+	(*PluginStatus)(nil),                        // 136: mmplugin.v1.PluginStatus
+	(*Post)(nil),                                // 137: mmplugin.v1.Post
+	(*PostAcknowledgement)(nil),                 // 138: mmplugin.v1.PostAcknowledgement
+	(*PostAction)(nil),                          // 139: mmplugin.v1.PostAction
+	(*PostActionIntegration)(nil),               // 140: mmplugin.v1.PostActionIntegration
+	(*PostActionOptions)(nil),                   // 141: mmplugin.v1.PostActionOptions
+	(*PostEmbed)(nil),                           // 142: mmplugin.v1.PostEmbed
+	(*PostImage)(nil),                           // 143: mmplugin.v1.PostImage
+	(*PostList)(nil),                            // 144: mmplugin.v1.PostList
+	(*PostMetadata)(nil),                        // 145: mmplugin.v1.PostMetadata
+	(*PostPriority)(nil),                        // 146: mmplugin.v1.PostPriority
+	(*PostSearchResults)(nil),                   // 147: mmplugin.v1.PostSearchResults
+	(*PostTranslation)(nil),                     // 148: mmplugin.v1.PostTranslation
+	(*Preference)(nil),                          // 149: mmplugin.v1.Preference
+	(*PreviewPost)(nil),                         // 150: mmplugin.v1.PreviewPost
+	(*PrivacySettings)(nil),                     // 151: mmplugin.v1.PrivacySettings
+	(*ProductLimits)(nil),                       // 152: mmplugin.v1.ProductLimits
+	(*PropertyField)(nil),                       // 153: mmplugin.v1.PropertyField
+	(*PropertyFieldSearchCursor)(nil),           // 154: mmplugin.v1.PropertyFieldSearchCursor
+	(*PropertyFieldSearchOpts)(nil),             // 155: mmplugin.v1.PropertyFieldSearchOpts
+	(*PropertyGroup)(nil),                       // 156: mmplugin.v1.PropertyGroup
+	(*PropertyOwner)(nil),                       // 157: mmplugin.v1.PropertyOwner
+	(*PropertyRequestOptions)(nil),              // 158: mmplugin.v1.PropertyRequestOptions
+	(*PropertyValue)(nil),                       // 159: mmplugin.v1.PropertyValue
+	(*PropertyValueSearchCursor)(nil),           // 160: mmplugin.v1.PropertyValueSearchCursor
+	(*PropertyValueSearchOpts)(nil),             // 161: mmplugin.v1.PropertyValueSearchOpts
+	(*PushNotification)(nil),                    // 162: mmplugin.v1.PushNotification
+	(*RateLimitSettings)(nil),                   // 163: mmplugin.v1.RateLimitSettings
+	(*Reaction)(nil),                            // 164: mmplugin.v1.Reaction
+	(*RecapLimitSettings)(nil),                  // 165: mmplugin.v1.RecapLimitSettings
+	(*RegisterPluginOpts)(nil),                  // 166: mmplugin.v1.RegisterPluginOpts
+	(*RemoteCluster)(nil),                       // 167: mmplugin.v1.RemoteCluster
+	(*ReplicaLagSettings)(nil),                  // 168: mmplugin.v1.ReplicaLagSettings
+	(*ReviewerSettings)(nil),                    // 169: mmplugin.v1.ReviewerSettings
+	(*SSOSettings)(nil),                         // 170: mmplugin.v1.SSOSettings
+	(*Saml2AssertionInfo)(nil),                  // 171: mmplugin.v1.Saml2AssertionInfo
+	(*Saml2ProxyRestriction)(nil),               // 172: mmplugin.v1.Saml2ProxyRestriction
+	(*Saml2TypesAssertion)(nil),                 // 173: mmplugin.v1.Saml2TypesAssertion
+	(*Saml2TypesAttribute)(nil),                 // 174: mmplugin.v1.Saml2TypesAttribute
+	(*Saml2TypesAttributeStatement)(nil),        // 175: mmplugin.v1.Saml2TypesAttributeStatement
+	(*Saml2TypesAttributeValue)(nil),            // 176: mmplugin.v1.Saml2TypesAttributeValue
+	(*Saml2TypesAudience)(nil),                  // 177: mmplugin.v1.Saml2TypesAudience
+	(*Saml2TypesAudienceRestriction)(nil),       // 178: mmplugin.v1.Saml2TypesAudienceRestriction
+	(*Saml2TypesAuthnContext)(nil),              // 179: mmplugin.v1.Saml2TypesAuthnContext
+	(*Saml2TypesAuthnContextClassRef)(nil),      // 180: mmplugin.v1.Saml2TypesAuthnContextClassRef
+	(*Saml2TypesAuthnStatement)(nil),            // 181: mmplugin.v1.Saml2TypesAuthnStatement
+	(*Saml2TypesConditions)(nil),                // 182: mmplugin.v1.Saml2TypesConditions
+	(*Saml2TypesIssuer)(nil),                    // 183: mmplugin.v1.Saml2TypesIssuer
+	(*Saml2TypesNameID)(nil),                    // 184: mmplugin.v1.Saml2TypesNameID
+	(*Saml2TypesOneTimeUse)(nil),                // 185: mmplugin.v1.Saml2TypesOneTimeUse
+	(*Saml2TypesProxyRestriction)(nil),          // 186: mmplugin.v1.Saml2TypesProxyRestriction
+	(*Saml2TypesSignature)(nil),                 // 187: mmplugin.v1.Saml2TypesSignature
+	(*Saml2TypesSubject)(nil),                   // 188: mmplugin.v1.Saml2TypesSubject
+	(*Saml2TypesSubjectConfirmation)(nil),       // 189: mmplugin.v1.Saml2TypesSubjectConfirmation
+	(*Saml2TypesSubjectConfirmationData)(nil),   // 190: mmplugin.v1.Saml2TypesSubjectConfirmationData
+	(*Saml2WarningInfo)(nil),                    // 191: mmplugin.v1.Saml2WarningInfo
+	(*SamlSettings)(nil),                        // 192: mmplugin.v1.SamlSettings
+	(*ScheduledPost)(nil),                       // 193: mmplugin.v1.ScheduledPost
+	(*SearchParameter)(nil),                     // 194: mmplugin.v1.SearchParameter
+	(*SearchParams)(nil),                        // 195: mmplugin.v1.SearchParams
+	(*SendToastMessageOptions)(nil),             // 196: mmplugin.v1.SendToastMessageOptions
+	(*ServiceSettings)(nil),                     // 197: mmplugin.v1.ServiceSettings
+	(*Session)(nil),                             // 198: mmplugin.v1.Session
+	(*SharedChannel)(nil),                       // 199: mmplugin.v1.SharedChannel
+	(*SidebarCategory)(nil),                     // 200: mmplugin.v1.SidebarCategory
+	(*SidebarCategoryWithChannels)(nil),         // 201: mmplugin.v1.SidebarCategoryWithChannels
+	(*SqlSettings)(nil),                         // 202: mmplugin.v1.SqlSettings
+	(*Status)(nil),                              // 203: mmplugin.v1.Status
+	(*SupportSettings)(nil),                     // 204: mmplugin.v1.SupportSettings
+	(*SyncMsg)(nil),                             // 205: mmplugin.v1.SyncMsg
+	(*SyncResponse)(nil),                        // 206: mmplugin.v1.SyncResponse
+	(*Team)(nil),                                // 207: mmplugin.v1.Team
+	(*TeamMember)(nil),                          // 208: mmplugin.v1.TeamMember
+	(*TeamMemberWithError)(nil),                 // 209: mmplugin.v1.TeamMemberWithError
+	(*TeamSettings)(nil),                        // 210: mmplugin.v1.TeamSettings
+	(*TeamStats)(nil),                           // 211: mmplugin.v1.TeamStats
+	(*TeamUnread)(nil),                          // 212: mmplugin.v1.TeamUnread
+	(*TeamsLimits)(nil),                         // 213: mmplugin.v1.TeamsLimits
+	(*ThemeSettings)(nil),                       // 214: mmplugin.v1.ThemeSettings
+	(*UploadSession)(nil),                       // 215: mmplugin.v1.UploadSession
+	(*User)(nil),                                // 216: mmplugin.v1.User
+	(*UserAccessToken)(nil),                     // 217: mmplugin.v1.UserAccessToken
+	(*UserAuth)(nil),                            // 218: mmplugin.v1.UserAuth
+	(*UserGetOptions)(nil),                      // 219: mmplugin.v1.UserGetOptions
+	(*UserSearch)(nil),                          // 220: mmplugin.v1.UserSearch
+	(*ViewUsersRestrictions)(nil),               // 221: mmplugin.v1.ViewUsersRestrictions
+	(*VisualExpression)(nil),                    // 222: mmplugin.v1.VisualExpression
+	(*WebSocketRequest)(nil),                    // 223: mmplugin.v1.WebSocketRequest
+	(*WebsocketBroadcast)(nil),                  // 224: mmplugin.v1.WebsocketBroadcast
+	(*WranglerSettings)(nil),                    // 225: mmplugin.v1.WranglerSettings
+	(*XmlName)(nil),                             // 226: mmplugin.v1.XmlName
+	(*ListOfMessageAttachment)(nil),             // 227: mmplugin.v1.ListOfMessageAttachment
+	(*ListOfPluginPropertyOption)(nil),          // 228: mmplugin.v1.ListOfPluginPropertyOption
+	(*ListOfPropertyOwner)(nil),                 // 229: mmplugin.v1.ListOfPropertyOwner
+	(*ListOfString)(nil),                        // 230: mmplugin.v1.ListOfString
+	(*MapOfStringToValue)(nil),                  // 231: mmplugin.v1.MapOfStringToValue
+	nil,                                         // 232: mmplugin.v1.ValueMap.ValuesEntry
+	nil,                                         // 233: mmplugin.v1.StringMap.ValuesEntry
+	nil,                                         // 234: mmplugin.v1.AppError.ParamsEntry
+	nil,                                         // 235: mmplugin.v1.AccessControlPolicy.PropsEntry
+	nil,                                         // 236: mmplugin.v1.AccessDecision.ContextEntry
+	nil,                                         // 237: mmplugin.v1.AuditEventData.ParametersEntry
+	nil,                                         // 238: mmplugin.v1.AuditEventData.PriorStateEntry
+	nil,                                         // 239: mmplugin.v1.AuditEventData.ResultingStateEntry
+	nil,                                         // 240: mmplugin.v1.AuditRecord.MetaEntry
+	nil,                                         // 241: mmplugin.v1.Channel.PropsEntry
+	nil,                                         // 242: mmplugin.v1.Channel.PolicyActionsEntry
+	nil,                                         // 243: mmplugin.v1.ChannelMember.NotifyPropsEntry
+	nil,                                         // 244: mmplugin.v1.CommandArgs.UserMentionsEntry
+	nil,                                         // 245: mmplugin.v1.CommandArgs.ChannelMentionsEntry
+	nil,                                         // 246: mmplugin.v1.CommandResponse.PropsEntry
+	nil,                                         // 247: mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry
+	nil,                                         // 248: mmplugin.v1.DialogActionButton.ContextEntry
+	nil,                                         // 249: mmplugin.v1.Draft.PropsEntry
+	nil,                                         // 250: mmplugin.v1.Draft.PriorityEntry
+	nil,                                         // 251: mmplugin.v1.Manifest.PropsEntry
+	nil,                                         // 252: mmplugin.v1.ManifestServer.ExecutablesEntry
+	nil,                                         // 253: mmplugin.v1.PluginPropertyOption.DataEntry
+	nil,                                         // 254: mmplugin.v1.PluginSettings.PluginsEntry
+	nil,                                         // 255: mmplugin.v1.PluginSettings.PluginStatesEntry
+	nil,                                         // 256: mmplugin.v1.Post.PropsEntry
+	nil,                                         // 257: mmplugin.v1.PostActionIntegration.ContextEntry
+	nil,                                         // 258: mmplugin.v1.PostList.PostsEntry
+	nil,                                         // 259: mmplugin.v1.PostList.BurnOnReadPostsEntry
+	nil,                                         // 260: mmplugin.v1.PostMetadata.ImagesEntry
+	nil,                                         // 261: mmplugin.v1.PostMetadata.TranslationsEntry
+	nil,                                         // 262: mmplugin.v1.PostSearchResults.MatchesEntry
+	nil,                                         // 263: mmplugin.v1.PropertyField.AttrsEntry
+	nil,                                         // 264: mmplugin.v1.Saml2AssertionInfo.ValuesEntry
+	nil,                                         // 265: mmplugin.v1.Session.PropsEntry
+	nil,                                         // 266: mmplugin.v1.SyncMsg.UsersEntry
+	nil,                                         // 267: mmplugin.v1.SyncMsg.MentionTransformsEntry
+	nil,                                         // 268: mmplugin.v1.Team.PolicyActionsEntry
+	nil,                                         // 269: mmplugin.v1.User.PropsEntry
+	nil,                                         // 270: mmplugin.v1.User.NotifyPropsEntry
+	nil,                                         // 271: mmplugin.v1.User.TimezoneEntry
+	nil,                                         // 272: mmplugin.v1.WebSocketRequest.DataEntry
+	nil,                                         // 273: mmplugin.v1.WebsocketBroadcast.OmitUsersEntry
+	nil,                                         // 274: mmplugin.v1.MapOfStringToValue.ItemsEntry
+	(*timestamppb.Timestamp)(nil),               // 275: google.protobuf.Timestamp
 }
 var file_mmplugin_v1_models_proto_depIdxs = []int32{
-	2,   // 0: mmplugin.v1.Value.list_value:type_name -> mmplugin.v1.ValueList
-	3,   // 1: mmplugin.v1.Value.map_value:type_name -> mmplugin.v1.ValueMap
-	4,   // 2: mmplugin.v1.Value.string_list_value:type_name -> mmplugin.v1.StringList
-	5,   // 3: mmplugin.v1.Value.string_map_value:type_name -> mmplugin.v1.StringMap
-	6,   // 4: mmplugin.v1.Value.typed_value:type_name -> mmplugin.v1.TypedValue
-	274, // 5: mmplugin.v1.Value.time_value:type_name -> google.protobuf.Timestamp
-	1,   // 6: mmplugin.v1.ValueList.values:type_name -> mmplugin.v1.Value
-	231, // 7: mmplugin.v1.ValueMap.values:type_name -> mmplugin.v1.ValueMap.ValuesEntry
-	232, // 8: mmplugin.v1.StringMap.values:type_name -> mmplugin.v1.StringMap.ValuesEntry
-	0,   // 9: mmplugin.v1.Error.code:type_name -> mmplugin.v1.ErrorCode
-	8,   // 10: mmplugin.v1.Error.app_error:type_name -> mmplugin.v1.AppError
-	233, // 11: mmplugin.v1.AppError.params:type_name -> mmplugin.v1.AppError.ParamsEntry
-	7,   // 12: mmplugin.v1.StreamEnd.error:type_name -> mmplugin.v1.Error
-	125, // 13: mmplugin.v1.HTTPRequestHead.context:type_name -> mmplugin.v1.PluginContext
-	11,  // 14: mmplugin.v1.HTTPRequestHead.headers:type_name -> mmplugin.v1.HTTPHeader
-	11,  // 15: mmplugin.v1.HTTPResponseHead.headers:type_name -> mmplugin.v1.HTTPHeader
-	164, // 16: mmplugin.v1.AIRecapSettings.default_limits:type_name -> mmplugin.v1.RecapLimitSettings
-	17,  // 17: mmplugin.v1.AccessControlPolicy.rules:type_name -> mmplugin.v1.AccessControlPolicyRule
-	234, // 18: mmplugin.v1.AccessControlPolicy.props:type_name -> mmplugin.v1.AccessControlPolicy.PropsEntry
-	215, // 19: mmplugin.v1.AccessControlPolicyTestResponse.users:type_name -> mmplugin.v1.User
-	235, // 20: mmplugin.v1.AccessDecision.context:type_name -> mmplugin.v1.AccessDecision.ContextEntry
-	229, // 21: mmplugin.v1.AdditionalContentFlaggingSettings.reasons:type_name -> mmplugin.v1.ListOfString
-	236, // 22: mmplugin.v1.AuditEventData.parameters:type_name -> mmplugin.v1.AuditEventData.ParametersEntry
-	237, // 23: mmplugin.v1.AuditEventData.prior_state:type_name -> mmplugin.v1.AuditEventData.PriorStateEntry
-	238, // 24: mmplugin.v1.AuditEventData.resulting_state:type_name -> mmplugin.v1.AuditEventData.ResultingStateEntry
-	26,  // 25: mmplugin.v1.AuditRecord.event:type_name -> mmplugin.v1.AuditEventData
-	25,  // 26: mmplugin.v1.AuditRecord.actor:type_name -> mmplugin.v1.AuditEventActor
-	239, // 27: mmplugin.v1.AuditRecord.meta:type_name -> mmplugin.v1.AuditRecord.MetaEntry
-	27,  // 28: mmplugin.v1.AuditRecord.error:type_name -> mmplugin.v1.AuditEventError
-	229, // 29: mmplugin.v1.AutoTranslationSettings.target_languages:type_name -> mmplugin.v1.ListOfString
-	98,  // 30: mmplugin.v1.AutoTranslationSettings.libre_translate:type_name -> mmplugin.v1.LibreTranslateProviderSettings
-	22,  // 31: mmplugin.v1.AutoTranslationSettings.agents:type_name -> mmplugin.v1.AgentsProviderSettings
-	1,   // 32: mmplugin.v1.AutocompleteArg.data:type_name -> mmplugin.v1.Value
-	30,  // 33: mmplugin.v1.AutocompleteData.arguments:type_name -> mmplugin.v1.AutocompleteArg
-	31,  // 34: mmplugin.v1.AutocompleteData.sub_commands:type_name -> mmplugin.v1.AutocompleteData
-	33,  // 35: mmplugin.v1.AutocompleteStaticListArg.possible_arguments:type_name -> mmplugin.v1.AutocompleteListItem
-	240, // 36: mmplugin.v1.Channel.props:type_name -> mmplugin.v1.Channel.PropsEntry
-	42,  // 37: mmplugin.v1.Channel.banner_info:type_name -> mmplugin.v1.ChannelBannerInfo
-	241, // 38: mmplugin.v1.Channel.policy_actions:type_name -> mmplugin.v1.Channel.PolicyActionsEntry
-	242, // 39: mmplugin.v1.ChannelMember.notify_props:type_name -> mmplugin.v1.ChannelMember.NotifyPropsEntry
-	31,  // 40: mmplugin.v1.Command.autocomplete_data:type_name -> mmplugin.v1.AutocompleteData
-	243, // 41: mmplugin.v1.CommandArgs.user_mentions:type_name -> mmplugin.v1.CommandArgs.UserMentionsEntry
-	244, // 42: mmplugin.v1.CommandArgs.channel_mentions:type_name -> mmplugin.v1.CommandArgs.ChannelMentionsEntry
-	245, // 43: mmplugin.v1.CommandResponse.props:type_name -> mmplugin.v1.CommandResponse.PropsEntry
-	107, // 44: mmplugin.v1.CommandResponse.attachments:type_name -> mmplugin.v1.MessageAttachment
-	51,  // 45: mmplugin.v1.CommandResponse.extra_responses:type_name -> mmplugin.v1.CommandResponse
-	1,   // 46: mmplugin.v1.Condition.value:type_name -> mmplugin.v1.Value
-	196, // 47: mmplugin.v1.Config.service_settings:type_name -> mmplugin.v1.ServiceSettings
-	209, // 48: mmplugin.v1.Config.team_settings:type_name -> mmplugin.v1.TeamSettings
-	46,  // 49: mmplugin.v1.Config.client_requirements:type_name -> mmplugin.v1.ClientRequirements
-	201, // 50: mmplugin.v1.Config.sql_settings:type_name -> mmplugin.v1.SqlSettings
-	102, // 51: mmplugin.v1.Config.log_settings:type_name -> mmplugin.v1.LogSettings
-	76,  // 52: mmplugin.v1.Config.experimental_audit_settings:type_name -> mmplugin.v1.ExperimentalAuditSettings
-	121, // 53: mmplugin.v1.Config.password_settings:type_name -> mmplugin.v1.PasswordSettings
-	83,  // 54: mmplugin.v1.Config.file_settings:type_name -> mmplugin.v1.FileSettings
-	74,  // 55: mmplugin.v1.Config.email_settings:type_name -> mmplugin.v1.EmailSettings
-	162, // 56: mmplugin.v1.Config.rate_limit_settings:type_name -> mmplugin.v1.RateLimitSettings
-	150, // 57: mmplugin.v1.Config.privacy_settings:type_name -> mmplugin.v1.PrivacySettings
-	203, // 58: mmplugin.v1.Config.support_settings:type_name -> mmplugin.v1.SupportSettings
-	24,  // 59: mmplugin.v1.Config.announcement_settings:type_name -> mmplugin.v1.AnnouncementSettings
-	213, // 60: mmplugin.v1.Config.theme_settings:type_name -> mmplugin.v1.ThemeSettings
-	169, // 61: mmplugin.v1.Config.git_lab_settings:type_name -> mmplugin.v1.SSOSettings
-	169, // 62: mmplugin.v1.Config.google_settings:type_name -> mmplugin.v1.SSOSettings
-	116, // 63: mmplugin.v1.Config.office365_settings:type_name -> mmplugin.v1.Office365Settings
-	169, // 64: mmplugin.v1.Config.open_id_settings:type_name -> mmplugin.v1.SSOSettings
-	97,  // 65: mmplugin.v1.Config.ldap_settings:type_name -> mmplugin.v1.LdapSettings
-	52,  // 66: mmplugin.v1.Config.compliance_settings:type_name -> mmplugin.v1.ComplianceSettings
-	101, // 67: mmplugin.v1.Config.localization_settings:type_name -> mmplugin.v1.LocalizationSettings
-	191, // 68: mmplugin.v1.Config.saml_settings:type_name -> mmplugin.v1.SamlSettings
-	114, // 69: mmplugin.v1.Config.native_app_settings:type_name -> mmplugin.v1.NativeAppSettings
-	95,  // 70: mmplugin.v1.Config.intune_settings:type_name -> mmplugin.v1.IntuneSettings
-	40,  // 71: mmplugin.v1.Config.cache_settings:type_name -> mmplugin.v1.CacheSettings
-	48,  // 72: mmplugin.v1.Config.cluster_settings:type_name -> mmplugin.v1.ClusterSettings
-	111, // 73: mmplugin.v1.Config.metrics_settings:type_name -> mmplugin.v1.MetricsSettings
-	77,  // 74: mmplugin.v1.Config.experimental_settings:type_name -> mmplugin.v1.ExperimentalSettings
-	23,  // 75: mmplugin.v1.Config.analytics_settings:type_name -> mmplugin.v1.AnalyticsSettings
-	71,  // 76: mmplugin.v1.Config.elasticsearch_settings:type_name -> mmplugin.v1.ElasticsearchSettings
-	62,  // 77: mmplugin.v1.Config.data_retention_settings:type_name -> mmplugin.v1.DataRetentionSettings
-	113, // 78: mmplugin.v1.Config.mobile_ephemeral_mode_settings:type_name -> mmplugin.v1.MobileEphemeralModeSettings
-	109, // 79: mmplugin.v1.Config.message_export_settings:type_name -> mmplugin.v1.MessageExportSettings
-	96,  // 80: mmplugin.v1.Config.job_settings:type_name -> mmplugin.v1.JobSettings
-	131, // 81: mmplugin.v1.Config.plugin_settings:type_name -> mmplugin.v1.PluginSettings
-	67,  // 82: mmplugin.v1.Config.display_settings:type_name -> mmplugin.v1.DisplaySettings
-	92,  // 83: mmplugin.v1.Config.guest_accounts_settings:type_name -> mmplugin.v1.GuestAccountsSettings
-	93,  // 84: mmplugin.v1.Config.image_proxy_settings:type_name -> mmplugin.v1.ImageProxySettings
-	47,  // 85: mmplugin.v1.Config.cloud_settings:type_name -> mmplugin.v1.CloudSettings
-	79,  // 86: mmplugin.v1.Config.feature_flags:type_name -> mmplugin.v1.FeatureFlags
-	94,  // 87: mmplugin.v1.Config.import_settings:type_name -> mmplugin.v1.ImportSettings
-	78,  // 88: mmplugin.v1.Config.export_settings:type_name -> mmplugin.v1.ExportSettings
-	224, // 89: mmplugin.v1.Config.wrangler_settings:type_name -> mmplugin.v1.WranglerSettings
-	55,  // 90: mmplugin.v1.Config.connected_workspaces_settings:type_name -> mmplugin.v1.ConnectedWorkspacesSettings
-	19,  // 91: mmplugin.v1.Config.access_control_settings:type_name -> mmplugin.v1.AccessControlSettings
-	57,  // 92: mmplugin.v1.Config.content_flagging_settings:type_name -> mmplugin.v1.ContentFlaggingSettings
-	29,  // 93: mmplugin.v1.Config.auto_translation_settings:type_name -> mmplugin.v1.AutoTranslationSettings
-	15,  // 94: mmplugin.v1.Config.ai_recap_settings:type_name -> mmplugin.v1.AIRecapSettings
-	246, // 95: mmplugin.v1.ContentFlaggingNotificationSettings.event_target_mapping:type_name -> mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry
-	58,  // 96: mmplugin.v1.ContentFlaggingSettings.content_flagging_settings_base:type_name -> mmplugin.v1.ContentFlaggingSettingsBase
-	168, // 97: mmplugin.v1.ContentFlaggingSettings.reviewer_settings:type_name -> mmplugin.v1.ReviewerSettings
-	56,  // 98: mmplugin.v1.ContentFlaggingSettingsBase.notification_settings:type_name -> mmplugin.v1.ContentFlaggingNotificationSettings
-	21,  // 99: mmplugin.v1.ContentFlaggingSettingsBase.additional_settings:type_name -> mmplugin.v1.AdditionalContentFlaggingSettings
-	274, // 100: mmplugin.v1.CustomStatus.expires_at:type_name -> google.protobuf.Timestamp
-	66,  // 101: mmplugin.v1.Dialog.elements:type_name -> mmplugin.v1.DialogElement
-	247, // 102: mmplugin.v1.DialogActionButton.context:type_name -> mmplugin.v1.DialogActionButton.ContextEntry
-	140, // 103: mmplugin.v1.DialogElement.options:type_name -> mmplugin.v1.PostActionOptions
-	65,  // 104: mmplugin.v1.DialogElement.datetime_config:type_name -> mmplugin.v1.DialogDateTimeConfig
-	64,  // 105: mmplugin.v1.DialogElement.action_button:type_name -> mmplugin.v1.DialogActionButton
-	248, // 106: mmplugin.v1.Draft.props:type_name -> mmplugin.v1.Draft.PropsEntry
-	144, // 107: mmplugin.v1.Draft.metadata:type_name -> mmplugin.v1.PostMetadata
-	249, // 108: mmplugin.v1.Draft.priority:type_name -> mmplugin.v1.Draft.PriorityEntry
-	1,   // 109: mmplugin.v1.DriverNamedValue.value:type_name -> mmplugin.v1.Value
-	73,  // 110: mmplugin.v1.EmailNotification.email_notification_content:type_name -> mmplugin.v1.EmailNotificationContent
-	120, // 111: mmplugin.v1.GroupSearchOpts.page_opts:type_name -> mmplugin.v1.PageOpts
-	61,  // 112: mmplugin.v1.License.customer:type_name -> mmplugin.v1.Customer
-	80,  // 113: mmplugin.v1.License.features:type_name -> mmplugin.v1.Features
-	100, // 114: mmplugin.v1.License.limits:type_name -> mmplugin.v1.LicenseLimits
-	104, // 115: mmplugin.v1.Manifest.server:type_name -> mmplugin.v1.ManifestServer
-	105, // 116: mmplugin.v1.Manifest.webapp:type_name -> mmplugin.v1.ManifestWebapp
-	132, // 117: mmplugin.v1.Manifest.settings_schema:type_name -> mmplugin.v1.PluginSettingsSchema
-	250, // 118: mmplugin.v1.Manifest.props:type_name -> mmplugin.v1.Manifest.PropsEntry
-	251, // 119: mmplugin.v1.ManifestServer.executables:type_name -> mmplugin.v1.ManifestServer.ExecutablesEntry
-	108, // 120: mmplugin.v1.MessageAttachment.fields:type_name -> mmplugin.v1.MessageAttachmentField
-	1,   // 121: mmplugin.v1.MessageAttachment.ts:type_name -> mmplugin.v1.Value
-	138, // 122: mmplugin.v1.MessageAttachment.actions:type_name -> mmplugin.v1.PostAction
-	1,   // 123: mmplugin.v1.MessageAttachmentField.value:type_name -> mmplugin.v1.Value
-	87,  // 124: mmplugin.v1.MessageExportSettings.global_relay_settings:type_name -> mmplugin.v1.GlobalRelayMessageExportSettings
-	63,  // 125: mmplugin.v1.OpenDialogRequest.dialog:type_name -> mmplugin.v1.Dialog
-	200, // 126: mmplugin.v1.OrderedSidebarCategories.categories:type_name -> mmplugin.v1.SidebarCategoryWithChannels
-	252, // 127: mmplugin.v1.PluginPropertyOption.data:type_name -> mmplugin.v1.PluginPropertyOption.DataEntry
-	7,   // 128: mmplugin.v1.PluginResultContainer.last_id_error:type_name -> mmplugin.v1.Error
-	7,   // 129: mmplugin.v1.PluginResultContainer.rows_affected_error:type_name -> mmplugin.v1.Error
-	1,   // 130: mmplugin.v1.PluginSetting.default:type_name -> mmplugin.v1.Value
-	127, // 131: mmplugin.v1.PluginSetting.options:type_name -> mmplugin.v1.PluginOption
-	253, // 132: mmplugin.v1.PluginSettings.plugins:type_name -> mmplugin.v1.PluginSettings.PluginsEntry
-	254, // 133: mmplugin.v1.PluginSettings.plugin_states:type_name -> mmplugin.v1.PluginSettings.PluginStatesEntry
-	130, // 134: mmplugin.v1.PluginSettingsSchema.settings:type_name -> mmplugin.v1.PluginSetting
-	133, // 135: mmplugin.v1.PluginSettingsSchema.sections:type_name -> mmplugin.v1.PluginSettingsSection
-	130, // 136: mmplugin.v1.PluginSettingsSection.settings:type_name -> mmplugin.v1.PluginSetting
-	255, // 137: mmplugin.v1.Post.props:type_name -> mmplugin.v1.Post.PropsEntry
-	215, // 138: mmplugin.v1.Post.participants:type_name -> mmplugin.v1.User
-	144, // 139: mmplugin.v1.Post.metadata:type_name -> mmplugin.v1.PostMetadata
-	140, // 140: mmplugin.v1.PostAction.options:type_name -> mmplugin.v1.PostActionOptions
-	139, // 141: mmplugin.v1.PostAction.integration:type_name -> mmplugin.v1.PostActionIntegration
-	256, // 142: mmplugin.v1.PostActionIntegration.context:type_name -> mmplugin.v1.PostActionIntegration.ContextEntry
-	1,   // 143: mmplugin.v1.PostEmbed.data:type_name -> mmplugin.v1.Value
-	257, // 144: mmplugin.v1.PostList.posts:type_name -> mmplugin.v1.PostList.PostsEntry
-	258, // 145: mmplugin.v1.PostList.burn_on_read_posts:type_name -> mmplugin.v1.PostList.BurnOnReadPostsEntry
-	141, // 146: mmplugin.v1.PostMetadata.embeds:type_name -> mmplugin.v1.PostEmbed
-	75,  // 147: mmplugin.v1.PostMetadata.emojis:type_name -> mmplugin.v1.Emoji
-	82,  // 148: mmplugin.v1.PostMetadata.files:type_name -> mmplugin.v1.FileInfo
-	259, // 149: mmplugin.v1.PostMetadata.images:type_name -> mmplugin.v1.PostMetadata.ImagesEntry
-	163, // 150: mmplugin.v1.PostMetadata.reactions:type_name -> mmplugin.v1.Reaction
-	145, // 151: mmplugin.v1.PostMetadata.priority:type_name -> mmplugin.v1.PostPriority
-	137, // 152: mmplugin.v1.PostMetadata.acknowledgements:type_name -> mmplugin.v1.PostAcknowledgement
-	260, // 153: mmplugin.v1.PostMetadata.translations:type_name -> mmplugin.v1.PostMetadata.TranslationsEntry
-	143, // 154: mmplugin.v1.PostSearchResults.post_list:type_name -> mmplugin.v1.PostList
-	261, // 155: mmplugin.v1.PostSearchResults.matches:type_name -> mmplugin.v1.PostSearchResults.MatchesEntry
-	136, // 156: mmplugin.v1.PreviewPost.post:type_name -> mmplugin.v1.Post
-	84,  // 157: mmplugin.v1.ProductLimits.files:type_name -> mmplugin.v1.FilesLimits
-	110, // 158: mmplugin.v1.ProductLimits.messages:type_name -> mmplugin.v1.MessagesLimits
-	212, // 159: mmplugin.v1.ProductLimits.teams:type_name -> mmplugin.v1.TeamsLimits
-	262, // 160: mmplugin.v1.PropertyField.attrs:type_name -> mmplugin.v1.PropertyField.AttrsEntry
-	153, // 161: mmplugin.v1.PropertyFieldSearchOpts.cursor:type_name -> mmplugin.v1.PropertyFieldSearchCursor
-	159, // 162: mmplugin.v1.PropertyValueSearchOpts.cursor:type_name -> mmplugin.v1.PropertyValueSearchCursor
-	263, // 163: mmplugin.v1.Saml2AssertionInfo.values:type_name -> mmplugin.v1.Saml2AssertionInfo.ValuesEntry
-	190, // 164: mmplugin.v1.Saml2AssertionInfo.warning_info:type_name -> mmplugin.v1.Saml2WarningInfo
-	274, // 165: mmplugin.v1.Saml2AssertionInfo.authn_instant:type_name -> google.protobuf.Timestamp
-	274, // 166: mmplugin.v1.Saml2AssertionInfo.session_not_on_or_after:type_name -> google.protobuf.Timestamp
-	172, // 167: mmplugin.v1.Saml2AssertionInfo.assertions:type_name -> mmplugin.v1.Saml2TypesAssertion
-	225, // 168: mmplugin.v1.Saml2TypesAssertion.xml_name:type_name -> mmplugin.v1.XmlName
-	274, // 169: mmplugin.v1.Saml2TypesAssertion.issue_instant:type_name -> google.protobuf.Timestamp
-	182, // 170: mmplugin.v1.Saml2TypesAssertion.issuer:type_name -> mmplugin.v1.Saml2TypesIssuer
-	186, // 171: mmplugin.v1.Saml2TypesAssertion.signature:type_name -> mmplugin.v1.Saml2TypesSignature
-	187, // 172: mmplugin.v1.Saml2TypesAssertion.subject:type_name -> mmplugin.v1.Saml2TypesSubject
-	181, // 173: mmplugin.v1.Saml2TypesAssertion.conditions:type_name -> mmplugin.v1.Saml2TypesConditions
-	174, // 174: mmplugin.v1.Saml2TypesAssertion.attribute_statement:type_name -> mmplugin.v1.Saml2TypesAttributeStatement
-	180, // 175: mmplugin.v1.Saml2TypesAssertion.authn_statement:type_name -> mmplugin.v1.Saml2TypesAuthnStatement
-	225, // 176: mmplugin.v1.Saml2TypesAttribute.xml_name:type_name -> mmplugin.v1.XmlName
-	175, // 177: mmplugin.v1.Saml2TypesAttribute.values:type_name -> mmplugin.v1.Saml2TypesAttributeValue
-	225, // 178: mmplugin.v1.Saml2TypesAttributeStatement.xml_name:type_name -> mmplugin.v1.XmlName
-	173, // 179: mmplugin.v1.Saml2TypesAttributeStatement.attributes:type_name -> mmplugin.v1.Saml2TypesAttribute
-	225, // 180: mmplugin.v1.Saml2TypesAttributeValue.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 181: mmplugin.v1.Saml2TypesAudience.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 182: mmplugin.v1.Saml2TypesAudienceRestriction.xml_name:type_name -> mmplugin.v1.XmlName
-	176, // 183: mmplugin.v1.Saml2TypesAudienceRestriction.audiences:type_name -> mmplugin.v1.Saml2TypesAudience
-	225, // 184: mmplugin.v1.Saml2TypesAuthnContext.xml_name:type_name -> mmplugin.v1.XmlName
-	179, // 185: mmplugin.v1.Saml2TypesAuthnContext.authn_context_class_ref:type_name -> mmplugin.v1.Saml2TypesAuthnContextClassRef
-	225, // 186: mmplugin.v1.Saml2TypesAuthnContextClassRef.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 187: mmplugin.v1.Saml2TypesAuthnStatement.xml_name:type_name -> mmplugin.v1.XmlName
-	274, // 188: mmplugin.v1.Saml2TypesAuthnStatement.authn_instant:type_name -> google.protobuf.Timestamp
-	274, // 189: mmplugin.v1.Saml2TypesAuthnStatement.session_not_on_or_after:type_name -> google.protobuf.Timestamp
-	178, // 190: mmplugin.v1.Saml2TypesAuthnStatement.authn_context:type_name -> mmplugin.v1.Saml2TypesAuthnContext
-	225, // 191: mmplugin.v1.Saml2TypesConditions.xml_name:type_name -> mmplugin.v1.XmlName
-	177, // 192: mmplugin.v1.Saml2TypesConditions.audience_restrictions:type_name -> mmplugin.v1.Saml2TypesAudienceRestriction
-	184, // 193: mmplugin.v1.Saml2TypesConditions.one_time_use:type_name -> mmplugin.v1.Saml2TypesOneTimeUse
-	185, // 194: mmplugin.v1.Saml2TypesConditions.proxy_restriction:type_name -> mmplugin.v1.Saml2TypesProxyRestriction
-	225, // 195: mmplugin.v1.Saml2TypesIssuer.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 196: mmplugin.v1.Saml2TypesNameID.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 197: mmplugin.v1.Saml2TypesOneTimeUse.xml_name:type_name -> mmplugin.v1.XmlName
-	225, // 198: mmplugin.v1.Saml2TypesProxyRestriction.xml_name:type_name -> mmplugin.v1.XmlName
-	176, // 199: mmplugin.v1.Saml2TypesProxyRestriction.audience:type_name -> mmplugin.v1.Saml2TypesAudience
-	225, // 200: mmplugin.v1.Saml2TypesSubject.xml_name:type_name -> mmplugin.v1.XmlName
-	183, // 201: mmplugin.v1.Saml2TypesSubject.name_id:type_name -> mmplugin.v1.Saml2TypesNameID
-	188, // 202: mmplugin.v1.Saml2TypesSubject.subject_confirmation:type_name -> mmplugin.v1.Saml2TypesSubjectConfirmation
-	225, // 203: mmplugin.v1.Saml2TypesSubjectConfirmation.xml_name:type_name -> mmplugin.v1.XmlName
-	189, // 204: mmplugin.v1.Saml2TypesSubjectConfirmation.subject_confirmation_data:type_name -> mmplugin.v1.Saml2TypesSubjectConfirmationData
-	225, // 205: mmplugin.v1.Saml2TypesSubjectConfirmationData.xml_name:type_name -> mmplugin.v1.XmlName
-	171, // 206: mmplugin.v1.Saml2WarningInfo.proxy_restriction:type_name -> mmplugin.v1.Saml2ProxyRestriction
-	68,  // 207: mmplugin.v1.ScheduledPost.draft:type_name -> mmplugin.v1.Draft
-	264, // 208: mmplugin.v1.Session.props:type_name -> mmplugin.v1.Session.PropsEntry
-	207, // 209: mmplugin.v1.Session.team_members:type_name -> mmplugin.v1.TeamMember
-	199, // 210: mmplugin.v1.SidebarCategoryWithChannels.sidebar_category:type_name -> mmplugin.v1.SidebarCategory
-	167, // 211: mmplugin.v1.SqlSettings.replica_lag_settings:type_name -> mmplugin.v1.ReplicaLagSettings
-	265, // 212: mmplugin.v1.SyncMsg.users:type_name -> mmplugin.v1.SyncMsg.UsersEntry
-	136, // 213: mmplugin.v1.SyncMsg.posts:type_name -> mmplugin.v1.Post
-	163, // 214: mmplugin.v1.SyncMsg.reactions:type_name -> mmplugin.v1.Reaction
-	202, // 215: mmplugin.v1.SyncMsg.statuses:type_name -> mmplugin.v1.Status
-	106, // 216: mmplugin.v1.SyncMsg.membership_changes:type_name -> mmplugin.v1.MembershipChangeMsg
-	137, // 217: mmplugin.v1.SyncMsg.acknowledgements:type_name -> mmplugin.v1.PostAcknowledgement
-	266, // 218: mmplugin.v1.SyncMsg.mention_transforms:type_name -> mmplugin.v1.SyncMsg.MentionTransformsEntry
-	267, // 219: mmplugin.v1.Team.policy_actions:type_name -> mmplugin.v1.Team.PolicyActionsEntry
-	207, // 220: mmplugin.v1.TeamMemberWithError.member:type_name -> mmplugin.v1.TeamMember
-	8,   // 221: mmplugin.v1.TeamMemberWithError.error:type_name -> mmplugin.v1.AppError
-	268, // 222: mmplugin.v1.User.props:type_name -> mmplugin.v1.User.PropsEntry
-	269, // 223: mmplugin.v1.User.notify_props:type_name -> mmplugin.v1.User.NotifyPropsEntry
-	270, // 224: mmplugin.v1.User.timezone:type_name -> mmplugin.v1.User.TimezoneEntry
-	220, // 225: mmplugin.v1.UserGetOptions.view_restrictions:type_name -> mmplugin.v1.ViewUsersRestrictions
-	53,  // 226: mmplugin.v1.VisualExpression.conditions:type_name -> mmplugin.v1.Condition
-	271, // 227: mmplugin.v1.WebSocketRequest.data:type_name -> mmplugin.v1.WebSocketRequest.DataEntry
-	197, // 228: mmplugin.v1.WebSocketRequest.session:type_name -> mmplugin.v1.Session
-	272, // 229: mmplugin.v1.WebsocketBroadcast.omit_users:type_name -> mmplugin.v1.WebsocketBroadcast.OmitUsersEntry
-	230, // 230: mmplugin.v1.WebsocketBroadcast.broadcast_hook_args:type_name -> mmplugin.v1.MapOfStringToValue
-	107, // 231: mmplugin.v1.ListOfMessageAttachment.items:type_name -> mmplugin.v1.MessageAttachment
-	128, // 232: mmplugin.v1.ListOfPluginPropertyOption.items:type_name -> mmplugin.v1.PluginPropertyOption
-	156, // 233: mmplugin.v1.ListOfPropertyOwner.items:type_name -> mmplugin.v1.PropertyOwner
-	273, // 234: mmplugin.v1.MapOfStringToValue.items:type_name -> mmplugin.v1.MapOfStringToValue.ItemsEntry
-	1,   // 235: mmplugin.v1.ValueMap.ValuesEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 236: mmplugin.v1.AppError.ParamsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 237: mmplugin.v1.AccessControlPolicy.PropsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 238: mmplugin.v1.AccessDecision.ContextEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 239: mmplugin.v1.AuditEventData.ParametersEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 240: mmplugin.v1.AuditEventData.PriorStateEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 241: mmplugin.v1.AuditEventData.ResultingStateEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 242: mmplugin.v1.AuditRecord.MetaEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 243: mmplugin.v1.Channel.PropsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 244: mmplugin.v1.CommandResponse.PropsEntry.value:type_name -> mmplugin.v1.Value
-	229, // 245: mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry.value:type_name -> mmplugin.v1.ListOfString
-	1,   // 246: mmplugin.v1.Draft.PropsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 247: mmplugin.v1.Draft.PriorityEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 248: mmplugin.v1.Manifest.PropsEntry.value:type_name -> mmplugin.v1.Value
-	230, // 249: mmplugin.v1.PluginSettings.PluginsEntry.value:type_name -> mmplugin.v1.MapOfStringToValue
-	134, // 250: mmplugin.v1.PluginSettings.PluginStatesEntry.value:type_name -> mmplugin.v1.PluginState
-	1,   // 251: mmplugin.v1.Post.PropsEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 252: mmplugin.v1.PostActionIntegration.ContextEntry.value:type_name -> mmplugin.v1.Value
-	136, // 253: mmplugin.v1.PostList.PostsEntry.value:type_name -> mmplugin.v1.Post
-	136, // 254: mmplugin.v1.PostList.BurnOnReadPostsEntry.value:type_name -> mmplugin.v1.Post
-	142, // 255: mmplugin.v1.PostMetadata.ImagesEntry.value:type_name -> mmplugin.v1.PostImage
-	147, // 256: mmplugin.v1.PostMetadata.TranslationsEntry.value:type_name -> mmplugin.v1.PostTranslation
-	229, // 257: mmplugin.v1.PostSearchResults.MatchesEntry.value:type_name -> mmplugin.v1.ListOfString
-	1,   // 258: mmplugin.v1.PropertyField.AttrsEntry.value:type_name -> mmplugin.v1.Value
-	173, // 259: mmplugin.v1.Saml2AssertionInfo.ValuesEntry.value:type_name -> mmplugin.v1.Saml2TypesAttribute
-	215, // 260: mmplugin.v1.SyncMsg.UsersEntry.value:type_name -> mmplugin.v1.User
-	1,   // 261: mmplugin.v1.WebSocketRequest.DataEntry.value:type_name -> mmplugin.v1.Value
-	1,   // 262: mmplugin.v1.MapOfStringToValue.ItemsEntry.value:type_name -> mmplugin.v1.Value
-	263, // [263:263] is the sub-list for method output_type
-	263, // [263:263] is the sub-list for method input_type
-	263, // [263:263] is the sub-list for extension type_name
-	263, // [263:263] is the sub-list for extension extendee
-	0,   // [0:263] is the sub-list for field type_name
+	3,   // 0: mmplugin.v1.Value.list_value:type_name -> mmplugin.v1.ValueList
+	4,   // 1: mmplugin.v1.Value.map_value:type_name -> mmplugin.v1.ValueMap
+	5,   // 2: mmplugin.v1.Value.string_list_value:type_name -> mmplugin.v1.StringList
+	6,   // 3: mmplugin.v1.Value.string_map_value:type_name -> mmplugin.v1.StringMap
+	7,   // 4: mmplugin.v1.Value.typed_value:type_name -> mmplugin.v1.TypedValue
+	275, // 5: mmplugin.v1.Value.time_value:type_name -> google.protobuf.Timestamp
+	2,   // 6: mmplugin.v1.Value.nodes:type_name -> mmplugin.v1.ValueNode
+	5,   // 7: mmplugin.v1.ValueNode.string_list_value:type_name -> mmplugin.v1.StringList
+	6,   // 8: mmplugin.v1.ValueNode.string_map_value:type_name -> mmplugin.v1.StringMap
+	7,   // 9: mmplugin.v1.ValueNode.typed_value:type_name -> mmplugin.v1.TypedValue
+	275, // 10: mmplugin.v1.ValueNode.time_value:type_name -> google.protobuf.Timestamp
+	1,   // 11: mmplugin.v1.ValueList.values:type_name -> mmplugin.v1.Value
+	232, // 12: mmplugin.v1.ValueMap.values:type_name -> mmplugin.v1.ValueMap.ValuesEntry
+	233, // 13: mmplugin.v1.StringMap.values:type_name -> mmplugin.v1.StringMap.ValuesEntry
+	0,   // 14: mmplugin.v1.Error.code:type_name -> mmplugin.v1.ErrorCode
+	9,   // 15: mmplugin.v1.Error.app_error:type_name -> mmplugin.v1.AppError
+	234, // 16: mmplugin.v1.AppError.params:type_name -> mmplugin.v1.AppError.ParamsEntry
+	8,   // 17: mmplugin.v1.StreamEnd.error:type_name -> mmplugin.v1.Error
+	126, // 18: mmplugin.v1.HTTPRequestHead.context:type_name -> mmplugin.v1.PluginContext
+	12,  // 19: mmplugin.v1.HTTPRequestHead.headers:type_name -> mmplugin.v1.HTTPHeader
+	12,  // 20: mmplugin.v1.HTTPResponseHead.headers:type_name -> mmplugin.v1.HTTPHeader
+	165, // 21: mmplugin.v1.AIRecapSettings.default_limits:type_name -> mmplugin.v1.RecapLimitSettings
+	18,  // 22: mmplugin.v1.AccessControlPolicy.rules:type_name -> mmplugin.v1.AccessControlPolicyRule
+	235, // 23: mmplugin.v1.AccessControlPolicy.props:type_name -> mmplugin.v1.AccessControlPolicy.PropsEntry
+	216, // 24: mmplugin.v1.AccessControlPolicyTestResponse.users:type_name -> mmplugin.v1.User
+	236, // 25: mmplugin.v1.AccessDecision.context:type_name -> mmplugin.v1.AccessDecision.ContextEntry
+	230, // 26: mmplugin.v1.AdditionalContentFlaggingSettings.reasons:type_name -> mmplugin.v1.ListOfString
+	237, // 27: mmplugin.v1.AuditEventData.parameters:type_name -> mmplugin.v1.AuditEventData.ParametersEntry
+	238, // 28: mmplugin.v1.AuditEventData.prior_state:type_name -> mmplugin.v1.AuditEventData.PriorStateEntry
+	239, // 29: mmplugin.v1.AuditEventData.resulting_state:type_name -> mmplugin.v1.AuditEventData.ResultingStateEntry
+	27,  // 30: mmplugin.v1.AuditRecord.event:type_name -> mmplugin.v1.AuditEventData
+	26,  // 31: mmplugin.v1.AuditRecord.actor:type_name -> mmplugin.v1.AuditEventActor
+	240, // 32: mmplugin.v1.AuditRecord.meta:type_name -> mmplugin.v1.AuditRecord.MetaEntry
+	28,  // 33: mmplugin.v1.AuditRecord.error:type_name -> mmplugin.v1.AuditEventError
+	230, // 34: mmplugin.v1.AutoTranslationSettings.target_languages:type_name -> mmplugin.v1.ListOfString
+	99,  // 35: mmplugin.v1.AutoTranslationSettings.libre_translate:type_name -> mmplugin.v1.LibreTranslateProviderSettings
+	23,  // 36: mmplugin.v1.AutoTranslationSettings.agents:type_name -> mmplugin.v1.AgentsProviderSettings
+	1,   // 37: mmplugin.v1.AutocompleteArg.data:type_name -> mmplugin.v1.Value
+	31,  // 38: mmplugin.v1.AutocompleteData.arguments:type_name -> mmplugin.v1.AutocompleteArg
+	32,  // 39: mmplugin.v1.AutocompleteData.sub_commands:type_name -> mmplugin.v1.AutocompleteData
+	34,  // 40: mmplugin.v1.AutocompleteStaticListArg.possible_arguments:type_name -> mmplugin.v1.AutocompleteListItem
+	241, // 41: mmplugin.v1.Channel.props:type_name -> mmplugin.v1.Channel.PropsEntry
+	43,  // 42: mmplugin.v1.Channel.banner_info:type_name -> mmplugin.v1.ChannelBannerInfo
+	242, // 43: mmplugin.v1.Channel.policy_actions:type_name -> mmplugin.v1.Channel.PolicyActionsEntry
+	243, // 44: mmplugin.v1.ChannelMember.notify_props:type_name -> mmplugin.v1.ChannelMember.NotifyPropsEntry
+	32,  // 45: mmplugin.v1.Command.autocomplete_data:type_name -> mmplugin.v1.AutocompleteData
+	244, // 46: mmplugin.v1.CommandArgs.user_mentions:type_name -> mmplugin.v1.CommandArgs.UserMentionsEntry
+	245, // 47: mmplugin.v1.CommandArgs.channel_mentions:type_name -> mmplugin.v1.CommandArgs.ChannelMentionsEntry
+	246, // 48: mmplugin.v1.CommandResponse.props:type_name -> mmplugin.v1.CommandResponse.PropsEntry
+	108, // 49: mmplugin.v1.CommandResponse.attachments:type_name -> mmplugin.v1.MessageAttachment
+	52,  // 50: mmplugin.v1.CommandResponse.extra_responses:type_name -> mmplugin.v1.CommandResponse
+	1,   // 51: mmplugin.v1.Condition.value:type_name -> mmplugin.v1.Value
+	197, // 52: mmplugin.v1.Config.service_settings:type_name -> mmplugin.v1.ServiceSettings
+	210, // 53: mmplugin.v1.Config.team_settings:type_name -> mmplugin.v1.TeamSettings
+	47,  // 54: mmplugin.v1.Config.client_requirements:type_name -> mmplugin.v1.ClientRequirements
+	202, // 55: mmplugin.v1.Config.sql_settings:type_name -> mmplugin.v1.SqlSettings
+	103, // 56: mmplugin.v1.Config.log_settings:type_name -> mmplugin.v1.LogSettings
+	77,  // 57: mmplugin.v1.Config.experimental_audit_settings:type_name -> mmplugin.v1.ExperimentalAuditSettings
+	122, // 58: mmplugin.v1.Config.password_settings:type_name -> mmplugin.v1.PasswordSettings
+	84,  // 59: mmplugin.v1.Config.file_settings:type_name -> mmplugin.v1.FileSettings
+	75,  // 60: mmplugin.v1.Config.email_settings:type_name -> mmplugin.v1.EmailSettings
+	163, // 61: mmplugin.v1.Config.rate_limit_settings:type_name -> mmplugin.v1.RateLimitSettings
+	151, // 62: mmplugin.v1.Config.privacy_settings:type_name -> mmplugin.v1.PrivacySettings
+	204, // 63: mmplugin.v1.Config.support_settings:type_name -> mmplugin.v1.SupportSettings
+	25,  // 64: mmplugin.v1.Config.announcement_settings:type_name -> mmplugin.v1.AnnouncementSettings
+	214, // 65: mmplugin.v1.Config.theme_settings:type_name -> mmplugin.v1.ThemeSettings
+	170, // 66: mmplugin.v1.Config.git_lab_settings:type_name -> mmplugin.v1.SSOSettings
+	170, // 67: mmplugin.v1.Config.google_settings:type_name -> mmplugin.v1.SSOSettings
+	117, // 68: mmplugin.v1.Config.office365_settings:type_name -> mmplugin.v1.Office365Settings
+	170, // 69: mmplugin.v1.Config.open_id_settings:type_name -> mmplugin.v1.SSOSettings
+	98,  // 70: mmplugin.v1.Config.ldap_settings:type_name -> mmplugin.v1.LdapSettings
+	53,  // 71: mmplugin.v1.Config.compliance_settings:type_name -> mmplugin.v1.ComplianceSettings
+	102, // 72: mmplugin.v1.Config.localization_settings:type_name -> mmplugin.v1.LocalizationSettings
+	192, // 73: mmplugin.v1.Config.saml_settings:type_name -> mmplugin.v1.SamlSettings
+	115, // 74: mmplugin.v1.Config.native_app_settings:type_name -> mmplugin.v1.NativeAppSettings
+	96,  // 75: mmplugin.v1.Config.intune_settings:type_name -> mmplugin.v1.IntuneSettings
+	41,  // 76: mmplugin.v1.Config.cache_settings:type_name -> mmplugin.v1.CacheSettings
+	49,  // 77: mmplugin.v1.Config.cluster_settings:type_name -> mmplugin.v1.ClusterSettings
+	112, // 78: mmplugin.v1.Config.metrics_settings:type_name -> mmplugin.v1.MetricsSettings
+	78,  // 79: mmplugin.v1.Config.experimental_settings:type_name -> mmplugin.v1.ExperimentalSettings
+	24,  // 80: mmplugin.v1.Config.analytics_settings:type_name -> mmplugin.v1.AnalyticsSettings
+	72,  // 81: mmplugin.v1.Config.elasticsearch_settings:type_name -> mmplugin.v1.ElasticsearchSettings
+	63,  // 82: mmplugin.v1.Config.data_retention_settings:type_name -> mmplugin.v1.DataRetentionSettings
+	114, // 83: mmplugin.v1.Config.mobile_ephemeral_mode_settings:type_name -> mmplugin.v1.MobileEphemeralModeSettings
+	110, // 84: mmplugin.v1.Config.message_export_settings:type_name -> mmplugin.v1.MessageExportSettings
+	97,  // 85: mmplugin.v1.Config.job_settings:type_name -> mmplugin.v1.JobSettings
+	132, // 86: mmplugin.v1.Config.plugin_settings:type_name -> mmplugin.v1.PluginSettings
+	68,  // 87: mmplugin.v1.Config.display_settings:type_name -> mmplugin.v1.DisplaySettings
+	93,  // 88: mmplugin.v1.Config.guest_accounts_settings:type_name -> mmplugin.v1.GuestAccountsSettings
+	94,  // 89: mmplugin.v1.Config.image_proxy_settings:type_name -> mmplugin.v1.ImageProxySettings
+	48,  // 90: mmplugin.v1.Config.cloud_settings:type_name -> mmplugin.v1.CloudSettings
+	80,  // 91: mmplugin.v1.Config.feature_flags:type_name -> mmplugin.v1.FeatureFlags
+	95,  // 92: mmplugin.v1.Config.import_settings:type_name -> mmplugin.v1.ImportSettings
+	79,  // 93: mmplugin.v1.Config.export_settings:type_name -> mmplugin.v1.ExportSettings
+	225, // 94: mmplugin.v1.Config.wrangler_settings:type_name -> mmplugin.v1.WranglerSettings
+	56,  // 95: mmplugin.v1.Config.connected_workspaces_settings:type_name -> mmplugin.v1.ConnectedWorkspacesSettings
+	20,  // 96: mmplugin.v1.Config.access_control_settings:type_name -> mmplugin.v1.AccessControlSettings
+	58,  // 97: mmplugin.v1.Config.content_flagging_settings:type_name -> mmplugin.v1.ContentFlaggingSettings
+	30,  // 98: mmplugin.v1.Config.auto_translation_settings:type_name -> mmplugin.v1.AutoTranslationSettings
+	16,  // 99: mmplugin.v1.Config.ai_recap_settings:type_name -> mmplugin.v1.AIRecapSettings
+	247, // 100: mmplugin.v1.ContentFlaggingNotificationSettings.event_target_mapping:type_name -> mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry
+	59,  // 101: mmplugin.v1.ContentFlaggingSettings.content_flagging_settings_base:type_name -> mmplugin.v1.ContentFlaggingSettingsBase
+	169, // 102: mmplugin.v1.ContentFlaggingSettings.reviewer_settings:type_name -> mmplugin.v1.ReviewerSettings
+	57,  // 103: mmplugin.v1.ContentFlaggingSettingsBase.notification_settings:type_name -> mmplugin.v1.ContentFlaggingNotificationSettings
+	22,  // 104: mmplugin.v1.ContentFlaggingSettingsBase.additional_settings:type_name -> mmplugin.v1.AdditionalContentFlaggingSettings
+	275, // 105: mmplugin.v1.CustomStatus.expires_at:type_name -> google.protobuf.Timestamp
+	67,  // 106: mmplugin.v1.Dialog.elements:type_name -> mmplugin.v1.DialogElement
+	248, // 107: mmplugin.v1.DialogActionButton.context:type_name -> mmplugin.v1.DialogActionButton.ContextEntry
+	141, // 108: mmplugin.v1.DialogElement.options:type_name -> mmplugin.v1.PostActionOptions
+	66,  // 109: mmplugin.v1.DialogElement.datetime_config:type_name -> mmplugin.v1.DialogDateTimeConfig
+	65,  // 110: mmplugin.v1.DialogElement.action_button:type_name -> mmplugin.v1.DialogActionButton
+	249, // 111: mmplugin.v1.Draft.props:type_name -> mmplugin.v1.Draft.PropsEntry
+	145, // 112: mmplugin.v1.Draft.metadata:type_name -> mmplugin.v1.PostMetadata
+	250, // 113: mmplugin.v1.Draft.priority:type_name -> mmplugin.v1.Draft.PriorityEntry
+	1,   // 114: mmplugin.v1.DriverNamedValue.value:type_name -> mmplugin.v1.Value
+	74,  // 115: mmplugin.v1.EmailNotification.email_notification_content:type_name -> mmplugin.v1.EmailNotificationContent
+	121, // 116: mmplugin.v1.GroupSearchOpts.page_opts:type_name -> mmplugin.v1.PageOpts
+	62,  // 117: mmplugin.v1.License.customer:type_name -> mmplugin.v1.Customer
+	81,  // 118: mmplugin.v1.License.features:type_name -> mmplugin.v1.Features
+	101, // 119: mmplugin.v1.License.limits:type_name -> mmplugin.v1.LicenseLimits
+	105, // 120: mmplugin.v1.Manifest.server:type_name -> mmplugin.v1.ManifestServer
+	106, // 121: mmplugin.v1.Manifest.webapp:type_name -> mmplugin.v1.ManifestWebapp
+	133, // 122: mmplugin.v1.Manifest.settings_schema:type_name -> mmplugin.v1.PluginSettingsSchema
+	251, // 123: mmplugin.v1.Manifest.props:type_name -> mmplugin.v1.Manifest.PropsEntry
+	252, // 124: mmplugin.v1.ManifestServer.executables:type_name -> mmplugin.v1.ManifestServer.ExecutablesEntry
+	109, // 125: mmplugin.v1.MessageAttachment.fields:type_name -> mmplugin.v1.MessageAttachmentField
+	1,   // 126: mmplugin.v1.MessageAttachment.ts:type_name -> mmplugin.v1.Value
+	139, // 127: mmplugin.v1.MessageAttachment.actions:type_name -> mmplugin.v1.PostAction
+	1,   // 128: mmplugin.v1.MessageAttachmentField.value:type_name -> mmplugin.v1.Value
+	88,  // 129: mmplugin.v1.MessageExportSettings.global_relay_settings:type_name -> mmplugin.v1.GlobalRelayMessageExportSettings
+	64,  // 130: mmplugin.v1.OpenDialogRequest.dialog:type_name -> mmplugin.v1.Dialog
+	201, // 131: mmplugin.v1.OrderedSidebarCategories.categories:type_name -> mmplugin.v1.SidebarCategoryWithChannels
+	253, // 132: mmplugin.v1.PluginPropertyOption.data:type_name -> mmplugin.v1.PluginPropertyOption.DataEntry
+	8,   // 133: mmplugin.v1.PluginResultContainer.last_id_error:type_name -> mmplugin.v1.Error
+	8,   // 134: mmplugin.v1.PluginResultContainer.rows_affected_error:type_name -> mmplugin.v1.Error
+	1,   // 135: mmplugin.v1.PluginSetting.default:type_name -> mmplugin.v1.Value
+	128, // 136: mmplugin.v1.PluginSetting.options:type_name -> mmplugin.v1.PluginOption
+	254, // 137: mmplugin.v1.PluginSettings.plugins:type_name -> mmplugin.v1.PluginSettings.PluginsEntry
+	255, // 138: mmplugin.v1.PluginSettings.plugin_states:type_name -> mmplugin.v1.PluginSettings.PluginStatesEntry
+	131, // 139: mmplugin.v1.PluginSettingsSchema.settings:type_name -> mmplugin.v1.PluginSetting
+	134, // 140: mmplugin.v1.PluginSettingsSchema.sections:type_name -> mmplugin.v1.PluginSettingsSection
+	131, // 141: mmplugin.v1.PluginSettingsSection.settings:type_name -> mmplugin.v1.PluginSetting
+	256, // 142: mmplugin.v1.Post.props:type_name -> mmplugin.v1.Post.PropsEntry
+	216, // 143: mmplugin.v1.Post.participants:type_name -> mmplugin.v1.User
+	145, // 144: mmplugin.v1.Post.metadata:type_name -> mmplugin.v1.PostMetadata
+	141, // 145: mmplugin.v1.PostAction.options:type_name -> mmplugin.v1.PostActionOptions
+	140, // 146: mmplugin.v1.PostAction.integration:type_name -> mmplugin.v1.PostActionIntegration
+	257, // 147: mmplugin.v1.PostActionIntegration.context:type_name -> mmplugin.v1.PostActionIntegration.ContextEntry
+	1,   // 148: mmplugin.v1.PostEmbed.data:type_name -> mmplugin.v1.Value
+	258, // 149: mmplugin.v1.PostList.posts:type_name -> mmplugin.v1.PostList.PostsEntry
+	259, // 150: mmplugin.v1.PostList.burn_on_read_posts:type_name -> mmplugin.v1.PostList.BurnOnReadPostsEntry
+	142, // 151: mmplugin.v1.PostMetadata.embeds:type_name -> mmplugin.v1.PostEmbed
+	76,  // 152: mmplugin.v1.PostMetadata.emojis:type_name -> mmplugin.v1.Emoji
+	83,  // 153: mmplugin.v1.PostMetadata.files:type_name -> mmplugin.v1.FileInfo
+	260, // 154: mmplugin.v1.PostMetadata.images:type_name -> mmplugin.v1.PostMetadata.ImagesEntry
+	164, // 155: mmplugin.v1.PostMetadata.reactions:type_name -> mmplugin.v1.Reaction
+	146, // 156: mmplugin.v1.PostMetadata.priority:type_name -> mmplugin.v1.PostPriority
+	138, // 157: mmplugin.v1.PostMetadata.acknowledgements:type_name -> mmplugin.v1.PostAcknowledgement
+	261, // 158: mmplugin.v1.PostMetadata.translations:type_name -> mmplugin.v1.PostMetadata.TranslationsEntry
+	144, // 159: mmplugin.v1.PostSearchResults.post_list:type_name -> mmplugin.v1.PostList
+	262, // 160: mmplugin.v1.PostSearchResults.matches:type_name -> mmplugin.v1.PostSearchResults.MatchesEntry
+	137, // 161: mmplugin.v1.PreviewPost.post:type_name -> mmplugin.v1.Post
+	85,  // 162: mmplugin.v1.ProductLimits.files:type_name -> mmplugin.v1.FilesLimits
+	111, // 163: mmplugin.v1.ProductLimits.messages:type_name -> mmplugin.v1.MessagesLimits
+	213, // 164: mmplugin.v1.ProductLimits.teams:type_name -> mmplugin.v1.TeamsLimits
+	263, // 165: mmplugin.v1.PropertyField.attrs:type_name -> mmplugin.v1.PropertyField.AttrsEntry
+	154, // 166: mmplugin.v1.PropertyFieldSearchOpts.cursor:type_name -> mmplugin.v1.PropertyFieldSearchCursor
+	160, // 167: mmplugin.v1.PropertyValueSearchOpts.cursor:type_name -> mmplugin.v1.PropertyValueSearchCursor
+	264, // 168: mmplugin.v1.Saml2AssertionInfo.values:type_name -> mmplugin.v1.Saml2AssertionInfo.ValuesEntry
+	191, // 169: mmplugin.v1.Saml2AssertionInfo.warning_info:type_name -> mmplugin.v1.Saml2WarningInfo
+	275, // 170: mmplugin.v1.Saml2AssertionInfo.authn_instant:type_name -> google.protobuf.Timestamp
+	275, // 171: mmplugin.v1.Saml2AssertionInfo.session_not_on_or_after:type_name -> google.protobuf.Timestamp
+	173, // 172: mmplugin.v1.Saml2AssertionInfo.assertions:type_name -> mmplugin.v1.Saml2TypesAssertion
+	226, // 173: mmplugin.v1.Saml2TypesAssertion.xml_name:type_name -> mmplugin.v1.XmlName
+	275, // 174: mmplugin.v1.Saml2TypesAssertion.issue_instant:type_name -> google.protobuf.Timestamp
+	183, // 175: mmplugin.v1.Saml2TypesAssertion.issuer:type_name -> mmplugin.v1.Saml2TypesIssuer
+	187, // 176: mmplugin.v1.Saml2TypesAssertion.signature:type_name -> mmplugin.v1.Saml2TypesSignature
+	188, // 177: mmplugin.v1.Saml2TypesAssertion.subject:type_name -> mmplugin.v1.Saml2TypesSubject
+	182, // 178: mmplugin.v1.Saml2TypesAssertion.conditions:type_name -> mmplugin.v1.Saml2TypesConditions
+	175, // 179: mmplugin.v1.Saml2TypesAssertion.attribute_statement:type_name -> mmplugin.v1.Saml2TypesAttributeStatement
+	181, // 180: mmplugin.v1.Saml2TypesAssertion.authn_statement:type_name -> mmplugin.v1.Saml2TypesAuthnStatement
+	226, // 181: mmplugin.v1.Saml2TypesAttribute.xml_name:type_name -> mmplugin.v1.XmlName
+	176, // 182: mmplugin.v1.Saml2TypesAttribute.values:type_name -> mmplugin.v1.Saml2TypesAttributeValue
+	226, // 183: mmplugin.v1.Saml2TypesAttributeStatement.xml_name:type_name -> mmplugin.v1.XmlName
+	174, // 184: mmplugin.v1.Saml2TypesAttributeStatement.attributes:type_name -> mmplugin.v1.Saml2TypesAttribute
+	226, // 185: mmplugin.v1.Saml2TypesAttributeValue.xml_name:type_name -> mmplugin.v1.XmlName
+	226, // 186: mmplugin.v1.Saml2TypesAudience.xml_name:type_name -> mmplugin.v1.XmlName
+	226, // 187: mmplugin.v1.Saml2TypesAudienceRestriction.xml_name:type_name -> mmplugin.v1.XmlName
+	177, // 188: mmplugin.v1.Saml2TypesAudienceRestriction.audiences:type_name -> mmplugin.v1.Saml2TypesAudience
+	226, // 189: mmplugin.v1.Saml2TypesAuthnContext.xml_name:type_name -> mmplugin.v1.XmlName
+	180, // 190: mmplugin.v1.Saml2TypesAuthnContext.authn_context_class_ref:type_name -> mmplugin.v1.Saml2TypesAuthnContextClassRef
+	226, // 191: mmplugin.v1.Saml2TypesAuthnContextClassRef.xml_name:type_name -> mmplugin.v1.XmlName
+	226, // 192: mmplugin.v1.Saml2TypesAuthnStatement.xml_name:type_name -> mmplugin.v1.XmlName
+	275, // 193: mmplugin.v1.Saml2TypesAuthnStatement.authn_instant:type_name -> google.protobuf.Timestamp
+	275, // 194: mmplugin.v1.Saml2TypesAuthnStatement.session_not_on_or_after:type_name -> google.protobuf.Timestamp
+	179, // 195: mmplugin.v1.Saml2TypesAuthnStatement.authn_context:type_name -> mmplugin.v1.Saml2TypesAuthnContext
+	226, // 196: mmplugin.v1.Saml2TypesConditions.xml_name:type_name -> mmplugin.v1.XmlName
+	178, // 197: mmplugin.v1.Saml2TypesConditions.audience_restrictions:type_name -> mmplugin.v1.Saml2TypesAudienceRestriction
+	185, // 198: mmplugin.v1.Saml2TypesConditions.one_time_use:type_name -> mmplugin.v1.Saml2TypesOneTimeUse
+	186, // 199: mmplugin.v1.Saml2TypesConditions.proxy_restriction:type_name -> mmplugin.v1.Saml2TypesProxyRestriction
+	226, // 200: mmplugin.v1.Saml2TypesIssuer.xml_name:type_name -> mmplugin.v1.XmlName
+	226, // 201: mmplugin.v1.Saml2TypesNameID.xml_name:type_name -> mmplugin.v1.XmlName
+	226, // 202: mmplugin.v1.Saml2TypesOneTimeUse.xml_name:type_name -> mmplugin.v1.XmlName
+	226, // 203: mmplugin.v1.Saml2TypesProxyRestriction.xml_name:type_name -> mmplugin.v1.XmlName
+	177, // 204: mmplugin.v1.Saml2TypesProxyRestriction.audience:type_name -> mmplugin.v1.Saml2TypesAudience
+	226, // 205: mmplugin.v1.Saml2TypesSubject.xml_name:type_name -> mmplugin.v1.XmlName
+	184, // 206: mmplugin.v1.Saml2TypesSubject.name_id:type_name -> mmplugin.v1.Saml2TypesNameID
+	189, // 207: mmplugin.v1.Saml2TypesSubject.subject_confirmation:type_name -> mmplugin.v1.Saml2TypesSubjectConfirmation
+	226, // 208: mmplugin.v1.Saml2TypesSubjectConfirmation.xml_name:type_name -> mmplugin.v1.XmlName
+	190, // 209: mmplugin.v1.Saml2TypesSubjectConfirmation.subject_confirmation_data:type_name -> mmplugin.v1.Saml2TypesSubjectConfirmationData
+	226, // 210: mmplugin.v1.Saml2TypesSubjectConfirmationData.xml_name:type_name -> mmplugin.v1.XmlName
+	172, // 211: mmplugin.v1.Saml2WarningInfo.proxy_restriction:type_name -> mmplugin.v1.Saml2ProxyRestriction
+	69,  // 212: mmplugin.v1.ScheduledPost.draft:type_name -> mmplugin.v1.Draft
+	265, // 213: mmplugin.v1.Session.props:type_name -> mmplugin.v1.Session.PropsEntry
+	208, // 214: mmplugin.v1.Session.team_members:type_name -> mmplugin.v1.TeamMember
+	200, // 215: mmplugin.v1.SidebarCategoryWithChannels.sidebar_category:type_name -> mmplugin.v1.SidebarCategory
+	168, // 216: mmplugin.v1.SqlSettings.replica_lag_settings:type_name -> mmplugin.v1.ReplicaLagSettings
+	266, // 217: mmplugin.v1.SyncMsg.users:type_name -> mmplugin.v1.SyncMsg.UsersEntry
+	137, // 218: mmplugin.v1.SyncMsg.posts:type_name -> mmplugin.v1.Post
+	164, // 219: mmplugin.v1.SyncMsg.reactions:type_name -> mmplugin.v1.Reaction
+	203, // 220: mmplugin.v1.SyncMsg.statuses:type_name -> mmplugin.v1.Status
+	107, // 221: mmplugin.v1.SyncMsg.membership_changes:type_name -> mmplugin.v1.MembershipChangeMsg
+	138, // 222: mmplugin.v1.SyncMsg.acknowledgements:type_name -> mmplugin.v1.PostAcknowledgement
+	267, // 223: mmplugin.v1.SyncMsg.mention_transforms:type_name -> mmplugin.v1.SyncMsg.MentionTransformsEntry
+	268, // 224: mmplugin.v1.Team.policy_actions:type_name -> mmplugin.v1.Team.PolicyActionsEntry
+	208, // 225: mmplugin.v1.TeamMemberWithError.member:type_name -> mmplugin.v1.TeamMember
+	9,   // 226: mmplugin.v1.TeamMemberWithError.error:type_name -> mmplugin.v1.AppError
+	269, // 227: mmplugin.v1.User.props:type_name -> mmplugin.v1.User.PropsEntry
+	270, // 228: mmplugin.v1.User.notify_props:type_name -> mmplugin.v1.User.NotifyPropsEntry
+	271, // 229: mmplugin.v1.User.timezone:type_name -> mmplugin.v1.User.TimezoneEntry
+	221, // 230: mmplugin.v1.UserGetOptions.view_restrictions:type_name -> mmplugin.v1.ViewUsersRestrictions
+	54,  // 231: mmplugin.v1.VisualExpression.conditions:type_name -> mmplugin.v1.Condition
+	272, // 232: mmplugin.v1.WebSocketRequest.data:type_name -> mmplugin.v1.WebSocketRequest.DataEntry
+	198, // 233: mmplugin.v1.WebSocketRequest.session:type_name -> mmplugin.v1.Session
+	273, // 234: mmplugin.v1.WebsocketBroadcast.omit_users:type_name -> mmplugin.v1.WebsocketBroadcast.OmitUsersEntry
+	231, // 235: mmplugin.v1.WebsocketBroadcast.broadcast_hook_args:type_name -> mmplugin.v1.MapOfStringToValue
+	108, // 236: mmplugin.v1.ListOfMessageAttachment.items:type_name -> mmplugin.v1.MessageAttachment
+	129, // 237: mmplugin.v1.ListOfPluginPropertyOption.items:type_name -> mmplugin.v1.PluginPropertyOption
+	157, // 238: mmplugin.v1.ListOfPropertyOwner.items:type_name -> mmplugin.v1.PropertyOwner
+	274, // 239: mmplugin.v1.MapOfStringToValue.items:type_name -> mmplugin.v1.MapOfStringToValue.ItemsEntry
+	1,   // 240: mmplugin.v1.ValueMap.ValuesEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 241: mmplugin.v1.AppError.ParamsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 242: mmplugin.v1.AccessControlPolicy.PropsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 243: mmplugin.v1.AccessDecision.ContextEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 244: mmplugin.v1.AuditEventData.ParametersEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 245: mmplugin.v1.AuditEventData.PriorStateEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 246: mmplugin.v1.AuditEventData.ResultingStateEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 247: mmplugin.v1.AuditRecord.MetaEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 248: mmplugin.v1.Channel.PropsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 249: mmplugin.v1.CommandResponse.PropsEntry.value:type_name -> mmplugin.v1.Value
+	230, // 250: mmplugin.v1.ContentFlaggingNotificationSettings.EventTargetMappingEntry.value:type_name -> mmplugin.v1.ListOfString
+	1,   // 251: mmplugin.v1.Draft.PropsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 252: mmplugin.v1.Draft.PriorityEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 253: mmplugin.v1.Manifest.PropsEntry.value:type_name -> mmplugin.v1.Value
+	231, // 254: mmplugin.v1.PluginSettings.PluginsEntry.value:type_name -> mmplugin.v1.MapOfStringToValue
+	135, // 255: mmplugin.v1.PluginSettings.PluginStatesEntry.value:type_name -> mmplugin.v1.PluginState
+	1,   // 256: mmplugin.v1.Post.PropsEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 257: mmplugin.v1.PostActionIntegration.ContextEntry.value:type_name -> mmplugin.v1.Value
+	137, // 258: mmplugin.v1.PostList.PostsEntry.value:type_name -> mmplugin.v1.Post
+	137, // 259: mmplugin.v1.PostList.BurnOnReadPostsEntry.value:type_name -> mmplugin.v1.Post
+	143, // 260: mmplugin.v1.PostMetadata.ImagesEntry.value:type_name -> mmplugin.v1.PostImage
+	148, // 261: mmplugin.v1.PostMetadata.TranslationsEntry.value:type_name -> mmplugin.v1.PostTranslation
+	230, // 262: mmplugin.v1.PostSearchResults.MatchesEntry.value:type_name -> mmplugin.v1.ListOfString
+	1,   // 263: mmplugin.v1.PropertyField.AttrsEntry.value:type_name -> mmplugin.v1.Value
+	174, // 264: mmplugin.v1.Saml2AssertionInfo.ValuesEntry.value:type_name -> mmplugin.v1.Saml2TypesAttribute
+	216, // 265: mmplugin.v1.SyncMsg.UsersEntry.value:type_name -> mmplugin.v1.User
+	1,   // 266: mmplugin.v1.WebSocketRequest.DataEntry.value:type_name -> mmplugin.v1.Value
+	1,   // 267: mmplugin.v1.MapOfStringToValue.ItemsEntry.value:type_name -> mmplugin.v1.Value
+	268, // [268:268] is the sub-list for method output_type
+	268, // [268:268] is the sub-list for method input_type
+	268, // [268:268] is the sub-list for extension type_name
+	268, // [268:268] is the sub-list for extension extendee
+	0,   // [0:268] is the sub-list for field type_name
 }
 
 func init() { file_mmplugin_v1_models_proto_init() }
@@ -30141,37 +30508,53 @@ func file_mmplugin_v1_models_proto_init() {
 		(*Value_TypedValue)(nil),
 		(*Value_TimeValue)(nil),
 	}
-	file_mmplugin_v1_models_proto_msgTypes[14].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[18].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[20].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[1].OneofWrappers = []any{
+		(*ValueNode_BoolValue)(nil),
+		(*ValueNode_IntValue)(nil),
+		(*ValueNode_Int64Value)(nil),
+		(*ValueNode_Int32Value)(nil),
+		(*ValueNode_Uint64Value)(nil),
+		(*ValueNode_Float64Value)(nil),
+		(*ValueNode_Float32Value)(nil),
+		(*ValueNode_StringValue)(nil),
+		(*ValueNode_BytesValue)(nil),
+		(*ValueNode_ListLen)(nil),
+		(*ValueNode_MapLen)(nil),
+		(*ValueNode_StringListValue)(nil),
+		(*ValueNode_StringMapValue)(nil),
+		(*ValueNode_TypedValue)(nil),
+		(*ValueNode_TimeValue)(nil),
+	}
+	file_mmplugin_v1_models_proto_msgTypes[15].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[19].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[21].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[22].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[23].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[28].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[37].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[39].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[24].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[29].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[38].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[40].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[41].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[46].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[42].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[47].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[51].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[54].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[57].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[48].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[52].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[55].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[58].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[61].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[66].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[70].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[73].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[75].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[59].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[62].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[67].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[71].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[74].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[76].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[77].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[79].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[81].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[78].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[80].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[82].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[83].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[86].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[84].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[87].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[91].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[88].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[92].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[93].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[94].OneofWrappers = []any{}
@@ -30179,48 +30562,49 @@ func file_mmplugin_v1_models_proto_init() {
 	file_mmplugin_v1_models_proto_msgTypes[96].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[97].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[98].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[100].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[99].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[101].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[108].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[102].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[109].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[110].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[112].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[111].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[113].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[115].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[120].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[130].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[135].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[114].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[116].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[121].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[131].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[136].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[142].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[144].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[149].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[151].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[161].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[137].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[143].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[145].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[150].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[152].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[162].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[163].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[166].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[164].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[167].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[168].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[190].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[192].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[195].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[200].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[202].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[205].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[208].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[211].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[169].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[191].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[193].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[196].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[201].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[203].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[206].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[209].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[212].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[214].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[213].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[215].OneofWrappers = []any{}
 	file_mmplugin_v1_models_proto_msgTypes[216].OneofWrappers = []any{}
-	file_mmplugin_v1_models_proto_msgTypes[223].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[217].OneofWrappers = []any{}
+	file_mmplugin_v1_models_proto_msgTypes[224].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mmplugin_v1_models_proto_rawDesc), len(file_mmplugin_v1_models_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   273,
+			NumMessages:   274,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -2,10 +2,11 @@
 
 Encoding is compact (``,`` and ``:``, like Go's ``json.Marshal``) and deterministic for a given
 value, so compare-and-set on encoded values works. Dataclasses (the generated models and the
-plugin's own), ``datetime`` (RFC 3339), ``bytes`` (base64, as Go encodes ``[]byte``), enums,
-sets and tuples are encoded too; objects with ``model_dump`` (pydantic) are dumped in JSON mode.
-``decode_as`` turns JSON back into a requested type: dataclasses field by field (recursively, by
-their type hints), pydantic models through ``model_validate``, containers element by element.
+plugin's own), ``datetime`` (RFC 3339; a ``GoTime`` with its nanoseconds), ``bytes`` (base64, as
+Go encodes ``[]byte``), enums, sets and tuples are encoded too; objects with ``model_dump``
+(pydantic) are dumped in JSON mode. ``decode_as`` turns JSON back into a requested type:
+dataclasses field by field (recursively, by their type hints), pydantic models through
+``model_validate``, containers element by element.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+import re
 import types
 import typing
 from typing import Any, TypeVar, Union, cast
+
+from mmplugin import _values
 
 _T = TypeVar("_T")
 
@@ -37,7 +41,7 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(bytes(value)).decode()
     if isinstance(value, dt.datetime):
-        return value.isoformat()
+        return _isoformat(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     dump = getattr(value, "model_dump", None)
@@ -111,13 +115,42 @@ def _as(data: Any, tp: Any, where: str) -> Any:
         raise _mismatch(where, tp, data)
     if tp is dt.datetime:
         if isinstance(data, str):
-            return dt.datetime.fromisoformat(data.replace("Z", "+00:00"))
+            return _fromisoformat(data)
         raise _mismatch(where, tp, data)
     if tp is float and isinstance(data, int) and not isinstance(data, bool):
         return float(data)
     if isinstance(data, tp) and not (tp is int and isinstance(data, bool)):
         return data
     raise _mismatch(where, tp, data)
+
+
+def _isoformat(value: dt.datetime) -> str:
+    """ISO 8601; a GoTime's nanoseconds make the fraction 9 digits (RFC 3339, as Go writes)."""
+    text = value.isoformat()
+    nanos = getattr(value, "nanosecond", 0)
+    if not nanos:
+        return text
+    head, _, rest = (
+        text.partition(".") if "." in text[19:] else (text[:19], "", "000000" + text[19:])
+    )
+    return f"{head}.{rest[:6]}{nanos:03d}{rest[6:]}"
+
+
+# A fraction of 7-9 digits (Go's nanoseconds), which datetime.fromisoformat truncates.
+_NANO_FRACTION = re.compile(r"(\.\d{6})(\d{1,3})(?!\d)")
+
+
+def _fromisoformat(text: str) -> dt.datetime:
+    text = text.replace("Z", "+00:00")
+    match = _NANO_FRACTION.search(text, 19)
+    if match is None:
+        return dt.datetime.fromisoformat(text)
+    value = dt.datetime.fromisoformat(text[: match.start(2)] + text[match.end(2) :])
+    nanos = int(match.group(2).ljust(3, "0"))
+    return _values.GoTime(
+        value.year, value.month, value.day, value.hour, value.minute, value.second,
+        value.microsecond, value.tzinfo, nanosecond=nanos,
+    ) if nanos else value  # fmt: skip
 
 
 def _dataclass(data: Any, tp: type, where: str) -> Any:

@@ -3,9 +3,10 @@ the protobuf field descriptors (which say the Go integer width, float32 vs float
 
 Values are chosen so that a Python → protobuf → Python round trip must reproduce them exactly:
 None (Go nil) and empty containers both occur, Value fields hold nested lists and dicts with the
-Go-typed wrappers (GoInt, GoStringList, ...), typed values (MessageAttachment lists) and times.
-Not generated, because the protocol documents them as not kept: tuples inside ``any`` (they go
-back as lists), typed nils inside ``any``, NaN, and times outside datetime's range.
+Go-typed wrappers (GoInt, GoStringList, ...), typed nils (GoNil), typed values (MessageAttachment
+lists, empty GoTypedLists) and times (GoTime with nanoseconds too). Not generated, because the
+protocol documents them as not kept: tuples inside ``any`` (they go back as lists), NaN, and
+times outside datetime's range.
 """
 
 from __future__ import annotations
@@ -141,7 +142,13 @@ class Filler:
     def time(self) -> datetime:
         seconds = self.rng.randint(_MIN_SECONDS, _MAX_SECONDS)
         micros = self.rng.randint(0, 999_999)
-        return _EPOCH + timedelta(seconds=seconds, microseconds=micros)
+        value = _EPOCH + timedelta(seconds=seconds, microseconds=micros)
+        if self.rng.random() < 0.3:  # Go's nanoseconds below the microsecond
+            return _values.GoTime(
+                value.year, value.month, value.day, value.hour, value.minute, value.second,
+                value.microsecond, value.tzinfo, nanosecond=self.rng.randint(1, 999),
+            )  # fmt: skip
+        return value
 
     def app_error(self) -> AppError:
         params: dict[str, Any] | None = self.rng.choice([None, {}, {"n": 1, "who": "me"}])
@@ -178,6 +185,10 @@ class Filler:
             self.time(),
             [md.MessageAttachment(text="att", color="#fff", fields=[])],
             md.AutocompleteTextArg(hint="h", pattern="p"),
+            _values.GoTypedList("model.PropertyOptions[*model.PluginPropertyOption]"),
+            _values.GoNil(
+                r.choice(["[]byte", "[]any", "map[string]any", "[]string", "*model.PreviewPost"])
+            ),
         ]
         if depth < self.max_depth + 2:
             choices.append([self.any(depth + 1) for _ in range(r.randint(0, 3))])

@@ -25,11 +25,16 @@ _U = TypeVar("_U")
 _K = TypeVar("_K")
 
 
+# The Go nil slices, maps and bytes that Python shows as empty (see mmplugin._values): they go
+# back as nil, not as empty.
+_NILS = (_v.GoNilList, _v.GoNilMap, _v.GoNilBytes)
+
+
 def _mark(x: _T | None, n: int, e: list[int]) -> _T | None:
     """x for a proto field; records field n in e when x is empty but not None."""
     if x:
         return x
-    if x is not None:
+    if x is not None and not isinstance(x, _NILS):
         e.append(n)
     return None
 
@@ -38,15 +43,18 @@ def _mbytes(x: bytes | None, n: int, e: list[int]) -> bytes:
     """A []byte field: nil is unset, an empty non-nil slice is marked in e."""
     if x:
         return x
-    if x is not None:
+    if x is not None and type(x) is not _v.GoNilBytes:
         e.append(n)
     return b""
 
 
 def _pbytes(x: bytes | None, n: int, e: list[int]) -> bytes | None:
     """A *[]byte: presence is the pointer, e marks an empty non-nil slice."""
-    if x is not None and not x:
-        e.append(n)
+    if x is None or x:
+        return x
+    if type(x) is _v.GoNilBytes:
+        return b""
+    e.append(n)
     return x
 
 
@@ -57,7 +65,7 @@ def _opt(f: Callable[[_T], _U], x: _T | None) -> _U | None:
 def _list(f: Callable[[_T], _U], x: list[_T] | None, n: int, e: list[int]) -> list[_U] | None:
     if x:
         return [f(i) for i in x]
-    if x is not None:
+    if x is not None and not isinstance(x, _NILS):
         e.append(n)
     return None
 
@@ -70,13 +78,28 @@ def _map(
 ) -> dict[_K, _U] | None:
     if x:
         return {k: f(i) for k, i in x.items()}
-    if x is not None:
+    if x is not None and not isinstance(x, _NILS):
         e.append(n)
     return None
 
 
 def _ubytes(x: bytes, n: int, e: Container[int]) -> bytes | None:
     return x if x or n in e else None
+
+
+def _upbytes(x: bytes, n: int, e: Container[int]) -> bytes:
+    """A present *[]byte: empty and unmarked is a pointer to a nil slice."""
+    return x if x or n in e else _v.GoNilBytes()
+
+
+def _nil_list(x: list[_T] | None) -> list[_T]:
+    """A present *[]T: a nil slice behind the pointer reads as GoNilList."""
+    return _v.GoNilList() if x is None else x
+
+
+def _nil_map(x: dict[_K, _T] | None) -> dict[_K, _T]:
+    """A present *map[K]V: a nil map behind the pointer reads as GoNilMap."""
+    return _v.GoNilMap() if x is None else x
 
 
 def _ulist(x: Sequence[_T], n: int, e: Container[int]) -> list[_T] | None:
@@ -311,7 +334,7 @@ def additional_content_flagging_settings_from_pb(
     if m.HasField("reviewer_comment_required"):
         f3 = m.reviewer_comment_required
     return md.AdditionalContentFlaggingSettings(
-        reasons=_list_of_string_from_pb(m.reasons) or [] if m.HasField("reasons") else None,
+        reasons=_nil_list(_list_of_string_from_pb(m.reasons)) if m.HasField("reasons") else None,
         reporter_comment_required=f2,
         reviewer_comment_required=f3,
         hide_flagged_content=m.hide_flagged_content if m.HasField("hide_flagged_content") else None,
@@ -468,7 +491,7 @@ def auto_translation_settings_to_pb(v: md.AutoTranslationSettings) -> _m.AutoTra
 def auto_translation_settings_from_pb(m: _m.AutoTranslationSettings) -> md.AutoTranslationSettings:
     f4: list[str] | None = None
     if m.HasField("target_languages"):
-        f4 = _list_of_string_from_pb(m.target_languages) or []
+        f4 = _nil_list(_list_of_string_from_pb(m.target_languages))
     f7: md.LibreTranslateProviderSettings | None = None
     if m.HasField("libre_translate"):
         f7 = libre_translate_provider_settings_from_pb(m.libre_translate)
@@ -2242,6 +2265,7 @@ def file_info_to_pb(v: md.FileInfo) -> _m.FileInfo:
 
 
 def file_info_from_pb(m: _m.FileInfo) -> md.FileInfo:
+    e = m.empty
     return md.FileInfo(
         id=m.id,
         user_id=m.user_id,
@@ -2260,7 +2284,7 @@ def file_info_from_pb(m: _m.FileInfo) -> md.FileInfo:
         width=m.width,
         height=m.height,
         has_preview_image=m.has_preview_image,
-        mini_preview=m.mini_preview if m.HasField("mini_preview") else None,
+        mini_preview=_upbytes(m.mini_preview, 18, e) if m.HasField("mini_preview") else None,
         content=m.content,
         remote_id=m.remote_id if m.HasField("remote_id") else None,
         archived=m.archived,

@@ -4,7 +4,9 @@ plugin.Driver (proto message name = class name, proto field name = attribute nam
 
 Go → Python: pointers, slices, maps and []byte are `X | None` with None for nil, so an empty
 list/dict/bytes stays different from nil; `any` is plain Python data (see mmplugin._values);
-time.Time is an aware datetime in UTC (microsecond precision).
+time.Time is an aware datetime in UTC (a mmplugin._values.GoTime when it has nanoseconds below
+the microsecond); a *[]T field pointing at a nil slice holds GoNilList() (GoNilBytes() for
+*[]byte).
 """
 
 from __future__ import annotations

@@ -83,8 +83,13 @@ Global___ErrorCode: _TypeAlias = ErrorCode  # noqa: Y015
 @_typing.final
 class Value(_message.Message):
     """Value is a Go `any` value together with its dynamic Go type, so that Go → proto → Go is
-    exact (Post.Props, plugin configuration, WebSocket payloads, driver values). No kind set means
-    Go nil.
+    exact (Post.Props, plugin configuration, WebSocket payloads, driver values). No kind set and
+    no nodes means Go nil.
+
+    Writers put a []any or map[string]any (any depth) into nodes, flat, and every other value into
+    kind; readers accept a container in either form. The flat form keeps protobuf nesting constant
+    however deep the value is, so that no decoder's recursion limit (100 in upb, Python's protobuf)
+    applies to user data such as post props.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -105,6 +110,7 @@ class Value(_message.Message):
     TYPED_VALUE_FIELD_NUMBER: _builtins.int
     TIME_VALUE_FIELD_NUMBER: _builtins.int
     IS_NIL_FIELD_NUMBER: _builtins.int
+    NODES_FIELD_NUMBER: _builtins.int
     bool_value: _builtins.bool
     int_value: _builtins.int
     """Go int."""
@@ -116,17 +122,17 @@ class Value(_message.Message):
     string_value: _builtins.str
     bytes_value: _builtins.bytes
     is_nil: _builtins.bool
-    """is_nil marks a typed nil container: with bytes_value, list_value, map_value,
-    string_list_value or string_map_value set and empty, true means []byte(nil), []any(nil),
-    map[string]any(nil), []string(nil) or map[string]string(nil).
+    """is_nil marks a typed nil: with bytes_value, list_value, map_value, string_list_value or
+    string_map_value set and empty, true means []byte(nil), []any(nil), map[string]any(nil),
+    []string(nil) or map[string]string(nil); with typed_value, a nil of that type.
     """
     @_builtins.property
     def list_value(self) -> Global___ValueList:
-        """Go []any."""
+        """Go []any, nested form (read, no longer written: see nodes)."""
 
     @_builtins.property
     def map_value(self) -> Global___ValueMap:
-        """Go map[string]any."""
+        """Go map[string]any, nested form (read, no longer written: see nodes)."""
 
     @_builtins.property
     def string_list_value(self) -> Global___StringList:
@@ -143,6 +149,12 @@ class Value(_message.Message):
     @_builtins.property
     def time_value(self) -> _timestamp_pb2.Timestamp:
         """Go time.Time (database/sql driver values); the instant is kept, the zone becomes UTC."""
+
+    @_builtins.property
+    def nodes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ValueNode]:
+        """A []any or map[string]any value, flat: the root node first, then its elements, each
+        followed by its own elements (pre-order, see ValueNode). Set instead of kind.
+        """
 
     def __init__(
         self,
@@ -163,16 +175,110 @@ class Value(_message.Message):
         typed_value: Global___TypedValue | None = ...,
         time_value: _timestamp_pb2.Timestamp | None = ...,
         is_nil: _builtins.bool = ...,
+        nodes: _abc.Iterable[Global___ValueNode] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["bool_value", b"bool_value", "bytes_value", b"bytes_value", "float32_value", b"float32_value", "float64_value", b"float64_value", "int32_value", b"int32_value", "int64_value", b"int64_value", "int_value", b"int_value", "kind", b"kind", "list_value", b"list_value", "map_value", b"map_value", "string_list_value", b"string_list_value", "string_map_value", b"string_map_value", "string_value", b"string_value", "time_value", b"time_value", "typed_value", b"typed_value", "uint64_value", b"uint64_value"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bool_value", b"bool_value", "bytes_value", b"bytes_value", "float32_value", b"float32_value", "float64_value", b"float64_value", "int32_value", b"int32_value", "int64_value", b"int64_value", "int_value", b"int_value", "is_nil", b"is_nil", "kind", b"kind", "list_value", b"list_value", "map_value", b"map_value", "string_list_value", b"string_list_value", "string_map_value", b"string_map_value", "string_value", b"string_value", "time_value", b"time_value", "typed_value", b"typed_value", "uint64_value", b"uint64_value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bool_value", b"bool_value", "bytes_value", b"bytes_value", "float32_value", b"float32_value", "float64_value", b"float64_value", "int32_value", b"int32_value", "int64_value", b"int64_value", "int_value", b"int_value", "is_nil", b"is_nil", "kind", b"kind", "list_value", b"list_value", "map_value", b"map_value", "nodes", b"nodes", "string_list_value", b"string_list_value", "string_map_value", b"string_map_value", "string_value", b"string_value", "time_value", b"time_value", "typed_value", b"typed_value", "uint64_value", b"uint64_value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["bool_value", "int_value", "int64_value", "int32_value", "uint64_value", "float64_value", "float32_value", "string_value", "bytes_value", "list_value", "map_value", "string_list_value", "string_map_value", "typed_value", "time_value"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
 Global___Value: _TypeAlias = Value  # noqa: Y015
+
+@_typing.final
+class ValueNode(_message.Message):
+    """ValueNode is one node of a flat Value: a scalar, typed value or string container like
+    Value's kind, or the head of a []any (list_len) / map[string]any (map_len) whose elements
+    are the next list_len / map_len subtrees, each entry of a map carrying its key.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    BOOL_VALUE_FIELD_NUMBER: _builtins.int
+    INT_VALUE_FIELD_NUMBER: _builtins.int
+    INT64_VALUE_FIELD_NUMBER: _builtins.int
+    INT32_VALUE_FIELD_NUMBER: _builtins.int
+    UINT64_VALUE_FIELD_NUMBER: _builtins.int
+    FLOAT64_VALUE_FIELD_NUMBER: _builtins.int
+    FLOAT32_VALUE_FIELD_NUMBER: _builtins.int
+    STRING_VALUE_FIELD_NUMBER: _builtins.int
+    BYTES_VALUE_FIELD_NUMBER: _builtins.int
+    LIST_LEN_FIELD_NUMBER: _builtins.int
+    MAP_LEN_FIELD_NUMBER: _builtins.int
+    STRING_LIST_VALUE_FIELD_NUMBER: _builtins.int
+    STRING_MAP_VALUE_FIELD_NUMBER: _builtins.int
+    TYPED_VALUE_FIELD_NUMBER: _builtins.int
+    TIME_VALUE_FIELD_NUMBER: _builtins.int
+    IS_NIL_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """This node's key in the map it is an element of (empty for list elements and the root)."""
+    bool_value: _builtins.bool
+    int_value: _builtins.int
+    """Go int."""
+    int64_value: _builtins.int
+    int32_value: _builtins.int
+    uint64_value: _builtins.int
+    float64_value: _builtins.float
+    float32_value: _builtins.float
+    string_value: _builtins.str
+    bytes_value: _builtins.bytes
+    list_len: _builtins.int
+    """Go []any with this many elements (the following subtrees)."""
+    map_len: _builtins.int
+    """Go map[string]any with this many entries (the following subtrees, keyed)."""
+    is_nil: _builtins.bool
+    """A typed nil, as Value.is_nil (list_len / map_len 0 with is_nil: []any(nil) /
+    map[string]any(nil)).
+    """
+    @_builtins.property
+    def string_list_value(self) -> Global___StringList:
+        """Go []string."""
+
+    @_builtins.property
+    def string_map_value(self) -> Global___StringMap:
+        """Go map[string]string."""
+
+    @_builtins.property
+    def typed_value(self) -> Global___TypedValue:
+        """A model type registered with gob by Mattermost (see TypedValue)."""
+
+    @_builtins.property
+    def time_value(self) -> _timestamp_pb2.Timestamp:
+        """Go time.Time; the instant is kept, the zone becomes UTC."""
+
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        bool_value: _builtins.bool = ...,
+        int_value: _builtins.int = ...,
+        int64_value: _builtins.int = ...,
+        int32_value: _builtins.int = ...,
+        uint64_value: _builtins.int = ...,
+        float64_value: _builtins.float = ...,
+        float32_value: _builtins.float = ...,
+        string_value: _builtins.str = ...,
+        bytes_value: _builtins.bytes = ...,
+        list_len: _builtins.int = ...,
+        map_len: _builtins.int = ...,
+        string_list_value: Global___StringList | None = ...,
+        string_map_value: Global___StringMap | None = ...,
+        typed_value: Global___TypedValue | None = ...,
+        time_value: _timestamp_pb2.Timestamp | None = ...,
+        is_nil: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bool_value", b"bool_value", "bytes_value", b"bytes_value", "float32_value", b"float32_value", "float64_value", b"float64_value", "int32_value", b"int32_value", "int64_value", b"int64_value", "int_value", b"int_value", "kind", b"kind", "list_len", b"list_len", "map_len", b"map_len", "string_list_value", b"string_list_value", "string_map_value", b"string_map_value", "string_value", b"string_value", "time_value", b"time_value", "typed_value", b"typed_value", "uint64_value", b"uint64_value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bool_value", b"bool_value", "bytes_value", b"bytes_value", "float32_value", b"float32_value", "float64_value", b"float64_value", "int32_value", b"int32_value", "int64_value", b"int64_value", "int_value", b"int_value", "is_nil", b"is_nil", "key", b"key", "kind", b"kind", "list_len", b"list_len", "map_len", b"map_len", "string_list_value", b"string_list_value", "string_map_value", b"string_map_value", "string_value", b"string_value", "time_value", b"time_value", "typed_value", b"typed_value", "uint64_value", b"uint64_value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["bool_value", "int_value", "int64_value", "int32_value", "uint64_value", "float64_value", "float32_value", "string_value", "bytes_value", "list_len", "map_len", "string_list_value", "string_map_value", "typed_value", "time_value"]  # noqa: Y015
+    _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
+
+Global___ValueNode: _TypeAlias = ValueNode  # noqa: Y015
 
 @_typing.final
 class ValueList(_message.Message):
