@@ -1,0 +1,97 @@
+"""The conformance report: one line per method that is not identical, then the summary line."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from confrun.run import Outcome
+
+
+@dataclass(frozen=True)
+class Counts:
+    identical: int
+    pinned: int
+    not_on_server: int
+    license: int
+    hooks_identical: int
+    hooks: int
+    fake_agree: int
+    fake_scenarios: int
+
+    def line(self) -> str:
+        return (
+            f"conformance: api {self.identical}/{self.pinned} identical "
+            f"({self.not_on_server} not on this server, {self.license} need a license) "
+            f"hooks {self.hooks_identical}/{self.hooks} identical "
+            f"fake {self.fake_agree}/{self.fake_scenarios} agree"
+        )
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def classify(
+    pinned: list[str], on_server: set[str], outcomes: list[Outcome]
+) -> tuple[dict[str, str], list[str]]:
+    """(method → identical | differs | broken | license | not_on_server | no_scenario |
+    no_success_path, the report's detail lines)."""
+    by_method: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        by_method[o.scenario.method].append(o)
+    status: dict[str, str] = {}
+    lines: list[str] = []
+    for method in pinned:
+        mine = by_method.get(method, [])
+        if method not in on_server:
+            status[method] = "not_on_server"
+        elif not mine:
+            status[method] = "no_scenario"
+        elif any(o.needs_license for o in mine):
+            status[method] = "license"
+        elif any(o.diffs for o in mine):
+            status[method] = "differs"
+        elif any(o.problem for o in mine):
+            status[method] = "broken"
+        elif not any(o.scenario.success_path for o in mine):
+            status[method] = "no_success_path"
+        else:
+            status[method] = "identical"
+        for o in mine:
+            if o.problem and status[method] != "license":
+                lines.append(f"scenario broken: {o.scenario.name}: {o.problem[:300]}")
+            for path, go, py in o.diffs[:5]:
+                lines.append(
+                    f"differs: {o.scenario.name}: {path or '(answer)'}: "
+                    f"Go {_short(go)} Python {_short(py)}"
+                )
+            if len(o.diffs) > 5:
+                lines.append(f"differs: {o.scenario.name}: … and {len(o.diffs) - 5} more fields")
+    for label, key in (
+        ("not on this server", "not_on_server"),
+        ("needs a license", "license"),
+        ("only error-path scenarios", "no_success_path"),
+        ("no scenario", "no_scenario"),
+    ):
+        names = [m for m in pinned if status[m] == key]
+        if names:
+            lines.append(f"{label} ({len(names)}): {' '.join(names)}")
+    return status, lines
+
+
+def counts(status: dict[str, str], hooks: int) -> Counts:
+    values = list(status.values())
+    return Counts(
+        identical=values.count("identical"),
+        pinned=len(values),
+        not_on_server=values.count("not_on_server"),
+        license=values.count("license"),
+        hooks_identical=0,
+        hooks=hooks,
+        fake_agree=0,
+        fake_scenarios=0,
+    )
