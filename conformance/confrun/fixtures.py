@@ -5,19 +5,23 @@ Kinds and their options ("$ref" values are resolved first):
     user      teams, channels: lists of ids to join; roles ("system_user system_admin")
     team      private: bool
     channel   team (default $team.id), private: bool, members: user ids
-    post      channel (default $channel.id), message, root (reply to), props
+    post      channel (default $channel.id), message, root (reply to), props, files (ids)
     bot       (owned by the admin)
     direct    users: two user ids
     group     users: three or more user ids (a group message channel)
     file      channel (default $channel.id), name, content (text)
     command   team (default $team.id), trigger
     reaction  post, emoji (default "smile"), user (default $admin.id)
+    emoji     (a custom emoji by the admin, a 1x1 PNG)
+    id        no object: {"id": a fresh id}, for calls that take a caller-chosen id
 Every name a fixture gets has a random part, so fixtures made for the Go and the Python run
 differ only in ids, names and times, which the comparison maps back to "<fixture.field>".
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 from typing import Any
 
@@ -78,6 +82,8 @@ def _post(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> J
         body["root_id"] = opts["root"]
     if "props" in opts:
         body["props"] = opts["props"]
+    if "files" in opts:
+        body["file_ids"] = opts["files"]
     post: JSON = api.post("/posts", body)
     return post
 
@@ -127,7 +133,28 @@ def _reaction(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) 
     return reaction
 
 
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
+)
+
+
+def _emoji(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
+    emoji = {"creator_id": values["admin"]["id"], "name": unique("e")}
+    response = api.call("POST", "/emoji", data={"emoji": json.dumps(emoji)},
+                        files={"image": ("e.png", PNG_1X1, "image/png")})
+    created: JSON = response.json()
+    return created
+
+
+def _new_id(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
+    """A fresh id for an object the call itself creates with a caller-chosen id."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return {"id": "".join(secrets.choice(alphabet) for _ in range(26))}
+
+
 _MAKERS = {
+    "id": _new_id,
+    "emoji": _emoji,
     "user": _user, "team": _team, "channel": _channel, "post": _post, "bot": _bot,
     "direct": _direct, "group": _group, "file": _file, "command": _command,
     "reaction": _reaction,

@@ -1,4 +1,5 @@
-"""References in scenario arguments: "$name.path" and "${name.path}" (see scenarios)."""
+"""References in scenario arguments: "$name.path" and "${name.path}" (see scenarios), and
+{"$merge": [a, b]}: the objects a and b merged (b's keys win)."""
 
 from __future__ import annotations
 
@@ -35,5 +36,10 @@ def resolve(data: Any, values: dict[str, Any]) -> Any:
     if isinstance(data, list):
         return [resolve(x, values) for x in data]
     if isinstance(data, dict):
+        if set(data) == {"$merge"}:  # {"$merge": [object, object...]}: later keys win
+            merged: dict[str, Any] = {}
+            for part in resolve(data["$merge"], values):
+                merged.update(part)
+            return merged
         return {resolve(k, values): resolve(v, values) for k, v in data.items()}
     return data

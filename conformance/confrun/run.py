@@ -78,8 +78,8 @@ def run(
     if not expectation_met(scenario.expect, outcome.go):
         outcome.problem = f"the Go result is not the expected {scenario.expect!r}: {outcome.go}"
         return outcome
-    go_n = compare.normalize(outcome.go, go_values, scenario.ignore)
-    py_n = compare.normalize(outcome.python, py_values, scenario.ignore)
+    go_n = compare.normalize(outcome.go, go_values, scenario.ignore, scenario.unordered)
+    py_n = compare.normalize(outcome.python, py_values, scenario.ignore, scenario.unordered)
     if scenario.compare == "outcome":
         go_n, py_n = compare.outcome(go_n), compare.outcome(py_n)
     outcome.diffs = compare.differences(go_n, py_n)

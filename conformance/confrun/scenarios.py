@@ -13,6 +13,7 @@ scenario:
     expect    "ok", "error", or {"status_code": N, "id": "..."}: what the Go probe (the oracle)
               must answer, else the scenario itself is wrong
     ignore    paths left out of the comparison ("result.0.props", "*" matches any key or index)
+    unordered paths of lists whose order the server does not define (sorted before comparing)
     compare   "exact" (default) or "outcome" (only ok vs. the same error status and id)
 """
 
@@ -34,6 +35,7 @@ class Scenario:
     expect: Any = "ok"
     ignore: tuple[str, ...] = ()
     compare: str = "exact"
+    unordered: tuple[str, ...] = ()
     source: str = ""
 
     @property
@@ -41,7 +43,7 @@ class Scenario:
         return self.expect == "ok"
 
 
-_KEYS = {"name", "method", "args", "fixtures", "setup", "expect", "ignore", "compare"}
+_KEYS = {"name", "method", "args", "fixtures", "setup", "expect", "ignore", "compare", "unordered"}
 
 
 def _scenario(data: dict[str, Any], source: str) -> Scenario:
@@ -59,6 +61,7 @@ def _scenario(data: dict[str, Any], source: str) -> Scenario:
         expect=data.get("expect", "ok"),
         ignore=tuple(data.get("ignore", ())),
         compare=data.get("compare", "exact"),
+        unordered=tuple(data.get("unordered", ())),
         source=source,
     )
 
@@ -71,8 +74,8 @@ def load(directory: Path) -> list[Scenario]:
         for row in data.get("table", []):
             method, args, *rest = row
             options = rest[0] if rest else {}
-            found.append(_scenario({"name": f"{method}/ok", "method": method, "args": args,
-                                    **options}, path.name))
+            row_scenario = {"name": f"{method}/ok", "method": method, "args": args, **options}
+            found.append(_scenario(row_scenario, path.name))
         found.extend(_scenario(s, path.name) for s in data.get("scenarios", []))
     names = [s.name for s in found]
     duplicates = sorted({n for n in names if names.count(n) > 1})

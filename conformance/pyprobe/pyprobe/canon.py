@@ -36,8 +36,8 @@ def encode(value: Any) -> Any:
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [encode(v) for v in value]
-    if isinstance(value, AppError):
-        return {k: encode(v) for k, v in value._fields().items()}
+    if isinstance(value, AppError):  # a field's AppError: Go's exported fields (params is not)
+        return {k: encode(v) for k, v in value._fields().items() if k != "params"}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     raise TypeError(f"no canonical form for a {type(value).__name__}")
