@@ -16,6 +16,7 @@ from mmtest.server import MattermostServer
 from confrun import probes, report, run, scenarios, surface
 
 SCENARIOS_DIR = probes.CONFORMANCE_DIR / "scenarios"
+KNOWN_DIFFERENCES = probes.CONFORMANCE_DIR / "known_differences.json"
 # Features some methods need, off in the e2e server's defaults.
 SERVER_SETTINGS = {
     "MM_SERVICESETTINGS_ENABLEBOTACCOUNTCREATION": "true",
@@ -37,12 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", type=Path, default=SCENARIOS_DIR)
     parser.add_argument("-k", dest="pattern", default="*", help="only scenarios matching (glob)")
     parser.add_argument("--json", type=Path, help="write every answer and difference here")
-    parser.add_argument("--strict", action="store_true",
-                        help="exit 1 if a scenario is broken or a method differs")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 on a broken scenario, on a difference known_differences.json does not list, "
+        "and on a listed difference that is gone",
+    )
     options = parser.parse_args(argv)
 
-    selected = [s for s in scenarios.load(options.scenarios)
-                if fnmatch.fnmatchcase(s.name, options.pattern)]
+    selected = [
+        s for s in scenarios.load(options.scenarios) if fnmatch.fnmatchcase(s.name, options.pattern)
+    ]
     pinned = surface.pinned_api()
     unknown = sorted({s.method for s in selected} - set(pinned))
     if unknown:
@@ -66,19 +72,36 @@ def main(argv: list[str] | None = None) -> int:
     status, lines = report.classify(pinned, on_server, outcomes)
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)
-        options.json.write_text(json.dumps({
-            "status": status,
-            "scenarios": [{"name": o.scenario.name, "method": o.scenario.method, "go": o.go,
-                           "python": o.python, "diffs": o.diffs, "problem": o.problem}
-                          for o in outcomes],
-        }, indent=1, default=str))
+        options.json.write_text(
+            json.dumps(
+                {
+                    "status": status,
+                    "scenarios": [
+                        {
+                            "name": o.scenario.name,
+                            "method": o.scenario.method,
+                            "go": o.go,
+                            "python": o.python,
+                            "diffs": o.diffs,
+                            "problem": o.problem,
+                        }
+                        for o in outcomes
+                    ],
+                },
+                indent=1,
+                default=str,
+            )
+        )
     for line in lines:
+        print(line)
+    known: dict[str, str] = json.loads(KNOWN_DIFFERENCES.read_text())["differences"]
+    failures = report.gate(outcomes, known) if options.strict else []
+    for line in failures:
         print(line)
     identical = sum(o.identical for o in outcomes)
     print(f"{len(runnable)} scenarios run in {elapsed:.0f}s: {identical} identical")
     print(report.counts(status, hooks).line())
-    bad = any(v in ("differs", "broken") for v in status.values())
-    return 1 if options.strict and bad else 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

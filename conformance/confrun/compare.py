@@ -114,8 +114,9 @@ def sort_lists(data: Any, patterns: tuple[str, ...], path: str = "") -> Any:
             k: sort_lists(v, patterns, f"{path}.{k}" if path else str(k)) for k, v in data.items()
         }
     if isinstance(data, list):
-        items = [sort_lists(v, patterns, f"{path}.{i}" if path else str(i))
-                 for i, v in enumerate(data)]
+        items = [
+            sort_lists(v, patterns, f"{path}.{i}" if path else str(i)) for i, v in enumerate(data)
+        ]
         if any(fnmatch.fnmatchcase(path, pat) for pat in patterns):
             items.sort(key=lambda x: json.dumps(x, sort_keys=True))
         return items
@@ -150,7 +151,7 @@ def differences(go: Any, py: Any, path: str = "") -> list[tuple[str, Any, Any]]:
         return out
     if go is None and py in ([], {}) and _TOP_RESULT.match(path):
         return []
-    if go == py and type(go) is type(py) or (_number(go) and _number(py) and go == py):
+    if (go == py and type(go) is type(py)) or (_number(go) and _number(py) and go == py):
         return []
     return [(path, go, py)]
 

@@ -47,9 +47,17 @@ def create(api: MattermostAPI, kind: str, options: dict[str, Any], values: dict[
 
 def _user(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
     name = unique("u")
-    user: JSON = api.post("/users", {"username": name, "email": f"{name}@example.com",
-                                     "password": PASSWORD, "first_name": "First",
-                                     "last_name": "Last", "nickname": "nick"})
+    user: JSON = api.post(
+        "/users",
+        {
+            "username": name,
+            "email": f"{name}@example.com",
+            "password": PASSWORD,
+            "first_name": "First",
+            "last_name": "Last",
+            "nickname": "nick",
+        },
+    )
     for team_id in opts.get("teams", []):
         api.add_team_member(team_id, user["id"])
     for channel_id in opts.get("channels", []):
@@ -68,16 +76,19 @@ def _team(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> J
 def _channel(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
     name = unique("c")
     team_id = opts.get("team") or values["team"]["id"]
-    channel = api.create_channel(team_id, name, f"Channel {name}",
-                                 private=opts.get("private", False))
+    channel = api.create_channel(
+        team_id, name, f"Channel {name}", private=opts.get("private", False)
+    )
     for user_id in opts.get("members", []):
         api.add_channel_member(channel["id"], user_id)
     return channel
 
 
 def _post(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
-    body: dict[str, Any] = {"channel_id": opts.get("channel") or values["channel"]["id"],
-                            "message": opts.get("message", "a conformance post")}
+    body: dict[str, Any] = {
+        "channel_id": opts.get("channel") or values["channel"]["id"],
+        "message": opts.get("message", "a conformance post"),
+    }
     if "root" in opts:
         body["root_id"] = opts["root"]
     if "props" in opts:
@@ -90,8 +101,10 @@ def _post(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> J
 
 def _bot(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
     name = unique("b")
-    bot: JSON = api.post("/bots", {"username": name, "display_name": f"Bot {name}",
-                                   "description": "a conformance bot"})
+    bot: JSON = api.post(
+        "/bots",
+        {"username": name, "display_name": f"Bot {name}", "description": "a conformance bot"},
+    )
     return bot
 
 
@@ -108,28 +121,39 @@ def _group(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> 
 def _file(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
     channel_id = opts.get("channel") or values["channel"]["id"]
     name = opts.get("name", unique("f") + ".txt")
-    response = api.call("POST", "/files", data={"channel_id": channel_id},
-                        files={"files": (name, opts.get("content", "conformance").encode(),
-                                         "text/plain")})
+    response = api.call(
+        "POST",
+        "/files",
+        data={"channel_id": channel_id},
+        files={"files": (name, opts.get("content", "conformance").encode(), "text/plain")},
+    )
     info: JSON = response.json()["file_infos"][0]
     return info
 
 
 def _command(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
-    command: JSON = api.post("/commands", {
-        "team_id": opts.get("team") or values["team"]["id"],
-        "trigger": opts.get("trigger", unique("cmd")), "method": "P",
-        "url": "http://127.0.0.1:9/conformance", "display_name": "conformance",
-    })
+    command: JSON = api.post(
+        "/commands",
+        {
+            "team_id": opts.get("team") or values["team"]["id"],
+            "trigger": opts.get("trigger", unique("cmd")),
+            "method": "P",
+            "url": "http://127.0.0.1:9/conformance",
+            "display_name": "conformance",
+        },
+    )
     return command
 
 
 def _reaction(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
-    reaction: JSON = api.post("/reactions", {
-        "user_id": opts.get("user") or values["admin"]["id"],
-        "post_id": opts.get("post") or values["post"]["id"],
-        "emoji_name": opts.get("emoji", "smile"),
-    })
+    reaction: JSON = api.post(
+        "/reactions",
+        {
+            "user_id": opts.get("user") or values["admin"]["id"],
+            "post_id": opts.get("post") or values["post"]["id"],
+            "emoji_name": opts.get("emoji", "smile"),
+        },
+    )
     return reaction
 
 
@@ -140,8 +164,12 @@ PNG_1X1 = base64.b64decode(
 
 def _emoji(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
     emoji = {"creator_id": values["admin"]["id"], "name": unique("e")}
-    response = api.call("POST", "/emoji", data={"emoji": json.dumps(emoji)},
-                        files={"image": ("e.png", PNG_1X1, "image/png")})
+    response = api.call(
+        "POST",
+        "/emoji",
+        data={"emoji": json.dumps(emoji)},
+        files={"image": ("e.png", PNG_1X1, "image/png")},
+    )
     created: JSON = response.json()
     return created
 
@@ -155,8 +183,15 @@ def _new_id(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) ->
 _MAKERS = {
     "id": _new_id,
     "emoji": _emoji,
-    "user": _user, "team": _team, "channel": _channel, "post": _post, "bot": _bot,
-    "direct": _direct, "group": _group, "file": _file, "command": _command,
+    "user": _user,
+    "team": _team,
+    "channel": _channel,
+    "post": _post,
+    "bot": _bot,
+    "direct": _direct,
+    "group": _group,
+    "file": _file,
+    "command": _command,
     "reaction": _reaction,
 }
 

@@ -95,3 +95,18 @@ def counts(status: dict[str, str], hooks: int) -> Counts:
         fake_agree=0,
         fake_scenarios=0,
     )
+
+
+def gate(outcomes: list[Outcome], known: dict[str, str]) -> list[str]:
+    """What ``--strict`` fails on: a broken scenario, a difference ``known`` does not list, and
+    a listed difference that is gone."""
+    failures = []
+    for o in outcomes:
+        name = o.scenario.name
+        if o.problem and not o.needs_license:
+            failures.append(f"strict: scenario broken: {name}")
+        elif o.diffs and name not in known:
+            failures.append(f"strict: unlisted difference: {name}")
+        elif o.identical and name in known:
+            failures.append(f"strict: listed difference is gone (remove it): {name}")
+    return failures

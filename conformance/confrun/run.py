@@ -13,6 +13,14 @@ from confrun.refs import resolve
 from confrun.scenarios import Scenario
 
 
+class SetupFailed(RuntimeError):
+    """A setup call failed; ``answer`` is what the probe answered."""
+
+    def __init__(self, method: str, answer: dict[str, Any]) -> None:
+        super().__init__(f"setup call {method} failed: {answer}")
+        self.answer = answer
+
+
 @dataclass
 class Outcome:
     scenario: Scenario
@@ -56,7 +64,7 @@ def one_side(
     for step in scenario.setup:
         answer = probe.call(step["method"], resolve(step.get("args", []), values))
         if "result" not in answer:
-            raise RuntimeError(f"setup call {step['method']} failed: {answer}")
+            raise SetupFailed(step["method"], answer)
         values[step.get("as", step["method"])] = answer
     return probe.call(scenario.method, resolve(scenario.args, values)), values
 
@@ -67,6 +75,13 @@ def run(
     outcome = Outcome(scenario)
     try:
         outcome.go, go_values = one_side(api, go, scenario, bases["go"])
+    except SetupFailed as exc:  # kept as the Go answer, so a license error is seen as one
+        outcome.go, outcome.problem = exc.answer, f"could not run: {exc}"
+        return outcome
+    except (APIError, RuntimeError, KeyError, ValueError) as exc:
+        outcome.problem = f"could not run: {exc}"
+        return outcome
+    try:
         outcome.python, py_values = one_side(api, py, scenario, bases["python"])
     except (APIError, RuntimeError, KeyError, ValueError) as exc:
         outcome.problem = f"could not run: {exc}"

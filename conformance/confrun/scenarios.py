@@ -40,7 +40,7 @@ class Scenario:
 
     @property
     def success_path(self) -> bool:
-        return self.expect == "ok"
+        return bool(self.expect == "ok")
 
 
 _KEYS = {"name", "method", "args", "fixtures", "setup", "expect", "ignore", "compare", "unordered"}

@@ -27,12 +27,14 @@ def server_public_dir() -> Path:
     match = re.search(rf"^\s*{re.escape(PUBLIC)} (v\S+)", SERVER_GO_MOD.read_text(), re.M)
     if match is None:
         raise RuntimeError(f"{SERVER_GO_MOD} does not require {PUBLIC}")
-    cache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True,
-                           check=True).stdout.strip()
+    cache = subprocess.run(
+        ["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     path = Path(cache) / f"{PUBLIC}@{match.group(1)}"
     if not path.is_dir():
-        raise RuntimeError(f"{path} is missing: build the server first (cd e2e && python -m "
-                           "mmtest build)")
+        raise RuntimeError(
+            f"{path} is missing: build the server first (cd e2e && python -m mmtest build)"
+        )
     return path
 
 
