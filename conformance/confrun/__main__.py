@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mmtest.server import MattermostServer
 
-from confrun import probes, report, run, scenarios, surface
+from confrun import hooks, probes, report, run, scenarios, surface
 
 SCENARIOS_DIR = probes.CONFORMANCE_DIR / "scenarios"
 KNOWN_DIFFERENCES = probes.CONFORMANCE_DIR / "known_differences.json"
@@ -55,8 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenarios name methods plugin.API does not have: {unknown}", file=sys.stderr)
         return 2
     on_server = surface.server_api()
-    hooks = len(set(surface.pinned_hooks()) & surface.server_hooks())
     runnable = [s for s in selected if s.method in on_server]
+    hook_scenarios = [
+        h for h in hooks.load(options.scenarios) if fnmatch.fnmatchcase(h.name, options.pattern)
+    ]
+    server_hooks = set(surface.pinned_hooks()) & surface.server_hooks()
+    unknown_hooks = sorted({h.hook for h in hook_scenarios} - server_hooks)
+    if unknown_hooks:
+        print(f"hook scenarios name hooks this server lacks: {unknown_hooks}", file=sys.stderr)
+        return 2
 
     started = time.monotonic()
     with MattermostServer(env=SERVER_SETTINGS) as server, tempfile.TemporaryDirectory() as work:
@@ -67,9 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         bases = {"go": run.base_values(api, go), "python": run.base_values(api, py)}
         outcomes = [run.run(api, go, py, s, bases) for s in runnable]
         _progress(started, f"{len(outcomes)} scenarios run")
+        hook_outcomes = [hooks.run(api, go, py, h) for h in hook_scenarios]
+        _progress(started, f"{len(hook_outcomes)} hook scenarios run")
     elapsed = time.monotonic() - started
 
     status, lines = report.classify(pinned, on_server, outcomes)
+    hook_status, hook_lines = report.classify_hooks(sorted(server_hooks), hook_outcomes)
+    lines += hook_lines
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(
@@ -87,6 +98,17 @@ def main(argv: list[str] | None = None) -> int:
                         }
                         for o in outcomes
                     ],
+                    "hook_status": hook_status,
+                    "hooks": [
+                        {
+                            "name": h.scenario.name,
+                            "go": h.go,
+                            "python": h.python,
+                            "diffs": h.diffs,
+                            "problem": h.problem,
+                        }
+                        for h in hook_outcomes
+                    ],
                 },
                 indent=1,
                 default=str,
@@ -95,12 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     for line in lines:
         print(line)
     known: dict[str, str] = json.loads(KNOWN_DIFFERENCES.read_text())["differences"]
-    failures = report.gate(outcomes, known) if options.strict else []
+    failures = report.gate(outcomes, known, hook_outcomes) if options.strict else []
     for line in failures:
         print(line)
     identical = sum(o.identical for o in outcomes)
     print(f"{len(runnable)} scenarios run in {elapsed:.0f}s: {identical} identical")
-    print(report.counts(status, hooks).line())
+    print(report.counts(status, hook_status).line())
     return 1 if failures else 0
 
 

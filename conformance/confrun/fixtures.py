@@ -14,6 +14,7 @@ Kinds and their options ("$ref" values are resolved first):
     reaction  post, emoji (default "smile"), user (default $admin.id)
     emoji     (a custom emoji by the admin, a 1x1 PNG)
     id        no object: {"id": a fresh id}, for calls that take a caller-chosen id
+    name      no object: {"name": a fresh name}, for objects a call or trigger creates
 Every name a fixture gets has a random part, so fixtures made for the Go and the Python run
 differ only in ids, names and times, which the comparison maps back to "<fixture.field>".
 """
@@ -180,8 +181,14 @@ def _new_id(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) ->
     return {"id": "".join(secrets.choice(alphabet) for _ in range(26))}
 
 
+def _name(api: MattermostAPI, opts: dict[str, Any], values: dict[str, Any]) -> JSON:
+    """A fresh name (lowercase, starts with a letter) for an object a trigger creates."""
+    return {"name": unique("n")}
+
+
 _MAKERS = {
     "id": _new_id,
+    "name": _name,
     "emoji": _emoji,
     "user": _user,
     "team": _team,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from confrun.hooks import HookOutcome
 from confrun.run import Outcome
 
 
@@ -83,21 +85,58 @@ def classify(
     return status, lines
 
 
-def counts(status: dict[str, str], hooks: int) -> Counts:
+def classify_hooks(
+    server_hooks: list[str], outcomes: list[HookOutcome]
+) -> tuple[dict[str, str], list[str]]:
+    """(hook → identical | differs | broken | no_scenario, detail lines) for the hooks the
+    server has."""
+    by_hook: dict[str, list[HookOutcome]] = defaultdict(list)
+    for o in outcomes:
+        by_hook[o.scenario.hook].append(o)
+    status: dict[str, str] = {}
+    lines: list[str] = []
+    for hook in server_hooks:
+        mine = by_hook.get(hook, [])
+        if not mine:
+            status[hook] = "no_scenario"
+        elif any(o.diffs for o in mine):
+            status[hook] = "differs"
+        elif any(o.problem for o in mine):
+            status[hook] = "broken"
+        else:
+            status[hook] = "identical"
+        for o in mine:
+            if o.problem:
+                lines.append(f"hook scenario broken: {o.scenario.name}: {o.problem[:300]}")
+            for path, go, py in o.diffs[:5]:
+                lines.append(
+                    f"hook differs: {o.scenario.name}: {path}: Go {_short(go)} Python {_short(py)}"
+                )
+    missing = [h for h in server_hooks if status[h] == "no_scenario"]
+    if missing:
+        lines.append(f"hooks with no scenario ({len(missing)}): {' '.join(missing)}")
+    return status, lines
+
+
+def counts(status: dict[str, str], hook_status: dict[str, str]) -> Counts:
     values = list(status.values())
     return Counts(
         identical=values.count("identical"),
         pinned=len(values),
         not_on_server=values.count("not_on_server"),
         license=values.count("license"),
-        hooks_identical=0,
-        hooks=hooks,
+        hooks_identical=list(hook_status.values()).count("identical"),
+        hooks=len(hook_status),
         fake_agree=0,
         fake_scenarios=0,
     )
 
 
-def gate(outcomes: list[Outcome], known: dict[str, str]) -> list[str]:
+def gate(
+    outcomes: list[Outcome],
+    known: dict[str, str],
+    hook_outcomes: Sequence[HookOutcome] = (),
+) -> list[str]:
     """What ``--strict`` fails on: a broken scenario, a difference ``known`` does not list, and
     a listed difference that is gone."""
     failures = []
@@ -108,5 +147,13 @@ def gate(outcomes: list[Outcome], known: dict[str, str]) -> list[str]:
         elif o.diffs and name not in known:
             failures.append(f"strict: unlisted difference: {name}")
         elif o.identical and name in known:
+            failures.append(f"strict: listed difference is gone (remove it): {name}")
+    for h in hook_outcomes:
+        name = h.scenario.name
+        if h.problem:
+            failures.append(f"strict: hook scenario broken: {name}")
+        elif h.diffs and name not in known:
+            failures.append(f"strict: unlisted difference: {name}")
+        elif h.identical and name in known:
             failures.append(f"strict: listed difference is gone (remove it): {name}")
     return failures

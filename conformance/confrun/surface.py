@@ -55,5 +55,11 @@ def server_api() -> set[str]:
     return set(interface_methods(server_public_dir() / "plugin" / "api.go", "API"))
 
 
+# Hooks interface methods the server never fires as a hook (Implemented is the handshake).
+NOT_FIRED = {"Implemented"}
+
+
 def server_hooks() -> set[str]:
-    return set(interface_methods(server_public_dir() / "plugin" / "hooks.go", "Hooks"))
+    """The hooks the server fires: its Hooks interface without NOT_FIRED."""
+    found = set(interface_methods(server_public_dir() / "plugin" / "hooks.go", "Hooks"))
+    return found - NOT_FIRED

@@ -37,6 +37,10 @@ var (
 // outcome: {"result": [...]}, {"error": {...}}, or {"probe_error": "..."} when the probe could
 // not make the call (unknown method, arguments that do not decode).
 func (p *Probe) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/hooks" || r.URL.Path == "/hooks/start" {
+		hooks.serve(w, r)
+		return
+	}
 	if r.URL.Path != "/call" || r.Method != http.MethodPost {
 		http.NotFound(w, r)
 		return

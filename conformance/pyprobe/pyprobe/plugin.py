@@ -12,13 +12,16 @@ import inspect
 import json
 import re
 import typing
+from pathlib import Path
 from typing import Any
 
 from mmplugin import Context, Plugin
+from mmplugin._gen import api as generated_api
 from mmplugin._jsoncodec import decode_as
 from mmplugin._streams import SyncHTTPRequest, SyncResponseWriter
 
 from pyprobe.canon import encode, encode_error
+from pyprobe.hooks import RecordingHooks
 
 # Go parameters a Python method does not take: LoadPluginConfiguration's dest (Python returns
 # the configuration instead).
@@ -31,9 +34,16 @@ def snake(go_name: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", out).lower()
 
 
-class Probe(Plugin):
+class Probe(RecordingHooks, Plugin):
     def serve_http(self, ctx: Context, w: SyncResponseWriter, r: SyncHTTPRequest) -> None:
-        if r.url.split("?")[0] != "/call" or r.method != "POST":
+        path = r.url.split("?")[0]
+        if path in ("/hooks", "/hooks/start"):
+            if r.method == "POST":
+                self.hooks.start()
+            w.start(200, [("Content-Type", "application/json")])
+            w.write(json.dumps({"events": self.hooks.events()}).encode())
+            return
+        if path != "/call" or r.method != "POST":
             w.start(404)
             w.write(b"not found")
             return
@@ -83,20 +93,13 @@ class Probe(Plugin):
 
 
 def _python_name(go_method: str) -> str:
-    from mmplugin._gen import api as generated
-
-    surface = _surface(generated.__file__)
-    return surface.get(go_method, snake(go_method))
+    """The Python name the generator's surface.json gives a Go method (else its snake case)."""
+    if not _SURFACE:
+        surface = Path(generated_api.__file__).parent / "surface.json"
+        if surface.is_file():
+            data = json.loads(surface.read_text())
+            _SURFACE.update({m["go"]: m["python"] for m in data["api"]})
+    return _SURFACE.get(go_method, snake(go_method))
 
 
 _SURFACE: dict[str, str] = {}
-
-
-def _surface(api_file: str) -> dict[str, str]:
-    """Go → Python method names from the generator's surface.json (next to _gen/api.py)."""
-    if not _SURFACE:
-        from pathlib import Path
-
-        data = json.loads((Path(api_file).parent / "surface.json").read_text())
-        _SURFACE.update({m["go"]: m["python"] for m in data["api"]})
-    return _SURFACE
