@@ -77,7 +77,7 @@ conformance: setup ## the same plugin.API calls from a Go and a Python plugin on
 	$(PY) -m pip install -q -r e2e/requirements.txt
 	cd conformance/goprobe && go test -count=1 ./...
 	cd conformance && ../$(PY) -m pytest -q -p no:cacheprovider
-	cd conformance && PYTHONPATH=../e2e ../$(PY) -m confrun --strict --json $(CURDIR)/build/conformance.json
+	cd conformance && PYTHONPATH=../e2e:pyprobe ../$(PY) -m confrun --strict --json $(CURDIR)/build/conformance.json
 
 demo: setup ## a Python plugin on a real Mattermost server, with curl steps to try (DEMO_FLAGS=--check: run them and exit)
 	$(PY) scripts/demo.py $(DEMO_FLAGS)
@@ -110,4 +110,4 @@ dist: venv ## release artifacts in dist/ (DIST=dir): mmplugin wheel + sdist, mmp
 	cd $(DIST) && sha256sum mmplugin-$(VERSION)-*.whl mmplugin-$(VERSION).tar.gz mmplugin_host-$(VERSION)-*.whl > SHA256SUMS
 	@cat $(DIST)/SHA256SUMS
 
-test: check-generated lint proto-breaking parity-strict test-go test-py e2e ## everything CI runs
+test: check-generated lint proto-breaking parity-strict test-go test-py e2e conformance ## everything CI runs

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mmtest.server import MattermostServer
 
-from confrun import hooks, probes, report, run, scenarios, surface
+from confrun import fake, fixtures, hooks, probes, report, run, scenarios, surface
 
 SCENARIOS_DIR = probes.CONFORMANCE_DIR / "scenarios"
 KNOWN_DIFFERENCES = probes.CONFORMANCE_DIR / "known_differences.json"
@@ -78,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         _progress(started, f"{len(hook_outcomes)} hook scenarios run")
     elapsed = time.monotonic() - started
 
+    fake_outcomes = [f for o in outcomes if (f := fake.run(o, fixtures.BASE)) is not None]
+    _progress(started, f"{len(fake_outcomes)} scenarios run on the testing fake")
     status, lines = report.classify(pinned, on_server, outcomes)
+    lines += report.fake_lines(fake_outcomes)
     hook_status, hook_lines = report.classify_hooks(sorted(server_hooks), hook_outcomes)
     lines += hook_lines
     if options.json:
@@ -97,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
                             "problem": o.problem,
                         }
                         for o in outcomes
+                    ],
+                    "fake": [
+                        {"name": f.scenario_name, "answer": f.answer, "diffs": f.diffs}
+                        for f in fake_outcomes
                     ],
                     "hook_status": hook_status,
                     "hooks": [
@@ -122,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     identical = sum(o.identical for o in outcomes)
     print(f"{len(runnable)} scenarios run in {elapsed:.0f}s: {identical} identical")
-    print(report.counts(status, hook_status).line())
+    print(report.counts(status, hook_status, fake_outcomes).line())
     return 1 if failures else 0
 
 

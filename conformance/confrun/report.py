@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from confrun.fake import FakeOutcome
 from confrun.hooks import HookOutcome
 from confrun.run import Outcome
 
@@ -118,7 +119,23 @@ def classify_hooks(
     return status, lines
 
 
-def counts(status: dict[str, str], hook_status: dict[str, str]) -> Counts:
+def fake_lines(outcomes: list[FakeOutcome]) -> list[str]:
+    """One line per field where the testing fake disagrees with the real server (Go)."""
+    lines = []
+    for f in outcomes:
+        for path, server, fake in f.diffs[:3]:
+            lines.append(
+                f"fake disagrees: {f.scenario_name}: {path or '(answer)'}: "
+                f"server {_short(server)} fake {_short(fake)}"
+            )
+        if len(f.diffs) > 3:
+            lines.append(f"fake disagrees: {f.scenario_name}: … and {len(f.diffs) - 3} more")
+    return lines
+
+
+def counts(
+    status: dict[str, str], hook_status: dict[str, str], fake: Sequence[FakeOutcome] = ()
+) -> Counts:
     values = list(status.values())
     return Counts(
         identical=values.count("identical"),
@@ -127,8 +144,8 @@ def counts(status: dict[str, str], hook_status: dict[str, str]) -> Counts:
         license=values.count("license"),
         hooks_identical=list(hook_status.values()).count("identical"),
         hooks=len(hook_status),
-        fake_agree=0,
-        fake_scenarios=0,
+        fake_agree=sum(not f.diffs for f in fake),
+        fake_scenarios=len(fake),
     )
 
 

@@ -28,6 +28,7 @@ class Outcome:
     python: dict[str, Any] = field(default_factory=dict)
     diffs: list[tuple[str, Any, Any]] = field(default_factory=list)
     problem: str = ""  # the scenario could not run, or the Go result is not what it expects
+    go_values: dict[str, Any] = field(default_factory=dict)  # the fixtures the Go call used
 
     @property
     def identical(self) -> bool:
@@ -93,6 +94,7 @@ def run(
     if not expectation_met(scenario.expect, outcome.go):
         outcome.problem = f"the Go result is not the expected {scenario.expect!r}: {outcome.go}"
         return outcome
+    outcome.go_values = go_values
     go_n = compare.normalize(outcome.go, go_values, scenario.ignore, scenario.unordered)
     py_n = compare.normalize(outcome.python, py_values, scenario.ignore, scenario.unordered)
     if scenario.compare == "outcome":

@@ -49,47 +49,50 @@ class Probe(RecordingHooks, Plugin):
             return
         try:
             request = json.loads(r.read())
-            answer = self.call(str(request["method"]), list(request.get("args") or []))
+            answer = call(self.api, str(request["method"]), list(request.get("args") or []))
         except Exception as exc:  # the probe answers every failure as data
             answer = {"probe_error": f"{type(exc).__name__}: {exc}"}
         w.start(200, [("Content-Type", "application/json")])
         w.write(json.dumps(answer).encode())
 
-    def call(self, go_method: str, args: list[Any]) -> dict[str, Any]:
-        name = _python_name(go_method)
-        method = getattr(self.api, name, None)
-        if method is None:
-            return {"probe_error": f"the SDK's API has no method {name} (Go {go_method})"}
-        args = args[_GO_ONLY_PARAMS.get(go_method, 0) :]
-        hints = typing.get_type_hints(method)
-        params = list(inspect.signature(method).parameters.values())
-        positional: list[Any] = []
-        keywords: dict[str, Any] = {}
-        for i, param in enumerate(params):
-            if param.kind is inspect.Parameter.VAR_KEYWORD:
-                pairs = args[i] if i < len(args) else []
-                keywords = {str(k): v for k, v in zip(pairs[::2], pairs[1::2], strict=True)}
-                break
-            if i >= len(args):
-                return {"probe_error": f"{name} takes {len(params)} arguments, got {len(args)}"}
-            hint = hints.get(param.name, Any)
-            if "BinaryData" in str(hint):
-                positional.append(base64.b64decode(args[i] or ""))
-            else:
-                positional.append(decode_as(args[i], hint, f"{name} arg {i}"))
-        try:
-            result = method(*positional, **keywords)
-        except Exception as exc:
-            error = encode_error(exc)
-            if error is None:
-                return {"probe_error": f"{type(exc).__name__}: {exc}"}
-            return {"error": error}
-        returns = hints.get("return")
-        if returns is type(None) or returns is None:
-            return {"result": []}
-        if typing.get_origin(returns) is tuple:
-            return {"result": encode(list(result))}
-        return {"result": [encode(result)]}
+
+def call(api: Any, go_method: str, args: list[Any]) -> dict[str, Any]:
+    """One call of ``api`` (the SDK's API, or anything with its methods: the testing fake) by
+    Go method name, answered in canonical form."""
+    name = _python_name(go_method)
+    method = getattr(api, name, None)
+    if method is None:
+        return {"probe_error": f"the SDK's API has no method {name} (Go {go_method})"}
+    args = args[_GO_ONLY_PARAMS.get(go_method, 0) :]
+    hints = typing.get_type_hints(method)
+    params = list(inspect.signature(method).parameters.values())
+    positional: list[Any] = []
+    keywords: dict[str, Any] = {}
+    for i, param in enumerate(params):
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            pairs = args[i] if i < len(args) else []
+            keywords = {str(k): v for k, v in zip(pairs[::2], pairs[1::2], strict=True)}
+            break
+        if i >= len(args):
+            return {"probe_error": f"{name} takes {len(params)} arguments, got {len(args)}"}
+        hint = hints.get(param.name, Any)
+        if "BinaryData" in str(hint):
+            positional.append(base64.b64decode(args[i] or ""))
+        else:
+            positional.append(decode_as(args[i], hint, f"{name} arg {i}"))
+    try:
+        result = method(*positional, **keywords)
+    except Exception as exc:
+        error = encode_error(exc)
+        if error is None:
+            return {"probe_error": f"{type(exc).__name__}: {exc}"}
+        return {"error": error}
+    returns = hints.get("return")
+    if returns is type(None) or returns is None:
+        return {"result": []}
+    if typing.get_origin(returns) is tuple:
+        return {"result": encode(list(result))}
+    return {"result": [encode(result)]}
 
 
 def _python_name(go_method: str) -> str:
