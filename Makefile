@@ -7,7 +7,7 @@ export GOFLAGS := -buildvcs=false
 VERSION = $(shell sed -n 's/^__version__ = "\([^"]*\)".*/\1/p' python/src/mmplugin/__init__.py)
 ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 
-.PHONY: help setup tools venv generate check-generated lint test test-go test-py parity parity-strict exercised host-wheels dist e2e demo bench proto-breaking proto-baseline
+.PHONY: help setup tools venv generate check-generated lint test test-go test-py parity parity-strict exercised host-wheels dist e2e conformance demo bench proto-breaking proto-baseline
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -45,6 +45,8 @@ lint: setup ## gofmt, go vet, buf lint, ruff, mypy --strict, actionlint (.github
 	cd proto && ../$(VENV)/bin/buf lint
 	cd python && ../$(VENV)/bin/ruff check . && ../$(VENV)/bin/ruff format --check . && ../$(VENV)/bin/mypy src tests
 	for d in examples/*/; do (cd $$d && ../../$(VENV)/bin/ruff check . && ../../$(VENV)/bin/ruff format --check . && ../../$(VENV)/bin/mypy .) || exit 1; done
+	cd conformance && ../$(VENV)/bin/ruff check . && ../$(VENV)/bin/ruff format --check . && ../$(VENV)/bin/mypy
+	cd conformance/goprobe && go vet ./...
 	go run $(ACTIONLINT)
 
 test-go: ## Go unit, protocol and runtime tests
@@ -70,6 +72,12 @@ bench: venv ## Python plugin against its Go twin (latency, throughput, activatio
 
 e2e: setup ## end-to-end tests on a real Mattermost server built from its Go module (PostgreSQL via apt)
 	cd e2e && ../$(PY) -m mmtest test
+
+conformance: setup ## the same plugin.API calls from a Go and a Python plugin on a real server, compared (report: build/conformance.json)
+	$(PY) -m pip install -q -r e2e/requirements.txt
+	cd conformance/goprobe && go test -count=1 ./...
+	cd conformance && ../$(PY) -m pytest -q -p no:cacheprovider
+	cd conformance && PYTHONPATH=../e2e:pyprobe ../$(PY) -m confrun --strict --json $(CURDIR)/build/conformance.json
 
 demo: setup ## a Python plugin on a real Mattermost server, with curl steps to try (DEMO_FLAGS=--check: run them and exit)
 	$(PY) scripts/demo.py $(DEMO_FLAGS)
@@ -102,4 +110,4 @@ dist: venv ## release artifacts in dist/ (DIST=dir): mmplugin wheel + sdist, mmp
 	cd $(DIST) && sha256sum mmplugin-$(VERSION)-*.whl mmplugin-$(VERSION).tar.gz mmplugin_host-$(VERSION)-*.whl > SHA256SUMS
 	@cat $(DIST)/SHA256SUMS
 
-test: check-generated lint proto-breaking parity-strict test-go test-py e2e ## everything CI runs
+test: check-generated lint proto-breaking parity-strict test-go test-py e2e conformance ## everything CI runs
