@@ -475,7 +475,7 @@ func (g *generator) writeMethod(w *writer, m *ir.Method, async bool, imports imp
 		w.line(3, "raise _e.app_error_from_pb(_r.app_error)")
 	case ir.ErrorPlain:
 		w.line(2, `if _r.HasField("error"):`)
-		w.line(3, "raise _e.error_from_pb(_r.error)")
+		w.line(3, "raise _e.exception_from_pb(_r.error)")
 	}
 	switch {
 	case m.Special.Kind == gen.KindPluginConfigJSON:

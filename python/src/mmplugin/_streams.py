@@ -230,7 +230,7 @@ class _BodySource:
             if part == "end":
                 self._done = True
                 if msg.end.HasField("error"):
-                    raise _errors.error_from_pb(msg.end.error)
+                    raise _errors.exception_from_pb(msg.end.error)
                 break
             raise _errors.ProtocolError(f"unexpected {part!r} message in the request stream")
         return None

@@ -74,7 +74,7 @@ class _ResponseBase:
             return b""
         if part == "end":
             if msg.end.HasField("error"):
-                raise _errors.error_from_pb(msg.end.error)
+                raise _errors.exception_from_pb(msg.end.error)
             return None
         raise _errors.ProtocolError(f"{self._rpc}: unexpected {part!r} in the response stream")
 
@@ -258,7 +258,7 @@ def _response_head(rpc: str, first: Any) -> _m.HTTPResponseHead:
         raise _errors.ProtocolError(f"{rpc}: the response stream ended before its head")
     part = first.WhichOneof("part")
     if part == "end" and first.end.HasField("error"):
-        raise _errors.error_from_pb(first.end.error)
+        raise _errors.exception_from_pb(first.end.error)
     if part != "head":
         raise _errors.ProtocolError(f"{rpc}: the response stream must start with its head")
     head: _m.HTTPResponseHead = first.head

@@ -52,6 +52,7 @@ __all__ = [
     "app_error_to_pb",
     "error_from_pb",
     "error_to_pb",
+    "exception_from_pb",
     "rpc_error",
 ]
 
@@ -395,6 +396,15 @@ def error_from_pb(pb: _m.Error) -> PluginAPIError:
         code = ErrorCode.UNSPECIFIED
     cls = _BY_CODE.get(code, PluginAPIError)
     return cls(pb.message, code=code)
+
+
+def exception_from_pb(pb: _m.Error) -> AppError | PluginAPIError:
+    """The exception a Go ``error`` result raises: the ``AppError`` it is when the server returned
+    a ``*model.AppError`` as a plain error (``Error.app_error``; a Go plugin gets it too), else
+    the ``PluginAPIError`` of ``error_from_pb``."""
+    if pb.HasField("app_error"):
+        return app_error_from_pb(pb.app_error)
+    return error_from_pb(pb)
 
 
 def error_to_pb(exc: BaseException) -> _m.Error:

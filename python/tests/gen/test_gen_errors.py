@@ -149,3 +149,13 @@ def test_rpc_errors() -> None:
     assert gone.code is grpc.StatusCode.UNAVAILABLE and gone.method == "PluginAPIService.GetUser"
     other = e.rpc_error("S", "M", FakeRpcError(grpc.StatusCode.INTERNAL, "x"))
     assert isinstance(other, e.ProtocolError) and "INTERNAL: x" in str(other)
+
+
+def test_a_plain_error_that_is_an_app_error_raises_the_app_error() -> None:
+    # A method with a Go `error` result whose server answer is a *model.AppError: a Go plugin
+    # gets the *model.AppError, so Python raises the AppError (id and status code kept).
+    app = pb.AppError(id="api.command.execute_command.not_found.app_error", status_code=404)
+    raised = e.exception_from_pb(pb.Error(message="command: not found", app_error=app))
+    assert isinstance(raised, e.NotFoundError) and raised.id == app.id
+    plain = e.exception_from_pb(pb.Error(message="boom"))
+    assert isinstance(plain, e.PluginAPIError) and plain.message == "boom"

@@ -150,7 +150,7 @@ class API(_t.SyncClient):
         _req = _api.LoadPluginConfigurationRequest()
         _r = self._unary("LoadPluginConfiguration", self._stub.LoadPluginConfiguration, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _v.config_from_json(_r.config_json)
 
     def register_command(self, command: Command | None) -> None:
@@ -165,7 +165,7 @@ class API(_t.SyncClient):
         _req = _api.RegisterCommandRequest(command=_c._opt(_c.command_to_pb, command))
         _r = self._unary("RegisterCommand", self._stub.RegisterCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def unregister_command(self, team_id: str, trigger: str) -> None:
         """UnregisterCommand unregisters a command previously register via RegisterCommand.
@@ -177,7 +177,7 @@ class API(_t.SyncClient):
         _req = _api.UnregisterCommandRequest(team_id=team_id, trigger=trigger)
         _r = self._unary("UnregisterCommand", self._stub.UnregisterCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def execute_slash_command(self, command_args: CommandArgs | None) -> CommandResponse:
         """ExecuteSlashCommand executes a slash command with the given parameters.
@@ -191,7 +191,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("ExecuteSlashCommand", self._stub.ExecuteSlashCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(CommandResponse)
         return _c.command_response_from_pb(_r.result)
@@ -271,7 +271,7 @@ class API(_t.SyncClient):
         _req = _api.GetBundlePathRequest()
         _r = self._unary("GetBundlePath", self._stub.GetBundlePath, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def get_license(self) -> License | None:
@@ -2885,7 +2885,7 @@ class API(_t.SyncClient):
         _req = _api.CreateCommandRequest(cmd=_c._opt(_c.command_to_pb, cmd))
         _r = self._unary("CreateCommand", self._stub.CreateCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(Command)
         return _c.command_from_pb(_r.result)
@@ -2904,7 +2904,7 @@ class API(_t.SyncClient):
         _req = _api.ListCommandsRequest(team_id=team_id)
         _r = self._unary("ListCommands", self._stub.ListCommands, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.command_from_pb(x) for x in _r.result]
 
     def list_custom_commands(self, team_id: str) -> list[Command]:
@@ -2918,7 +2918,7 @@ class API(_t.SyncClient):
         _req = _api.ListCustomCommandsRequest(team_id=team_id)
         _r = self._unary("ListCustomCommands", self._stub.ListCustomCommands, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.command_from_pb(x) for x in _r.result]
 
     def list_plugin_commands(self, team_id: str) -> list[Command]:
@@ -2932,7 +2932,7 @@ class API(_t.SyncClient):
         _req = _api.ListPluginCommandsRequest(team_id=team_id)
         _r = self._unary("ListPluginCommands", self._stub.ListPluginCommands, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.command_from_pb(x) for x in _r.result]
 
     def list_built_in_commands(self) -> list[Command]:
@@ -2946,7 +2946,7 @@ class API(_t.SyncClient):
         _req = _api.ListBuiltInCommandsRequest()
         _r = self._unary("ListBuiltInCommands", self._stub.ListBuiltInCommands, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.command_from_pb(x) for x in _r.result]
 
     def get_command(self, command_id: str) -> Command:
@@ -2959,7 +2959,7 @@ class API(_t.SyncClient):
         _req = _api.GetCommandRequest(command_id=command_id)
         _r = self._unary("GetCommand", self._stub.GetCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(Command)
         return _c.command_from_pb(_r.result)
@@ -2980,7 +2980,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("UpdateCommand", self._stub.UpdateCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(Command)
         return _c.command_from_pb(_r.result)
@@ -2995,7 +2995,7 @@ class API(_t.SyncClient):
         _req = _api.DeleteCommandRequest(command_id=command_id)
         _r = self._unary("DeleteCommand", self._stub.DeleteCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def create_oauth_app(self, app: OAuthApp | None) -> OAuthApp:
         """CreateOAuthApp creates a new OAuth App.
@@ -3077,7 +3077,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("PublishPluginClusterEvent", self._stub.PublishPluginClusterEvent, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def request_trial_license(
         self,
@@ -3113,7 +3113,7 @@ class API(_t.SyncClient):
         _req = _api.GetCloudLimitsRequest()
         _r = self._unary("GetCloudLimits", self._stub.GetCloudLimits, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(ProductLimits)
         return _c.product_limits_from_pb(_r.result)
@@ -3128,7 +3128,7 @@ class API(_t.SyncClient):
         _req = _api.EnsureBotUserRequest(bot=_c._opt(_c.bot_to_pb, bot))
         _r = self._unary("EnsureBotUser", self._stub.EnsureBotUser, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def register_collection_and_topic(self, collection_type: str, topic_type: str) -> None:
@@ -3144,7 +3144,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("RegisterCollectionAndTopic", self._stub.RegisterCollectionAndTopic, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def create_upload_session(self, us: UploadSession | None) -> UploadSession:
         """CreateUploadSession creates and returns a new (resumable) upload session.
@@ -3156,7 +3156,7 @@ class API(_t.SyncClient):
         _req = _api.CreateUploadSessionRequest(us=_c._opt(_c.upload_session_to_pb, us))
         _r = self._unary("CreateUploadSession", self._stub.CreateUploadSession, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(UploadSession)
         return _c.upload_session_from_pb(_r.result)
@@ -3174,7 +3174,7 @@ class API(_t.SyncClient):
         _head = _api.UploadDataRequestHead(us=_c._opt(_c.upload_session_to_pb, us))
         _r = self._upload("UploadData", self._stub.UploadData, _api.UploadDataRequest, _head, rd)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(FileInfo)
         return _c.file_info_from_pb(_r.result)
@@ -3189,7 +3189,7 @@ class API(_t.SyncClient):
         _req = _api.GetUploadSessionRequest(upload_id=upload_id)
         _r = self._unary("GetUploadSession", self._stub.GetUploadSession, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(UploadSession)
         return _c.upload_session_from_pb(_r.result)
@@ -3256,7 +3256,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def unregister_plugin_for_shared_channels(self, plugin_id: str) -> None:
@@ -3276,7 +3276,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def unregister_plugin_remote_for_shared_channels(self, remote_id: str) -> None:
         """UnregisterPluginRemoteForSharedChannels unregisters a specific remote by its remoteID.
@@ -3295,7 +3295,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def share_channel(self, sc: SharedChannel | None) -> SharedChannel:
         """ShareChannel marks a channel for sharing via shared channels. Note, this does not
@@ -3311,7 +3311,7 @@ class API(_t.SyncClient):
         _req = _api.ShareChannelRequest(sc=_c._opt(_c.shared_channel_to_pb, sc))
         _r = self._unary("ShareChannel", self._stub.ShareChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(SharedChannel)
         return _c.shared_channel_from_pb(_r.result)
@@ -3327,7 +3327,7 @@ class API(_t.SyncClient):
         _req = _api.UpdateSharedChannelRequest(sc=_c._opt(_c.shared_channel_to_pb, sc))
         _r = self._unary("UpdateSharedChannel", self._stub.UpdateSharedChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(SharedChannel)
         return _c.shared_channel_from_pb(_r.result)
@@ -3343,7 +3343,7 @@ class API(_t.SyncClient):
         _req = _api.UnshareChannelRequest(channel_id=channel_id)
         _r = self._unary("UnshareChannel", self._stub.UnshareChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def update_shared_channel_cursor(
@@ -3373,7 +3373,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("UpdateSharedChannelCursor", self._stub.UpdateSharedChannelCursor, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def sync_shared_channel(self, channel_id: str) -> None:
         """SyncSharedChannel forces a shared channel to send any changed content to all remotes.
@@ -3385,7 +3385,7 @@ class API(_t.SyncClient):
         _req = _api.SyncSharedChannelRequest(channel_id=channel_id)
         _r = self._unary("SyncSharedChannel", self._stub.SyncSharedChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def invite_remote_to_channel(
         self,
@@ -3413,7 +3413,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("InviteRemoteToChannel", self._stub.InviteRemoteToChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def uninvite_remote_from_channel(self, channel_id: str, remote_id: str) -> None:
         """UninviteRemoteFromChannel uninvites a remote, or this plugin, such that it will stop
@@ -3427,7 +3427,7 @@ class API(_t.SyncClient):
         _req = _api.UninviteRemoteFromChannelRequest(channel_id=channel_id, remote_id=remote_id)
         _r = self._unary("UninviteRemoteFromChannel", self._stub.UninviteRemoteFromChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def receive_shared_channel_sync_msg(self, remote_id: str, msg: SyncMsg | None) -> SyncResponse:
         """ReceiveSharedChannelSyncMsg processes a sync message from this plugin, creating or
@@ -3455,7 +3455,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _c.sync_response_from_pb(_r.result)
 
     def receive_shared_channel_attachment_sync_msg(
@@ -3501,7 +3501,7 @@ class API(_t.SyncClient):
             data,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(FileInfo)
         return _c.file_info_from_pb(_r.result)
@@ -3536,7 +3536,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def upsert_group_member(self, group_id: str, user_id: str) -> GroupMember:
         """UpsertGroupMember adds a user to a group or updates their existing membership.
@@ -3868,7 +3868,7 @@ class API(_t.SyncClient):
         _req = _api.CreatePropertyFieldRequest(field=_c._opt(_c.property_field_to_pb, field))
         _r = self._unary("CreatePropertyField", self._stub.CreatePropertyField, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyField)
         return _c.property_field_from_pb(_r.result)
@@ -3883,7 +3883,7 @@ class API(_t.SyncClient):
         _req = _api.GetPropertyFieldRequest(group_id=group_id, field_id=field_id)
         _r = self._unary("GetPropertyField", self._stub.GetPropertyField, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyField)
         return _c.property_field_from_pb(_r.result)
@@ -3903,7 +3903,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("GetPropertyFields", self._stub.GetPropertyFields, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_field_from_pb(x) for x in _r.result]
 
     def update_property_field(self, group_id: str, field: PropertyField | None) -> PropertyField:
@@ -3923,7 +3923,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("UpdatePropertyField", self._stub.UpdatePropertyField, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyField)
         return _c.property_field_from_pb(_r.result)
@@ -3941,7 +3941,7 @@ class API(_t.SyncClient):
         _req = _api.DeletePropertyFieldRequest(group_id=group_id, field_id=field_id)
         _r = self._unary("DeletePropertyField", self._stub.DeletePropertyField, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def search_property_fields(
         self,
@@ -3961,7 +3961,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("SearchPropertyFields", self._stub.SearchPropertyFields, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_field_from_pb(x) for x in _r.result]
 
     def count_property_fields(self, group_id: str, include_deleted: bool) -> int:
@@ -3974,7 +3974,7 @@ class API(_t.SyncClient):
         _req = _api.CountPropertyFieldsRequest(group_id=group_id, include_deleted=include_deleted)
         _r = self._unary("CountPropertyFields", self._stub.CountPropertyFields, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def count_property_fields_for_target(
@@ -4003,7 +4003,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def create_property_value(self, value: PropertyValue | None) -> PropertyValue:
@@ -4016,7 +4016,7 @@ class API(_t.SyncClient):
         _req = _api.CreatePropertyValueRequest(value=_c._opt(_c.property_value_to_pb, value))
         _r = self._unary("CreatePropertyValue", self._stub.CreatePropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -4031,7 +4031,7 @@ class API(_t.SyncClient):
         _req = _api.GetPropertyValueRequest(group_id=group_id, value_id=value_id)
         _r = self._unary("GetPropertyValue", self._stub.GetPropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -4051,7 +4051,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("GetPropertyValues", self._stub.GetPropertyValues, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     def update_property_value(self, group_id: str, value: PropertyValue | None) -> PropertyValue:
@@ -4068,7 +4068,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("UpdatePropertyValue", self._stub.UpdatePropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -4083,7 +4083,7 @@ class API(_t.SyncClient):
         _req = _api.UpsertPropertyValueRequest(value=_c._opt(_c.property_value_to_pb, value))
         _r = self._unary("UpsertPropertyValue", self._stub.UpsertPropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -4098,7 +4098,7 @@ class API(_t.SyncClient):
         _req = _api.DeletePropertyValueRequest(group_id=group_id, value_id=value_id)
         _r = self._unary("DeletePropertyValue", self._stub.DeletePropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def search_property_values(
         self,
@@ -4118,7 +4118,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("SearchPropertyValues", self._stub.SearchPropertyValues, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     def register_property_group(self, name: str) -> PropertyGroup:
@@ -4131,7 +4131,7 @@ class API(_t.SyncClient):
         _req = _api.RegisterPropertyGroupRequest(name=name)
         _r = self._unary("RegisterPropertyGroup", self._stub.RegisterPropertyGroup, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyGroup)
         return _c.property_group_from_pb(_r.result)
@@ -4146,7 +4146,7 @@ class API(_t.SyncClient):
         _req = _api.GetPropertyGroupRequest(name=name)
         _r = self._unary("GetPropertyGroup", self._stub.GetPropertyGroup, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyGroup)
         return _c.property_group_from_pb(_r.result)
@@ -4162,7 +4162,7 @@ class API(_t.SyncClient):
         _req = _api.GetPropertyFieldByNameRequest(group_id=group_id, target_id=target_id, name=name)
         _r = self._unary("GetPropertyFieldByName", self._stub.GetPropertyFieldByName, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyField)
         return _c.property_field_from_pb(_r.result)
@@ -4187,7 +4187,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("UpdatePropertyFields", self._stub.UpdatePropertyFields, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_field_from_pb(x) for x in _r.result]
 
     def update_property_values(
@@ -4210,7 +4210,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("UpdatePropertyValues", self._stub.UpdatePropertyValues, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     def upsert_property_values(self, values: list[PropertyValue] | None) -> list[PropertyValue]:
@@ -4227,7 +4227,7 @@ class API(_t.SyncClient):
         )
         _r = self._unary("UpsertPropertyValues", self._stub.UpsertPropertyValues, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     def delete_property_values_for_target(
@@ -4254,7 +4254,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def delete_property_values_for_field(self, group_id: str, field_id: str) -> None:
         """DeletePropertyValuesForField deletes all property values for a specific field.
@@ -4270,7 +4270,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def upsert_property_values_with_options(
         self,
@@ -4298,7 +4298,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     def upsert_property_value_with_options(
@@ -4324,7 +4324,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -4354,7 +4354,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def delete_property_values_for_target_with_options(
         self,
@@ -4384,7 +4384,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def delete_property_values_for_field_with_options(
         self,
@@ -4411,7 +4411,7 @@ class API(_t.SyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def log_audit_rec(self, rec: AuditRecord | None) -> None:
         """LogAuditRec logs an audit record using the default audit logger.
@@ -4698,7 +4698,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.LoadPluginConfigurationRequest()
         _r = await self._unary("LoadPluginConfiguration", self._stub.LoadPluginConfiguration, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _v.config_from_json(_r.config_json)
 
     async def register_command(self, command: Command | None) -> None:
@@ -4713,7 +4713,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.RegisterCommandRequest(command=_c._opt(_c.command_to_pb, command))
         _r = await self._unary("RegisterCommand", self._stub.RegisterCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def unregister_command(self, team_id: str, trigger: str) -> None:
         """UnregisterCommand unregisters a command previously register via RegisterCommand.
@@ -4725,7 +4725,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.UnregisterCommandRequest(team_id=team_id, trigger=trigger)
         _r = await self._unary("UnregisterCommand", self._stub.UnregisterCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def execute_slash_command(self, command_args: CommandArgs | None) -> CommandResponse:
         """ExecuteSlashCommand executes a slash command with the given parameters.
@@ -4739,7 +4739,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("ExecuteSlashCommand", self._stub.ExecuteSlashCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(CommandResponse)
         return _c.command_response_from_pb(_r.result)
@@ -4819,7 +4819,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.GetBundlePathRequest()
         _r = await self._unary("GetBundlePath", self._stub.GetBundlePath, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def get_license(self) -> License | None:
@@ -7515,7 +7515,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.CreateCommandRequest(cmd=_c._opt(_c.command_to_pb, cmd))
         _r = await self._unary("CreateCommand", self._stub.CreateCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(Command)
         return _c.command_from_pb(_r.result)
@@ -7534,7 +7534,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.ListCommandsRequest(team_id=team_id)
         _r = await self._unary("ListCommands", self._stub.ListCommands, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.command_from_pb(x) for x in _r.result]
 
     async def list_custom_commands(self, team_id: str) -> list[Command]:
@@ -7548,7 +7548,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.ListCustomCommandsRequest(team_id=team_id)
         _r = await self._unary("ListCustomCommands", self._stub.ListCustomCommands, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.command_from_pb(x) for x in _r.result]
 
     async def list_plugin_commands(self, team_id: str) -> list[Command]:
@@ -7562,7 +7562,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.ListPluginCommandsRequest(team_id=team_id)
         _r = await self._unary("ListPluginCommands", self._stub.ListPluginCommands, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.command_from_pb(x) for x in _r.result]
 
     async def list_built_in_commands(self) -> list[Command]:
@@ -7576,7 +7576,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.ListBuiltInCommandsRequest()
         _r = await self._unary("ListBuiltInCommands", self._stub.ListBuiltInCommands, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.command_from_pb(x) for x in _r.result]
 
     async def get_command(self, command_id: str) -> Command:
@@ -7589,7 +7589,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.GetCommandRequest(command_id=command_id)
         _r = await self._unary("GetCommand", self._stub.GetCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(Command)
         return _c.command_from_pb(_r.result)
@@ -7610,7 +7610,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("UpdateCommand", self._stub.UpdateCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(Command)
         return _c.command_from_pb(_r.result)
@@ -7625,7 +7625,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.DeleteCommandRequest(command_id=command_id)
         _r = await self._unary("DeleteCommand", self._stub.DeleteCommand, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def create_oauth_app(self, app: OAuthApp | None) -> OAuthApp:
         """CreateOAuthApp creates a new OAuth App.
@@ -7711,7 +7711,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def request_trial_license(
         self,
@@ -7747,7 +7747,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.GetCloudLimitsRequest()
         _r = await self._unary("GetCloudLimits", self._stub.GetCloudLimits, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(ProductLimits)
         return _c.product_limits_from_pb(_r.result)
@@ -7762,7 +7762,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.EnsureBotUserRequest(bot=_c._opt(_c.bot_to_pb, bot))
         _r = await self._unary("EnsureBotUser", self._stub.EnsureBotUser, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def register_collection_and_topic(self, collection_type: str, topic_type: str) -> None:
@@ -7782,7 +7782,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def create_upload_session(self, us: UploadSession | None) -> UploadSession:
         """CreateUploadSession creates and returns a new (resumable) upload session.
@@ -7794,7 +7794,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.CreateUploadSessionRequest(us=_c._opt(_c.upload_session_to_pb, us))
         _r = await self._unary("CreateUploadSession", self._stub.CreateUploadSession, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(UploadSession)
         return _c.upload_session_from_pb(_r.result)
@@ -7818,7 +7818,7 @@ class AsyncAPI(_t.AsyncClient):
             rd,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(FileInfo)
         return _c.file_info_from_pb(_r.result)
@@ -7833,7 +7833,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.GetUploadSessionRequest(upload_id=upload_id)
         _r = await self._unary("GetUploadSession", self._stub.GetUploadSession, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(UploadSession)
         return _c.upload_session_from_pb(_r.result)
@@ -7904,7 +7904,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def unregister_plugin_for_shared_channels(self, plugin_id: str) -> None:
@@ -7924,7 +7924,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def unregister_plugin_remote_for_shared_channels(self, remote_id: str) -> None:
         """UnregisterPluginRemoteForSharedChannels unregisters a specific remote by its remoteID.
@@ -7943,7 +7943,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def share_channel(self, sc: SharedChannel | None) -> SharedChannel:
         """ShareChannel marks a channel for sharing via shared channels. Note, this does not
@@ -7959,7 +7959,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.ShareChannelRequest(sc=_c._opt(_c.shared_channel_to_pb, sc))
         _r = await self._unary("ShareChannel", self._stub.ShareChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(SharedChannel)
         return _c.shared_channel_from_pb(_r.result)
@@ -7975,7 +7975,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.UpdateSharedChannelRequest(sc=_c._opt(_c.shared_channel_to_pb, sc))
         _r = await self._unary("UpdateSharedChannel", self._stub.UpdateSharedChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(SharedChannel)
         return _c.shared_channel_from_pb(_r.result)
@@ -7991,7 +7991,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.UnshareChannelRequest(channel_id=channel_id)
         _r = await self._unary("UnshareChannel", self._stub.UnshareChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def update_shared_channel_cursor(
@@ -8025,7 +8025,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def sync_shared_channel(self, channel_id: str) -> None:
         """SyncSharedChannel forces a shared channel to send any changed content to all remotes.
@@ -8037,7 +8037,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.SyncSharedChannelRequest(channel_id=channel_id)
         _r = await self._unary("SyncSharedChannel", self._stub.SyncSharedChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def invite_remote_to_channel(
         self,
@@ -8065,7 +8065,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("InviteRemoteToChannel", self._stub.InviteRemoteToChannel, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def uninvite_remote_from_channel(self, channel_id: str, remote_id: str) -> None:
         """UninviteRemoteFromChannel uninvites a remote, or this plugin, such that it will stop
@@ -8083,7 +8083,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def receive_shared_channel_sync_msg(
         self,
@@ -8115,7 +8115,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _c.sync_response_from_pb(_r.result)
 
     async def receive_shared_channel_attachment_sync_msg(
@@ -8161,7 +8161,7 @@ class AsyncAPI(_t.AsyncClient):
             data,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(FileInfo)
         return _c.file_info_from_pb(_r.result)
@@ -8196,7 +8196,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def upsert_group_member(self, group_id: str, user_id: str) -> GroupMember:
         """UpsertGroupMember adds a user to a group or updates their existing membership.
@@ -8535,7 +8535,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.CreatePropertyFieldRequest(field=_c._opt(_c.property_field_to_pb, field))
         _r = await self._unary("CreatePropertyField", self._stub.CreatePropertyField, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyField)
         return _c.property_field_from_pb(_r.result)
@@ -8550,7 +8550,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.GetPropertyFieldRequest(group_id=group_id, field_id=field_id)
         _r = await self._unary("GetPropertyField", self._stub.GetPropertyField, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyField)
         return _c.property_field_from_pb(_r.result)
@@ -8574,7 +8574,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("GetPropertyFields", self._stub.GetPropertyFields, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_field_from_pb(x) for x in _r.result]
 
     async def update_property_field(
@@ -8598,7 +8598,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("UpdatePropertyField", self._stub.UpdatePropertyField, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyField)
         return _c.property_field_from_pb(_r.result)
@@ -8616,7 +8616,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.DeletePropertyFieldRequest(group_id=group_id, field_id=field_id)
         _r = await self._unary("DeletePropertyField", self._stub.DeletePropertyField, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def search_property_fields(
         self,
@@ -8636,7 +8636,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("SearchPropertyFields", self._stub.SearchPropertyFields, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_field_from_pb(x) for x in _r.result]
 
     async def count_property_fields(self, group_id: str, include_deleted: bool) -> int:
@@ -8649,7 +8649,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.CountPropertyFieldsRequest(group_id=group_id, include_deleted=include_deleted)
         _r = await self._unary("CountPropertyFields", self._stub.CountPropertyFields, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def count_property_fields_for_target(
@@ -8678,7 +8678,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def create_property_value(self, value: PropertyValue | None) -> PropertyValue:
@@ -8691,7 +8691,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.CreatePropertyValueRequest(value=_c._opt(_c.property_value_to_pb, value))
         _r = await self._unary("CreatePropertyValue", self._stub.CreatePropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -8706,7 +8706,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.GetPropertyValueRequest(group_id=group_id, value_id=value_id)
         _r = await self._unary("GetPropertyValue", self._stub.GetPropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -8730,7 +8730,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("GetPropertyValues", self._stub.GetPropertyValues, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     async def update_property_value(
@@ -8751,7 +8751,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("UpdatePropertyValue", self._stub.UpdatePropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -8766,7 +8766,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.UpsertPropertyValueRequest(value=_c._opt(_c.property_value_to_pb, value))
         _r = await self._unary("UpsertPropertyValue", self._stub.UpsertPropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -8781,7 +8781,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.DeletePropertyValueRequest(group_id=group_id, value_id=value_id)
         _r = await self._unary("DeletePropertyValue", self._stub.DeletePropertyValue, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def search_property_values(
         self,
@@ -8801,7 +8801,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("SearchPropertyValues", self._stub.SearchPropertyValues, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     async def register_property_group(self, name: str) -> PropertyGroup:
@@ -8814,7 +8814,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.RegisterPropertyGroupRequest(name=name)
         _r = await self._unary("RegisterPropertyGroup", self._stub.RegisterPropertyGroup, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyGroup)
         return _c.property_group_from_pb(_r.result)
@@ -8829,7 +8829,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.GetPropertyGroupRequest(name=name)
         _r = await self._unary("GetPropertyGroup", self._stub.GetPropertyGroup, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyGroup)
         return _c.property_group_from_pb(_r.result)
@@ -8850,7 +8850,7 @@ class AsyncAPI(_t.AsyncClient):
         _req = _api.GetPropertyFieldByNameRequest(group_id=group_id, target_id=target_id, name=name)
         _r = await self._unary("GetPropertyFieldByName", self._stub.GetPropertyFieldByName, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyField)
         return _c.property_field_from_pb(_r.result)
@@ -8875,7 +8875,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("UpdatePropertyFields", self._stub.UpdatePropertyFields, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_field_from_pb(x) for x in _r.result]
 
     async def update_property_values(
@@ -8898,7 +8898,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("UpdatePropertyValues", self._stub.UpdatePropertyValues, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     async def upsert_property_values(
@@ -8918,7 +8918,7 @@ class AsyncAPI(_t.AsyncClient):
         )
         _r = await self._unary("UpsertPropertyValues", self._stub.UpsertPropertyValues, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     async def delete_property_values_for_target(
@@ -8945,7 +8945,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def delete_property_values_for_field(self, group_id: str, field_id: str) -> None:
         """DeletePropertyValuesForField deletes all property values for a specific field.
@@ -8961,7 +8961,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def upsert_property_values_with_options(
         self,
@@ -8989,7 +8989,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return [_c.property_value_from_pb(x) for x in _r.result]
 
     async def upsert_property_value_with_options(
@@ -9015,7 +9015,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         if not _r.HasField("result"):
             return _nil(PropertyValue)
         return _c.property_value_from_pb(_r.result)
@@ -9045,7 +9045,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def delete_property_values_for_target_with_options(
         self,
@@ -9075,7 +9075,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def delete_property_values_for_field_with_options(
         self,
@@ -9102,7 +9102,7 @@ class AsyncAPI(_t.AsyncClient):
             _req,
         )
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def log_audit_rec(self, rec: AuditRecord | None) -> None:
         """LogAuditRec logs an audit record using the default audit logger.
@@ -9388,7 +9388,7 @@ class Driver(_t.SyncClient):
         _req = _driver.ConnRequest(is_master=is_master)
         _r = self._unary("Conn", self._stub.Conn, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def conn_ping(self, conn_id: str) -> None:
@@ -9399,7 +9399,7 @@ class Driver(_t.SyncClient):
         _req = _driver.ConnPingRequest(conn_id=conn_id)
         _r = self._unary("ConnPing", self._stub.ConnPing, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def conn_close(self, conn_id: str) -> None:
         """ConnClose.
@@ -9409,7 +9409,7 @@ class Driver(_t.SyncClient):
         _req = _driver.ConnCloseRequest(conn_id=conn_id)
         _r = self._unary("ConnClose", self._stub.ConnClose, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def conn_query(self, conn_id: str, q: str, args: list[DriverNamedValue] | None) -> str:
         """ConnQuery.
@@ -9425,7 +9425,7 @@ class Driver(_t.SyncClient):
         )
         _r = self._unary("ConnQuery", self._stub.ConnQuery, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def conn_exec(
@@ -9448,7 +9448,7 @@ class Driver(_t.SyncClient):
         )
         _r = self._unary("ConnExec", self._stub.ConnExec, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _c.plugin_result_container_from_pb(_r.result)
 
     def tx(self, conn_id: str, opts: DriverTxOptions) -> str:
@@ -9459,7 +9459,7 @@ class Driver(_t.SyncClient):
         _req = _driver.TxRequest(conn_id=conn_id, opts=_c.driver_tx_options_to_pb(opts))
         _r = self._unary("Tx", self._stub.Tx, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def tx_commit(self, tx_id: str) -> None:
@@ -9470,7 +9470,7 @@ class Driver(_t.SyncClient):
         _req = _driver.TxCommitRequest(tx_id=tx_id)
         _r = self._unary("TxCommit", self._stub.TxCommit, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def tx_rollback(self, tx_id: str) -> None:
         """TxRollback.
@@ -9480,7 +9480,7 @@ class Driver(_t.SyncClient):
         _req = _driver.TxRollbackRequest(tx_id=tx_id)
         _r = self._unary("TxRollback", self._stub.TxRollback, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def stmt(self, conn_id: str, q: str) -> str:
         """Statement
@@ -9490,7 +9490,7 @@ class Driver(_t.SyncClient):
         _req = _driver.StmtRequest(conn_id=conn_id, q=q)
         _r = self._unary("Stmt", self._stub.Stmt, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def stmt_close(self, st_id: str) -> None:
@@ -9501,7 +9501,7 @@ class Driver(_t.SyncClient):
         _req = _driver.StmtCloseRequest(st_id=st_id)
         _r = self._unary("StmtClose", self._stub.StmtClose, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def stmt_num_input(self, st_id: str) -> int:
         """StmtNumInput.
@@ -9525,7 +9525,7 @@ class Driver(_t.SyncClient):
         )
         _r = self._unary("StmtQuery", self._stub.StmtQuery, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     def stmt_exec(self, st_id: str, args: list[DriverNamedValue] | None) -> PluginResultContainer:
@@ -9541,7 +9541,7 @@ class Driver(_t.SyncClient):
         )
         _r = self._unary("StmtExec", self._stub.StmtExec, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _c.plugin_result_container_from_pb(_r.result)
 
     def rows_columns(self, rows_id: str) -> list[str]:
@@ -9561,7 +9561,7 @@ class Driver(_t.SyncClient):
         _req = _driver.RowsCloseRequest(rows_id=rows_id)
         _r = self._unary("RowsClose", self._stub.RowsClose, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def rows_next(self, rows_id: str, dest: list[Any]) -> None:
         """RowsNext.
@@ -9576,7 +9576,7 @@ class Driver(_t.SyncClient):
         )
         _r = self._unary("RowsNext", self._stub.RowsNext, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         dest[:] = [_v.from_pb(x) for x in _r.dest]
 
     def rows_has_next_result_set(self, rows_id: str) -> bool:
@@ -9596,7 +9596,7 @@ class Driver(_t.SyncClient):
         _req = _driver.RowsNextResultSetRequest(rows_id=rows_id)
         _r = self._unary("RowsNextResultSet", self._stub.RowsNextResultSet, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     def rows_column_type_database_type_name(self, rows_id: str, index: int) -> str:
         """RowsColumnTypeDatabaseTypeName.
@@ -9657,7 +9657,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.ConnRequest(is_master=is_master)
         _r = await self._unary("Conn", self._stub.Conn, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def conn_ping(self, conn_id: str) -> None:
@@ -9668,7 +9668,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.ConnPingRequest(conn_id=conn_id)
         _r = await self._unary("ConnPing", self._stub.ConnPing, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def conn_close(self, conn_id: str) -> None:
         """ConnClose.
@@ -9678,7 +9678,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.ConnCloseRequest(conn_id=conn_id)
         _r = await self._unary("ConnClose", self._stub.ConnClose, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def conn_query(self, conn_id: str, q: str, args: list[DriverNamedValue] | None) -> str:
         """ConnQuery.
@@ -9694,7 +9694,7 @@ class AsyncDriver(_t.AsyncClient):
         )
         _r = await self._unary("ConnQuery", self._stub.ConnQuery, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def conn_exec(
@@ -9717,7 +9717,7 @@ class AsyncDriver(_t.AsyncClient):
         )
         _r = await self._unary("ConnExec", self._stub.ConnExec, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _c.plugin_result_container_from_pb(_r.result)
 
     async def tx(self, conn_id: str, opts: DriverTxOptions) -> str:
@@ -9728,7 +9728,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.TxRequest(conn_id=conn_id, opts=_c.driver_tx_options_to_pb(opts))
         _r = await self._unary("Tx", self._stub.Tx, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def tx_commit(self, tx_id: str) -> None:
@@ -9739,7 +9739,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.TxCommitRequest(tx_id=tx_id)
         _r = await self._unary("TxCommit", self._stub.TxCommit, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def tx_rollback(self, tx_id: str) -> None:
         """TxRollback.
@@ -9749,7 +9749,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.TxRollbackRequest(tx_id=tx_id)
         _r = await self._unary("TxRollback", self._stub.TxRollback, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def stmt(self, conn_id: str, q: str) -> str:
         """Statement
@@ -9759,7 +9759,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.StmtRequest(conn_id=conn_id, q=q)
         _r = await self._unary("Stmt", self._stub.Stmt, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def stmt_close(self, st_id: str) -> None:
@@ -9770,7 +9770,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.StmtCloseRequest(st_id=st_id)
         _r = await self._unary("StmtClose", self._stub.StmtClose, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def stmt_num_input(self, st_id: str) -> int:
         """StmtNumInput.
@@ -9794,7 +9794,7 @@ class AsyncDriver(_t.AsyncClient):
         )
         _r = await self._unary("StmtQuery", self._stub.StmtQuery, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _r.result
 
     async def stmt_exec(
@@ -9814,7 +9814,7 @@ class AsyncDriver(_t.AsyncClient):
         )
         _r = await self._unary("StmtExec", self._stub.StmtExec, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         return _c.plugin_result_container_from_pb(_r.result)
 
     async def rows_columns(self, rows_id: str) -> list[str]:
@@ -9834,7 +9834,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.RowsCloseRequest(rows_id=rows_id)
         _r = await self._unary("RowsClose", self._stub.RowsClose, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def rows_next(self, rows_id: str, dest: list[Any]) -> None:
         """RowsNext.
@@ -9849,7 +9849,7 @@ class AsyncDriver(_t.AsyncClient):
         )
         _r = await self._unary("RowsNext", self._stub.RowsNext, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
         dest[:] = [_v.from_pb(x) for x in _r.dest]
 
     async def rows_has_next_result_set(self, rows_id: str) -> bool:
@@ -9869,7 +9869,7 @@ class AsyncDriver(_t.AsyncClient):
         _req = _driver.RowsNextResultSetRequest(rows_id=rows_id)
         _r = await self._unary("RowsNextResultSet", self._stub.RowsNextResultSet, _req)
         if _r.HasField("error"):
-            raise _e.error_from_pb(_r.error)
+            raise _e.exception_from_pb(_r.error)
 
     async def rows_column_type_database_type_name(self, rows_id: str, index: int) -> str:
         """RowsColumnTypeDatabaseTypeName.

@@ -16,7 +16,7 @@ from typing import Any
 
 from mmplugin import _streams
 from mmplugin._gen.convert import plugin_context_from_pb, plugin_context_to_pb
-from mmplugin.errors import error_from_pb
+from mmplugin.errors import exception_from_pb
 from mmplugin.models import PluginContext
 from mmplugin.v1 import hooks_pb2, models_pb2
 
@@ -115,6 +115,6 @@ async def serve(
         elif part == "flush":
             result.flushes += 1
         elif part == "end" and msg.end.HasField("error"):
-            raise error_from_pb(msg.end.error)
+            raise exception_from_pb(msg.end.error)
     result.body = b"".join(chunks)
     return result
