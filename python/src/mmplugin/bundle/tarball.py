@@ -108,7 +108,8 @@ def size_warning(size: int, targets: int, platforms: int, runtimes: int = 0) -> 
         f"{platforms} host binar{'y' if platforms == 1 else 'ies'}"
     )
     if runtimes:
-        carries += f" and {runtimes} Python runtime{'' if runtimes == 1 else 's'} (~16 MiB each)"
+        plural = "" if runtimes == 1 else "s"
+        carries += f" and {runtimes} Python runtime{plural} (~9 MiB each when stripped)"
     return (
         f"warning: the bundle is {size / 2**20:.1f} MiB, over the {MAX_UPLOAD_BYTES / 2**20:g} "
         "MiB a stock Mattermost server accepts (FileSettings.MaxFileSize, default 100 MiB): the "
