@@ -20,6 +20,7 @@ import (
 var (
 	footprintRequests = flag.Int("footprint-requests", 100_000, "ServeHTTP requests to the Python twin while its memory is sampled")
 	footprintEvery    = flag.Int("footprint-every", 10_000, "sample the memory every this many requests")
+	footprintOp       = flag.String("footprint-op", "http", "what the requests are: http (ServeHTTP GET /hello, a gRPC stream) or hook (MessageWillBePosted, a frame on the calls socket)")
 )
 
 const helloID = "com.example.hello"
@@ -62,7 +63,12 @@ func BenchmarkFootprint(b *testing.B) {
 	if err := h.Activate(pyTwin.ID); err != nil {
 		b.Fatalf("activate the Python twin: %v", err)
 	}
-	c := calls{h.Hooks(pyTwin.ID), world{user: &model.User{Id: model.NewId()}}}
+	post := &model.Post{Id: model.NewId(), UserId: model.NewId(), ChannelId: model.NewId(), Message: "footprint"}
+	c := calls{h.Hooks(pyTwin.ID), world{user: &model.User{Id: model.NewId()}, post: post}}
+	op, what := c.hello, "ServeHTTP GET /hello"
+	if *footprintOp == "hook" {
+		op, what = c.messageWillBePosted, "MessageWillBePosted"
+	}
 	var samples []string
 	sample := func(done int) {
 		ps, err := PluginProcesses(pyTwin.Exe)
@@ -78,14 +84,14 @@ func BenchmarkFootprint(b *testing.B) {
 	sample(0)
 	start := time.Now()
 	for i := 1; i <= *footprintRequests; i++ {
-		if err := c.hello(); err != nil {
+		if err := op(); err != nil {
 			b.Fatal(err)
 		}
 		if i%*footprintEvery == 0 {
 			sample(i)
 		}
 	}
-	fmt.Printf("Python twin, RSS across %d ServeHTTP GET /hello (%s):\n%s\n", *footprintRequests,
+	fmt.Printf("Python twin, RSS across %d %s (%s):\n%s\n", *footprintRequests, what,
 		time.Since(start).Round(time.Second), strings.Join(samples, "\n"))
 }
 
