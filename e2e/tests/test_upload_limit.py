@@ -28,14 +28,14 @@ DEFAULT_MAX_FILE_SIZE = 100 * 1024 * 1024
 
 def _bundle(path: Path, size: int) -> Path:
     """A valid plugin bundle (manifest only, no server part) padded with random bytes to
-    ``size`` bytes or at most 16 KiB less (tar's blocks make the exact size hard to hit; random
-    data does not compress, so padding adds its own size)."""
+    ``size`` bytes or at most 16 KiB less (tar's blocks make the exact size hard to hit). Stored
+    (gzip level 0): padding adds its own size, and nothing is spent compressing random bytes."""
     manifest = json.dumps({"id": PLUGIN_ID, "name": "big", "version": "0.1.0"}).encode()
     filler = 0
     for _ in range(3):
         raw = io.BytesIO()
         with (
-            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=1) as gz,
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=0) as gz,
             tarfile.open(fileobj=gz, mode="w") as tar,
         ):
             for name, data in (("plugin.json", manifest), ("filler.bin", os.urandom(filler))):

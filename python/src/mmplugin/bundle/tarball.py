@@ -78,10 +78,12 @@ def write_tarball(out: Path, top: str, entries: Iterable[Entry]) -> int:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    # filename="" and mtime=0 keep the gzip header free of build details.
+    # filename="" and mtime=0 keep the gzip header free of build details. Level 6, not gzip's
+    # default 9: measured on a bundle with a Python runtime (62 MiB of tar), 4.9 s instead of
+    # 18.5 s for 0.45 % more bytes.
     with (
         tmp.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for d in sorted(dirs):
