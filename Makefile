@@ -67,8 +67,9 @@ parity-strict: setup ## the parity report, failing on any missing or unsupported
 parity: setup ## parity report: RPC, Go glue and Python method of every API method, hook and Driver call (PARITY_FLAGS=-strict to fail on gaps)
 	go run ./cmd/mmplugin-parity $(PARITY_FLAGS)
 
-bench: venv ## Python plugin against its Go twin (latency, throughput, activation, memory); writes docs/benchmarks.md
+bench: venv ## Python plugin against its Go twin (latency, throughput, activation, memory), then the footprint (RSS of examples/hello, growth over 100,000 requests); writes docs/benchmarks.md
 	go test ./bench -run '^$$' -bench '^BenchmarkTwins$$' -benchtime 1x -timeout 15m -args -out $(CURDIR)/docs/benchmarks.md
+	go test ./bench -run '^$$' -bench '^BenchmarkFootprint$$' -benchtime 1x -timeout 15m
 
 e2e: setup ## end-to-end tests on a real Mattermost server built from its Go module (PostgreSQL via apt)
 	cd e2e && ../$(PY) -m mmtest test

@@ -4,8 +4,9 @@ build  build and cache the Mattermost server (no-op when cached; --force rebuild
 up     start PostgreSQL + the server, print URL, admin credentials and the local-mode
        socket, and keep it running until Ctrl-C or ``python -m mmtest down``
 down   stop the server started by ``up``
-test   install what is missing (PostgreSQL via apt-get, e2e/requirements.txt via pip),
-       build/cache the server, run the end-to-end pytest suite (extra args go to pytest)
+test   install what is missing (PostgreSQL, patchelf and binutils via apt-get,
+       e2e/requirements.txt via pip), build/cache the server, run the end-to-end pytest
+       suite (extra args go to pytest)
 """
 
 from __future__ import annotations
@@ -159,20 +160,25 @@ def _test(*, install: bool, pytest_args: list[str]) -> int:
 
 
 def install_requirements() -> None:
-    """PostgreSQL from Debian's packages if missing, then e2e/requirements.txt via pip."""
+    """Debian packages if missing (PostgreSQL; patchelf and binutils, which make the relocatable
+    Python of the no-system-Python test), then e2e/requirements.txt via pip."""
     from mmtest.postgres import find_bindir
 
     build.go_binary()
+    missing = [pkg for pkg, tool in (("patchelf", "patchelf"), ("binutils", "strip"))
+               if shutil.which(tool) is None]  # fmt: skip
     try:
         find_bindir()
     except SetupError:
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             raise
-        print("mmtest: installing PostgreSQL (apt-get)", file=sys.stderr, flush=True)
+        missing.append("postgresql")
+    if missing and os.geteuid() == 0 and shutil.which("apt-get") is not None:
+        print(f"mmtest: installing {' '.join(missing)} (apt-get)", file=sys.stderr, flush=True)
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         for command in (
             ["apt-get", "update"],
-            ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"],
+            ["apt-get", "install", "-y", "--no-install-recommends", *missing],
         ):
             if subprocess.call(command, env=env, stdout=subprocess.DEVNULL) != 0:
                 raise SetupError(f"`{' '.join(command)}` failed") from None

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,9 +85,15 @@ def running_python() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def bundle(plugin_dir: Path, out_dir: Path, host_binary: Path, python: str | None = None) -> Timed:
-    """``mmplugin bundle`` for linux-amd64 and one Python version (default: the running one's);
-    returns the .tar.gz."""
+def bundle(
+    plugin_dir: Path,
+    out_dir: Path,
+    host_binary: Path,
+    python: str | None = None,
+    extra: Sequence[str] = (),
+) -> Timed:
+    """``mmplugin bundle`` for linux-amd64 and one Python version (default: the running one's),
+    with ``extra`` arguments (e.g. ``--python-runtime PATH``); returns the .tar.gz."""
     started = time.monotonic()
     output = _checked(
         f"mmplugin bundle {plugin_dir}",
@@ -101,6 +108,7 @@ def bundle(plugin_dir: Path, out_dir: Path, host_binary: Path, python: str | Non
             python or running_python(),
             "-o",
             str(out_dir),
+            *extra,
         ),
     )
     bundles = sorted(out_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)

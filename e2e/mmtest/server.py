@@ -16,7 +16,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -66,9 +66,12 @@ class MattermostServer:
         env: dict[str, str] | None = None,
         keep_files: bool | None = None,
         start_timeout: float = START_TIMEOUT_SECONDS,
+        command_prefix: Sequence[str] = (),
     ) -> None:
         self.install = install
         self.extra_env = dict(env or {})
+        # Runs the server through this command (e.g. a mount namespace hiding Python).
+        self.command_prefix = list(command_prefix)
         self.keep_files = os.environ.get("MMTEST_KEEP") == "1" if keep_files is None else keep_files
         self.start_timeout = start_timeout
         self.workdir = Path()
@@ -243,7 +246,13 @@ class MattermostServer:
         env.update(self.environment())
         self._log = self.log_path.open("ab")
         self._process = subprocess.Popen(
-            [str(self.install.binary), "server", "--config", str(self.workdir / "config.json")],
+            [
+                *self.command_prefix,
+                str(self.install.binary),
+                "server",
+                "--config",
+                str(self.workdir / "config.json"),
+            ],
             cwd=self.workdir,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -70,11 +70,18 @@ func probe(ctx context.Context, path, source string, env []string) (base, error)
 	return b, nil
 }
 
+// RuntimeSource names a Python found in the bundle itself, in messages.
+const RuntimeSource = "the bundle's Python runtime"
+
 // pickInterpreter finds the Python to build the venv with and the target it fits.
 //
-// An interpreter named explicitly (Options.Python, props.python.interpreter, $MMPLUGIN_PYTHON)
-// must fit a bundled target: skipping it silently would hide the admin's or author's choice.
-// Otherwise PATH is searched for python3.X of each bundled version, newest first, then python3.
+// Options.Python (the caller's explicit choice) comes first; then the bundle's own runtime for
+// this platform (props.python.runtimes), which is preferred over anything installed on the
+// server: the author tested with it and it is the only Python on servers without one (the
+// official Docker image). An interpreter named explicitly (props.python.interpreter,
+// $MMPLUGIN_PYTHON) must fit a bundled target: skipping it silently would hide the admin's or
+// author's choice. Otherwise PATH is searched for python3.X of each bundled version, newest
+// first, then python3.
 func pickInterpreter(ctx context.Context, o *Options, targets []Target) (base, Target, error) {
 	byMinor := map[string]Target{}
 	var minors []string
@@ -90,6 +97,8 @@ func pickInterpreter(ctx context.Context, o *Options, targets []Target) (base, T
 	explicit := []struct{ path, source string }{}
 	if o.Python != "" {
 		explicit = append(explicit, struct{ path, source string }{o.Python, "the host's setting"})
+	} else if rt, ok := o.Settings.RuntimeFor(o.Platform); ok {
+		return bundledRuntime(ctx, o, rt, byMinor)
 	}
 	if o.Settings.Interpreter != "" {
 		p := o.Settings.Interpreter
@@ -150,10 +159,39 @@ func pickInterpreter(ctx context.Context, o *Options, targets []Target) (base, T
 		if len(problems) > 0 {
 			why = " (" + strings.Join(problems, "; ") + ")"
 		}
-		return base{}, Target{}, fmt.Errorf("no usable Python found on PATH (%s) for the bundle's "+
-			"targets %s%s: install one of them or set %s", pathEnv, describeTargets(targets), why, PythonEnvVar)
+		return base{}, Target{}, fmt.Errorf("no Python found: looked for %s on PATH (%s) for the "+
+			"bundle's targets %s%s; install one of them on the server, set %s, or bundle a Python "+
+			"with the plugin ('mmplugin bundle --python-runtime PATH'; see "+
+			"docs/deploy-docker-kubernetes.md)",
+			strings.Join(names, ", "), pathEnv, describeTargets(targets), why, PythonEnvVar)
 	}
 	return base{}, Target{}, mismatch(targets, o.Platform, found)
+}
+
+// bundledRuntime probes the runtime shipped in the bundle for this platform. It must work and
+// match its declared version and a target: the bundle is then broken, and the error says so.
+func bundledRuntime(ctx context.Context, o *Options, rt Runtime, byMinor map[string]Target) (base, Target, error) {
+	path, err := inside(o.PluginDir, rt.Executable)
+	if err != nil {
+		return base{}, Target{}, err
+	}
+	if err := execenv.IsExecutable(path); err != nil {
+		return base{}, Target{}, fmt.Errorf("%s for %s (%s) cannot be run: %v; rebuild the "+
+			"bundle with 'mmplugin bundle --python-runtime' and upload it again", RuntimeSource,
+			rt.Platform, rt.Executable, err)
+	}
+	b, err := probe(ctx, path, RuntimeSource, o.childEnv())
+	if err != nil {
+		return base{}, Target{}, fmt.Errorf("%w (a runtime built for another C library or CPU "+
+			"does not start: bundle a python-build-standalone 'install_only' build for %s)", err, rt.Platform)
+	}
+	t, ok := byMinor[b.minor]
+	if !ok || b.minor != rt.Python {
+		return base{}, Target{}, fmt.Errorf("%s at %s is Python %s, but the bundle declares %s "+
+			"and has wheels for %s: rebuild the bundle", RuntimeSource, rt.Executable, b.version,
+			rt.Python, describeTargets(o.Settings.Targets))
+	}
+	return b, t, nil
 }
 
 // mismatch explains that no Python on the server fits the bundle, and how to rebuild it.

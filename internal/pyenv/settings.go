@@ -23,6 +23,26 @@ type Settings struct {
 	Installer *Installer `json:"installer,omitempty"`
 	// Targets lists the (Python version, platform) pairs the wheelhouse serves.
 	Targets []Target `json:"targets,omitempty"`
+	// Runtimes are the relocatable Pythons shipped in the bundle ("mmplugin bundle
+	// --python-runtime"), at most one per platform, for servers without Python.
+	Runtimes []Runtime `json:"runtimes,omitempty"`
+}
+
+// Runtime is a Python interpreter shipped inside the bundle for one platform.
+type Runtime struct {
+	Platform   string `json:"platform"`   // "linux-amd64"
+	Python     string `json:"python"`     // "3.11"
+	Executable string `json:"executable"` // relative to the plugin directory
+}
+
+// RuntimeFor returns the bundled runtime for platform, if the bundle has one.
+func (s Settings) RuntimeFor(platform string) (Runtime, bool) {
+	for _, r := range s.Runtimes {
+		if r.Platform == platform {
+			return r, true
+		}
+	}
+	return Runtime{}, false
 }
 
 // Installer names the pip wheel used to install the lock, with its sha256.
@@ -60,7 +80,7 @@ func SettingsFromProps(props map[string]any) (Settings, error) {
 	var s Settings
 	if err := json.Unmarshal(data, &s); err != nil {
 		return Settings{}, fmt.Errorf("props.python in plugin.json has an unexpected shape "+
-			"(wheelhouse, installer, targets): %w; rebuild the bundle with 'mmplugin bundle'", err)
+			"(wheelhouse, installer, targets, runtimes): %w; rebuild the bundle with 'mmplugin bundle'", err)
 	}
 	return s, s.validate()
 }
@@ -97,6 +117,17 @@ func (s Settings) validate() error {
 			return fmt.Errorf("props.python.targets[%d] needs python, platform and lock%s", i, fix)
 		}
 		paths = append(paths, t.Lock)
+	}
+	seen := map[string]bool{}
+	for i, r := range s.Runtimes {
+		if r.Platform == "" || r.Python == "" || r.Executable == "" {
+			return fmt.Errorf("props.python.runtimes[%d] needs platform, python and executable%s", i, fix)
+		}
+		if seen[r.Platform] {
+			return fmt.Errorf("props.python.runtimes has two runtimes for %s%s", r.Platform, fix)
+		}
+		seen[r.Platform] = true
+		paths = append(paths, r.Executable)
 	}
 	for _, p := range paths {
 		if _, err := inside("", p); err != nil {

@@ -79,7 +79,8 @@ func findInterpreter(ctx context.Context, pluginDir string, settings PythonSetti
 		}
 		return probeInterpreter(ctx, path, c.source, pluginDir, settings, env)
 	}
-	return Interpreter{}, fmt.Errorf("no Python found (looked in %s); install Python ≥%s or set %s",
+	return Interpreter{}, fmt.Errorf("no Python found (looked in %s); install Python ≥%s or set %s, "+
+		"or bundle a Python with the plugin ('mmplugin bundle --python-runtime')",
 		strings.Join(looked, ", "), MinPythonVersion.short(), PythonEnvVar)
 }
 

@@ -122,7 +122,8 @@ def test_oversized_bundle_warns(
     monkeypatch.setattr(tarball_mod, "MAX_UPLOAD_BYTES", 1000)
     result = build_bundle(options(plugin_dir, host_dir, fake_pip))
     (warning,) = result.warnings
-    assert "over Mattermost's 50 MiB" in warning and "4 Python" in warning
+    assert "FileSettings.MaxFileSize" in warning and "4 Python" in warning
+    assert "one bundle per platform" in warning
 
 
 def test_a_missing_entry_point_module_warns(

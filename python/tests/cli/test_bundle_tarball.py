@@ -65,4 +65,7 @@ def test_size_warning_only_over_the_upload_limit() -> None:
     assert size_warning(MAX_UPLOAD_BYTES, 4, 2) is None
     w = size_warning(MAX_UPLOAD_BYTES + 1, 4, 2)
     assert w is not None
-    assert "50 MiB" in w and "4 Python" in w and "--platform" in w and "--python" in w
+    assert "100 MiB" in w and "FileSettings.MaxFileSize" in w and "4 Python" in w
+    assert "one bundle per platform" in w and "--python" in w and "runtime" not in w
+    w = size_warning(MAX_UPLOAD_BYTES + 1, 2, 2, runtimes=2)
+    assert w is not None and "2 Python runtimes" in w

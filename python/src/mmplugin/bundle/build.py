@@ -13,10 +13,11 @@ from .collect import plugin_files
 from .errors import BundleError
 from .host import bundle_path, find_host_binaries
 from .lock import LockedWheel, render_lock
-from .manifest import BundledTarget, bundled_manifest, load_manifest
+from .manifest import BundledRuntime, BundledTarget, bundled_manifest, load_manifest
 from .pip import PipRunner, download, run_pip
 from .platforms import DEFAULT_GLIBC, Platform, PythonVersion, Target
 from .requirements import plugin_requirements
+from .runtime import Runtime, load_runtime
 from .sdk import SDK_NAME, sdk_version, sdk_wheel
 from .tarball import Entry, size_warning, write_tarball
 from .wheels import parse_wheel_name, sha256_file
@@ -36,6 +37,8 @@ class BundleOptions:
     sdk_wheel: Path | None = None
     host_binaries: dict[str, Path] = field(default_factory=dict)
     host_binary_dir: Path | None = None
+    # platform name → relocatable CPython (directory or install_only .tar.gz) to bundle
+    python_runtimes: dict[str, Path] = field(default_factory=dict)
     exclude: Sequence[str] = ()
     runner: PipRunner = run_pip
     log: Callable[[str], None] = lambda _msg: None
@@ -48,20 +51,31 @@ class BundleResult:
     targets: list[Target]
     wheels: int
     warnings: list[str]
+    runtimes: list[Runtime] = field(default_factory=list)
 
 
 def build_bundle(opts: BundleOptions) -> BundleResult:
     plugin_dir = opts.plugin_dir.resolve()
     manifest = load_manifest(plugin_dir)
-    if not opts.platforms or not opts.pythons:
-        raise BundleError("give at least one --platform and one --python")
-    for py in opts.pythons:
-        manifest.check_python(py)
-    targets = [Target(py, p) for py in opts.pythons for p in opts.platforms]
     version = sdk_version()
 
     with tempfile.TemporaryDirectory(prefix="mmplugin-bundle-") as tmp:
         work = Path(tmp)
+        runtimes = _load_runtimes(opts, work)
+        # Without --python, a bundled runtime says which Python the wheels are for.
+        pythons = list(opts.pythons) or sorted({rt.python for rt in runtimes})
+        if not opts.platforms or not pythons:
+            raise BundleError("give at least one --platform and one --python")
+        for py in pythons:
+            manifest.check_python(py)
+        for rt in runtimes:
+            if rt.python not in pythons:
+                raise BundleError(
+                    f"the Python runtime for {rt.platform.name} ({rt.source}) is Python "
+                    f"{rt.python}, but the bundle targets Python "
+                    f"{', '.join(map(str, pythons))}: add --python {rt.python}"
+                )
+        targets = [Target(py, p) for py in pythons for p in opts.platforms]
         sdk = sdk_wheel(work / "sdk", opts.sdk_wheel)
         sdk_sha = sha256_file(sdk)
         opts.log(f"SDK: {sdk.name}")
@@ -125,6 +139,9 @@ def build_bundle(opts: BundleOptions) -> BundleResult:
         for filename, (path, _sha) in sorted(wheelhouse.items()):
             entries.append(Entry(f"{WHEELHOUSE}/{filename}", path))
         entries.append(Entry(f"{WHEELHOUSE}/{installer.name}", installer))
+        for rt in runtimes:
+            for rel, src in rt.files:
+                entries.append(Entry(f"{rt.bundle_dir}/{rel}", src, rel in rt.executables))
         bundled: list[BundledTarget] = []
         for t, text in locks:
             lock_path = f"{LOCKS}/{t.key}.txt"
@@ -137,6 +154,10 @@ def build_bundle(opts: BundleOptions) -> BundleResult:
             wheelhouse=WHEELHOUSE,
             installer=(f"{WHEELHOUSE}/{installer.name}", installer_sha),
             targets=bundled,
+            runtimes=[
+                BundledRuntime(rt.platform.name, str(rt.python), rt.bundle_interpreter)
+                for rt in runtimes
+            ],
         )
         entries.append(Entry("plugin.json", (json.dumps(final_manifest, indent=2) + "\n").encode()))
 
@@ -151,11 +172,34 @@ def build_bundle(opts: BundleOptions) -> BundleResult:
             w
             for w in (
                 _entry_point_warning(manifest.entry_point, manifest.python_path, entries),
-                size_warning(size, len(targets), len(opts.platforms)),
+                size_warning(size, len(targets), len(opts.platforms), len(runtimes)),
             )
             if w
         ],
+        runtimes=runtimes,
     )
+
+
+def _load_runtimes(opts: BundleOptions, work: Path) -> list[Runtime]:
+    names = {p.name: p for p in opts.platforms}
+    runtimes = []
+    for name, path in sorted(opts.python_runtimes.items()):
+        if name not in names:
+            raise BundleError(f"--python-runtime {name}={path}: {name} is not a bundled platform")
+        rt = load_runtime(path, names[name], work)
+        opts.log(
+            f"Python runtime for {name}: Python {rt.python} from {path}, "
+            f"{rt.size() / 2**20:.1f} MiB in {len(rt.files)} files "
+            f"({rt.dropped_bytes / 2**20:.1f} MiB left out: tests, caches, headers, Tk, …)"
+        )
+        runtimes.append(rt)
+    without = [n for n in names if runtimes and n not in opts.python_runtimes]
+    if without:
+        opts.log(
+            f"no Python runtime for {', '.join(without)}: servers of that platform need their own "
+            "Python (pass --python-runtime PLATFORM=PATH for each platform to bundle one)"
+        )
+    return runtimes
 
 
 def _entry_point_warning(entry_point: str, path: list[str], entries: list[Entry]) -> str | None:

@@ -36,7 +36,7 @@ _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
 _ENTRY_POINT_RE = re.compile(rf"^{_DOTTED}:{_DOTTED}$")
 
 # props.python keys the bundler writes; stale values from an earlier run are replaced.
-BUNDLE_KEYS = ("sdk_version", "wheelhouse", "installer", "targets")
+BUNDLE_KEYS = ("sdk_version", "wheelhouse", "installer", "targets", "runtimes")
 
 
 @dataclass
@@ -141,6 +141,15 @@ class BundledTarget:
     lock: str  # path of the lock file inside the bundle
 
 
+@dataclass(frozen=True)
+class BundledRuntime:
+    """A bundled Python runtime, as written to props.python.runtimes."""
+
+    platform: str  # "linux-amd64"
+    python: str  # "3.11"
+    executable: str  # the interpreter's path inside the bundle
+
+
 def bundled_manifest(
     manifest: Manifest,
     *,
@@ -149,6 +158,7 @@ def bundled_manifest(
     wheelhouse: str,
     installer: tuple[str, str],
     targets: list[BundledTarget],
+    runtimes: list[BundledRuntime] | None = None,
 ) -> dict[str, Any]:
     """The plugin.json written into the bundle (the author's file is never changed)."""
     out = copy.deepcopy(manifest.raw)
@@ -168,5 +178,10 @@ def bundled_manifest(
         {"python": str(t.target.python), "platform": t.target.platform.name, "lock": t.lock}
         for t in targets
     ]
+    if runtimes:
+        py["runtimes"] = [
+            {"platform": r.platform, "python": r.python, "executable": r.executable}
+            for r in runtimes
+        ]
     out["props"]["python"] = py
     return out

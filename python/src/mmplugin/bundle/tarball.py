@@ -18,8 +18,12 @@ from pathlib import Path, PurePosixPath
 
 from .errors import BundleError
 
-# model.MaximumPluginFileSize / the upload handler's multipart limit.
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# What a stock server accepts on POST /api/v4/plugins (upload) with its default settings: the
+# request body is capped at FileSettings.MaxFileSize (default 100 MiB) + 512 bytes by the API's
+# file handler (channels/web/handlers.go); the 50 MiB in the upload handler (MaxPluginMemory)
+# only decides how much of the form is kept in memory. Measured on the e2e server
+# (e2e/tests/test_upload_limit.py).
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
 _DEFAULT_MTIME = 315532800  # 1980-01-01T00:00:00Z
 
@@ -74,10 +78,12 @@ def write_tarball(out: Path, top: str, entries: Iterable[Entry]) -> int:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    # filename="" and mtime=0 keep the gzip header free of build details.
+    # filename="" and mtime=0 keep the gzip header free of build details. Level 6, not gzip's
+    # default 9: measured on a bundle with a Python runtime (62 MiB of tar), 4.9 s instead of
+    # 18.5 s for 0.45 % more bytes.
     with (
         tmp.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for d in sorted(dirs):
@@ -95,15 +101,23 @@ def write_tarball(out: Path, top: str, entries: Iterable[Entry]) -> int:
     return out.stat().st_size
 
 
-def size_warning(size: int, targets: int, platforms: int) -> str | None:
-    """The warning to print when the bundle is over Mattermost's upload limit, else None."""
+def size_warning(size: int, targets: int, platforms: int, runtimes: int = 0) -> str | None:
+    """The warning to print when the bundle is over a stock server's upload limit, else None."""
     if size <= MAX_UPLOAD_BYTES:
         return None
+    carries = (
+        f"wheels for {targets} Python-by-platform target(s) (grpcio alone is ~7 MiB each), "
+        f"{platforms} host binar{'y' if platforms == 1 else 'ies'}"
+    )
+    if runtimes:
+        plural = "" if runtimes == 1 else "s"
+        carries += f" and {runtimes} Python runtime{plural} (~9 MiB each when stripped)"
     return (
-        f"warning: the bundle is {size / 2**20:.1f} MiB, over Mattermost's 50 MiB plugin upload "
-        "limit: the server will refuse it over the REST API and the System Console. It carries "
-        f"wheels for {targets} Python-by-platform target(s) (grpcio alone is ~7 MiB each) and "
-        f"{platforms} host binar{'y' if platforms == 1 else 'ies'}. Bundle fewer: pass only the "
-        "--platform and --python values your servers use (e.g. --platform linux-amd64 "
-        "--python 3.11), or build one bundle per server type."
+        f"warning: the bundle is {size / 2**20:.1f} MiB, over the {MAX_UPLOAD_BYTES / 2**20:g} "
+        "MiB a stock Mattermost server accepts (FileSettings.MaxFileSize, default 100 MiB): the "
+        f"server will refuse it over the REST API and the System Console. It carries {carries}. "
+        "Split it: build one bundle per platform (mmplugin bundle --platform linux-amd64 … -o "
+        "dist/amd64, then --platform linux-arm64 … -o dist/arm64) and upload the one that fits "
+        "each server, pass only the --python values your servers use, or raise "
+        "FileSettings.MaxFileSize on the server."
     )

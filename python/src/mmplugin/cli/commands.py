@@ -15,6 +15,7 @@ from ..bundle import BundleError, BundleOptions, PythonVersion, build_bundle, ge
 from ..bundle.host import HOST_BINARY_DIR_ENV, parse_host_binary_args
 from ..bundle.manifest import load_manifest, parse_manifest
 from ..bundle.platforms import DEFAULT_GLIBC, current_platform
+from ..bundle.runtime import parse_runtime_args
 from .scaffold import scaffold
 
 if TYPE_CHECKING:
@@ -104,6 +105,16 @@ def add_bundle(sub: Any) -> None:
         help=f"directory of mmplugin-host-OS-ARCH binaries (default ${HOST_BINARY_DIR_ENV})",
     )
     p.add_argument(
+        "--python-runtime",
+        action="append",
+        default=[],
+        metavar="[OS-ARCH=]PATH",
+        help="bundle this relocatable CPython for a platform, for servers without Python (a "
+        "python-build-standalone install_only .tar.gz or a directory with bin/python3.X, such as "
+        "a uv-managed Python); repeatable, one per platform; without --python, the wheels are "
+        "for its version",
+    )
+    p.add_argument(
         "--exclude",
         action="append",
         default=[],
@@ -116,16 +127,17 @@ def add_bundle(sub: Any) -> None:
 def cmd_bundle(args: argparse.Namespace) -> int:
     platform_names = args.platforms or ["linux-amd64"]
     platforms = [get_platform(n) for n in dict.fromkeys(platform_names)]
-    pythons = sorted({PythonVersion.parse(v) for v in args.pythons or []}) or [
-        PythonVersion.current()
-    ]
+    runtimes = parse_runtime_args(args.python_runtime, platforms)
+    pythons = sorted({PythonVersion.parse(v) for v in args.pythons or []})
+    if not pythons and not runtimes:
+        pythons = [PythonVersion.current()]
     if not args.platforms:
         here = current_platform()
         _say(
             "no --platform given: bundling for linux-amd64"
             + (f" (this machine is {here.name})" if here and here.name != "linux-amd64" else "")
         )
-    if not args.pythons:
+    if not args.pythons and not runtimes:
         _say(f"no --python given: bundling for this Python, {pythons[0]}")
     result = build_bundle(
         BundleOptions(
@@ -138,12 +150,17 @@ def cmd_bundle(args: argparse.Namespace) -> int:
             sdk_wheel=args.sdk_wheel,
             host_binaries=parse_host_binary_args(args.host_binary, platforms),
             host_binary_dir=args.host_binary_dir,
+            python_runtimes=runtimes,
             exclude=args.exclude,
             log=_say,
         )
     )
     targets = ", ".join(t.key for t in result.targets)
-    _say(f"bundle: {result.size / 2**20:.1f} MiB, {result.wheels} wheels, targets {targets}")
+    bundled = "".join(f", Python runtime {r.python} for {r.platform.name}" for r in result.runtimes)
+    _say(
+        f"bundle: {result.size / 2**20:.1f} MiB, {result.wheels} wheels, targets {targets}"
+        + bundled
+    )
     for warning in result.warnings:
         _say(warning)
     print(result.path)

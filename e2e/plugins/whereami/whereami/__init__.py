@@ -1,0 +1,1 @@
+"""The e2e plugin that reports where its Python comes from."""
