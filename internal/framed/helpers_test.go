@@ -16,7 +16,7 @@ import (
 const testSecret = "s3cret-of-this-launch"
 
 // startServer serves s on a unix socket in a fresh directory and returns the socket's path.
-func startServer(t *testing.T, s *Server) string {
+func startServer(t testing.TB, s *Server) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "fr") // t.TempDir paths can exceed sun_path
 	if err != nil {
