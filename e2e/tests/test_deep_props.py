@@ -110,8 +110,13 @@ GO_TWIN = (
 )
 
 
+# Gob's quadratic time makes the deepest case take minutes on a loaded 2-core machine: it gets
+# more than pytest's default timeout (a timeout's report of these values is itself slow).
+DEEPEST = pytest.param(DEPTHS[-1], marks=pytest.mark.timeout(900))
+
+
 @pytest.mark.parametrize("kind", ["list", "object"])
-@pytest.mark.parametrize("depth", DEPTHS)
+@pytest.mark.parametrize("depth", [*DEPTHS[:-1], DEEPEST])
 def test_deep_props_cannot_smuggle_a_forbidden_word(
     py_plugin: JSON, member: tuple[str, MattermostAPI], channel: JSON, kind: str, depth: int
 ) -> None:
@@ -119,11 +124,12 @@ def test_deep_props_cannot_smuggle_a_forbidden_word(
 
 
 @pytest.mark.parametrize("kind", ["list", "object"])
-@pytest.mark.parametrize("depth", [50, 9998])
+@pytest.mark.parametrize("depth", [50, 1000])
 def test_go_twin_sees_the_same(
     go_plugin: JSON, member: tuple[str, MattermostAPI], channel: JSON, kind: str, depth: int
 ) -> None:
-    """The Go e2e plugin (e2e/goplugin) does the same filtering on the same server."""
+    """The Go e2e plugin (e2e/goplugin) does the same filtering on the same server (not at
+    9,998 levels, where gob, both ways, costs minutes and shows nothing of mmplugin's)."""
     _deep_case(member[1], channel["id"], kind, depth, GO_TWIN)
 
 
