@@ -11,14 +11,14 @@ streamed: read them with ``iter_body``/``read`` (sync) or ``aiter_body``/``read`
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 import grpc
 from google.protobuf import descriptor_pool, message_factory
 from grpc import aio
 
-from mmplugin import _streams
+from mmplugin import _serverversion, _streams
 from mmplugin import errors as _errors
 from mmplugin._runtime.calls import AsyncCallsClient, CallsClient, release_hook_reader
 from mmplugin.v1 import models_pb2 as _m
@@ -176,6 +176,7 @@ class _Client(Generic[_Calls]):
 
 
 _PACKAGE = "mmplugin.v1"
+_API_SERVICE = "PluginAPIService"
 
 
 @functools.cache
@@ -198,11 +199,27 @@ class SyncClient(_Client[CallsClient]):
         try:
             if self._calls is not None:
                 response: _Resp = self._framed_call(self._calls, name, request)
-                return response
-            release_hook_reader()  # a blocking call: a hook's thread lets another read hooks
-            return rpc(request, metadata=self._metadata, timeout=self._timeout)
+            else:
+                release_hook_reader()  # a blocking call: a hook's thread lets another read hooks
+                response = rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise _errors.rpc_error(self._service, name, exc) from None
+        if self._service == _API_SERVICE:
+            detail = _serverversion.not_on_server(response)
+            if detail is not None:
+                raise self._server_version_error(name, detail)
+        return response
+
+    def _server_version_error(self, name: str, detail: str) -> Exception:
+        """ServerVersionError for ``name``, with the server's version (asked once a process)."""
+        version = _serverversion.known_server_version()
+        if version is None:
+            get_server_version: Callable[[], str] = getattr(self, "get_server_version")  # noqa: B009
+            try:
+                version = _serverversion.remember_server_version(get_server_version())
+            except Exception:  # the version only completes the message
+                version = "an unknown version"
+        return _serverversion.error(name, version, detail)
 
     def _framed_call(self, calls: CallsClient, name: str, request: Any) -> Any:
         path, parse = framed_method(self._service, name)
@@ -283,10 +300,28 @@ class AsyncClient(_Client[AsyncCallsClient]):
                     self._timeout,
                 )
                 response: _Resp = parse(data)
-                return response
-            return await rpc(request, metadata=self._metadata, timeout=self._timeout)
+            else:
+                response = await rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise _errors.rpc_error(self._service, name, exc) from None
+        if self._service == _API_SERVICE:
+            detail = _serverversion.not_on_server(response)
+            if detail is not None:
+                raise await self._server_version_error(name, detail)
+        return response
+
+    async def _server_version_error(self, name: str, detail: str) -> Exception:
+        """ServerVersionError for ``name``, with the server's version (asked once a process)."""
+        version = _serverversion.known_server_version()
+        if version is None:
+            get_server_version: Callable[[], Awaitable[str]] = getattr(  # noqa: B009
+                self, "get_server_version"
+            )
+            try:
+                version = _serverversion.remember_server_version(await get_server_version())
+            except Exception:  # the version only completes the message
+                version = "an unknown version"
+        return _serverversion.error(name, version, detail)
 
     async def _upload(
         self,
