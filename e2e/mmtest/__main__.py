@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             if args.server and len(args.server) > 1:
                 parser.error("`up` starts one server: give --server once")
-            return _up(build.selected_build(args.server[0] if args.server else None), keep=args.keep)
+            chosen = build.selected_build(args.server[0] if args.server else None)
+            return _up(chosen, keep=args.keep)
         if args.command == "down":
             return _down()
         return _test(_builds(args.server), install=not args.no_install, pytest_args=pytest_args)

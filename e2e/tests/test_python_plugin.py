@@ -25,6 +25,7 @@ from mmtest.api import JSON, APIError, MattermostAPI, PluginState
 from mmtest.bundle import GOPLUGIN_ID
 from mmtest.pyplugin import PYPLUGIN_DIR, PYPLUGIN_ID
 from mmtest.server import MattermostServer, NewUser
+from mmtest.versions import ServerVersion
 from mmtest.ws import EventStream
 
 _T = TypeVar("_T")
@@ -195,6 +196,44 @@ def test_dbapi_queries_the_servers_database(py_plugin: JSON, new_user: NewUser) 
     assert isinstance(report["active_users"], int) and report["active_users"] >= 2
     # The committed insert is there, the rolled-back one is not.
     assert report["notes"] == [[user.user_id, "kept"]]
+
+
+# API methods newer than some servers of the matrix, by the Python name the plugin calls, with
+# the Go name and the version the generated metadata gives (Minimum server version).
+NEWER_METHODS = {
+    "get_group_by_remote_id": ("GetGroupByRemoteID", "10.7"),
+    "get_property_field": ("GetPropertyField", "10.10"),
+    "restore_channel": ("RestoreChannel", "11.10"),
+}
+
+
+def test_api_methods_newer_than_the_server_raise_server_version_error(
+    py_plugin: JSON, admin_api: MattermostAPI, server_version: ServerVersion
+) -> None:
+    """On a server older than a method, the real server's net/rpc has no Plugin.<Method>; the
+    plugin gets ServerVersionError naming the method, the version it needs and the server's
+    version. On a server that has the method, the call reaches it (a result or its own error)."""
+    response = _ask(admin_api, "GET", "/versions")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["server_version"] == str(server_version)
+    for method, (go_name, needs) in NEWER_METHODS.items():
+        probe = report["probes"][method]
+        if server_version < needs:
+            # Expected on this server: it predates the method.
+            assert probe == {
+                "outcome": "ServerVersionError",
+                "message": f"{method} needs Mattermost {needs}; this server is {server_version}",
+                "method": method,
+                "required_version": needs,
+                "server_version": str(server_version),
+                "detailed_error": f"rpc: can't find method Plugin.{go_name}",
+            }, method
+        else:
+            assert probe["outcome"] != "ServerVersionError", (method, probe)
+    # GetPluginID (10.1) has no error result: an older server's missing method reads as "".
+    expected_id = PYPLUGIN_ID if server_version >= "10.1" else ""
+    assert report["probes"]["get_plugin_id"] == {"outcome": "ok", "result": expected_id}
 
 
 def test_kv_survives_disable_and_enable(
