@@ -107,11 +107,28 @@ def _rebuild(
 
 @dataclass(frozen=True)
 class MethodVersion:
-    """An API method or hook and the Mattermost version that introduced it ("" if unknown)."""
+    """An API method or hook and the Mattermost version that introduced it ("" if unknown).
+
+    ``has_error``: the Go method returns an error (``error`` or ``*model.AppError``), so a server
+    without it can be reported (ServerVersionError); one without (``GetPluginID() string``)
+    returns its zero value there. Always True for hooks, which older servers never call.
+    """
 
     go_name: str
     py_name: str
     min_version: str
+    has_error: bool = True
+
+
+def _go_has_error(doc: str) -> bool:
+    """Whether the ``Go: API.X(params) results`` line of a generated docstring returns an error."""
+    go = " ".join(doc.partition("Go: API.")[2].split())
+    depth = 0
+    for index, char in enumerate(go):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == ")" and depth == 0:
+            return "error" in go[index + 1 :].lower()
+    return True
 
 
 def parse_version(text: str) -> tuple[int, ...]:
@@ -148,8 +165,11 @@ def api_versions() -> dict[str, MethodVersion]:
                     docs[item.name] = ast.get_docstring(item) or ""
     out: dict[str, MethodVersion] = {}
     for entry in _surface()["api"]:
-        match = _MIN_VERSION.search(docs.get(entry["python"], ""))
-        out[entry["go"]] = MethodVersion(entry["go"], entry["python"], match[1] if match else "")
+        doc = docs.get(entry["python"], "")
+        match = _MIN_VERSION.search(doc)
+        out[entry["go"]] = MethodVersion(
+            entry["go"], entry["python"], match[1] if match else "", _go_has_error(doc)
+        )
     return out
 
 

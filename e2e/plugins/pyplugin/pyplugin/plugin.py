@@ -153,15 +153,23 @@ def versions(request: Request) -> JSONResponse:
     """Calls of API methods that Mattermost added after some servers of the e2e matrix (a def
     endpoint: Starlette runs it on a worker thread, where the sync API may block)."""
     api = _plugin(request).api
+    # Each call is meant for servers with and without the method (mmplugin check leaves the
+    # marked lines out of the version the plugin needs).
     probes = {
         # 10.1, no error result: an older server's answer cannot be told from "".
-        "get_plugin_id": lambda: api.get_plugin_id(),
+        "get_plugin_id": lambda: api.get_plugin_id(),  # mmplugin: version-checked
         # 10.7, *model.AppError result.
-        "get_group_by_remote_id": lambda: api.get_group_by_remote_id("e2e-nothing", "custom"),
+        "get_group_by_remote_id": lambda: api.get_group_by_remote_id(
+            "e2e-nothing", "custom"
+        ),  # mmplugin: version-checked
         # 10.10, plain error result.
-        "get_property_field": lambda: api.get_property_field("e2e-nothing", "e2e-nothing"),
+        "get_property_field": lambda: api.get_property_field(
+            "e2e-nothing", "e2e-nothing"
+        ),  # mmplugin: version-checked
         # 11.10: newer than every server of the matrix.
-        "restore_channel": lambda: api.restore_channel("e2enothing0000000000000000"),
+        "restore_channel": lambda: api.restore_channel(
+            "e2enothing0000000000000000"
+        ),  # mmplugin: version-checked
     }
     return JSONResponse(
         {
