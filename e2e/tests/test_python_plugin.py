@@ -208,11 +208,12 @@ NEWER_METHODS = {
 
 
 def test_api_methods_newer_than_the_server_raise_server_version_error(
-    py_plugin: JSON, admin_api: MattermostAPI, server_version: ServerVersion
+    py_plugin: JSON, go_plugin: JSON, admin_api: MattermostAPI, server_version: ServerVersion
 ) -> None:
     """On a server older than a method, the real server's net/rpc has no Plugin.<Method>; the
     plugin gets ServerVersionError naming the method, the version it needs and the server's
-    version. On a server that has the method, the call reaches it (a result or its own error)."""
+    version. On a server that has the method, the call reaches it (a result or its own error).
+    The Go plugin beside it makes the same GetGroupByRemoteID call."""
     response = _ask(admin_api, "GET", "/versions")
     assert response.status_code == 200, response.text
     report = response.json()
@@ -234,6 +235,21 @@ def test_api_methods_newer_than_the_server_raise_server_version_error(
     # GetPluginID (10.1) has no error result: an older server's missing method reads as "".
     expected_id = PYPLUGIN_ID if server_version >= "10.1" else ""
     assert report["probes"]["get_plugin_id"] == {"outcome": "ok", "result": expected_id}
+
+    go = admin_api.plugin_http(GOPLUGIN_ID, "GET", "/versions")
+    assert go.status_code == 200, go.text
+    if server_version < "10.7":
+        # Mattermost's Go client logs the failed RPC and returns (nil, nil): a Go plugin cannot
+        # tell a server without the method from "no such group".
+        assert go.json() == {
+            "server_version": str(server_version),
+            "group_is_nil": True,
+            "app_error": None,
+        }
+    else:
+        # Both reach the server's GetGroupByRemoteID and get its answer for an unknown group.
+        assert go.json()["group_is_nil"] is True and go.json()["app_error"], go.json()
+        assert report["probes"]["get_group_by_remote_id"]["outcome"] == "NotFoundError"
 
 
 def test_kv_survives_disable_and_enable(
