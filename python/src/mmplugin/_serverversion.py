@@ -215,7 +215,10 @@ def not_on_server(response: Any) -> str | None:
         return str(app_error.detailed_error) if app_error.id == METHOD_NOT_ON_SERVER_ID else None
     if field == "error":
         message = str(response.error.message)
-        return message if message.startswith(_PLAIN_ERROR_PREFIX) else None
+        if not message.startswith(_PLAIN_ERROR_PREFIX):
+            return None
+        # "<prefix>X (it is older than the method): <net/rpc's text>": keep net/rpc's text.
+        return message.partition("): ")[2] or message
     return None
 
 

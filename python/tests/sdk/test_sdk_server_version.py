@@ -122,8 +122,9 @@ def test_a_method_newer_than_the_server_names_both_versions(
         assert err.status_code == 501
         assert err.detailed_error == "rpc: can't find method Plugin.GetGroupByRemoteID"
         # Methods with a plain error result too; the server version is asked once a process.
-        with pytest.raises(ServerVersionError, match=r"^get_property_field needs .* 10\.10;"):
+        with pytest.raises(ServerVersionError, match=r"^get_property_field needs .* 10\.10;") as c:
             api.get_property_field("g", "f")
+        assert c.value.detailed_error == "rpc: can't find method Plugin.GetPropertyField"
     assert old_server.version_calls == 1
 
 
