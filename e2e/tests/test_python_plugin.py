@@ -252,6 +252,28 @@ def test_api_methods_newer_than_the_server_raise_server_version_error(
         assert report["probes"]["get_group_by_remote_id"]["outcome"] == "NotFoundError"
 
 
+def test_a_hook_newer_than_the_server_is_never_called(
+    py_plugin: JSON,
+    admin_api: MattermostAPI,
+    team: JSON,
+    unique: str,
+    server_version: ServerVersion,
+) -> None:
+    """The plugin implements ChannelWillBeArchived (11.7), which rejects archiving pykeep-*
+    channels. A server older than the hook still runs the plugin and never calls it."""
+    channel = admin_api.create_channel(team["id"], f"pykeep-{unique}", f"Keep {unique}")
+    response = admin_api.http.delete(f"/api/v4/channels/{channel['id']}")
+    if server_version < "11.7":
+        # Expected on this server: it predates the hook, so the archive goes ahead.
+        assert response.status_code == 200, response.text
+        assert admin_api.get(f"/channels/{channel['id']}")["delete_at"] > 0
+    else:
+        assert response.status_code >= 400, response.text
+        assert "keeps pykeep channels" in response.text
+    status = admin_api.plugin_status(PYPLUGIN_ID)
+    assert status is not None and status["state"] == PluginState.RUNNING
+
+
 def test_kv_survives_disable_and_enable(
     py_plugin: JSON, go_plugin: JSON, admin_api: MattermostAPI
 ) -> None:

@@ -30,6 +30,9 @@ class Demo(Plugin):
 
     def get_user(self) -> None:  # not an API call, not a hook
         other.get_group_by_remote_id("x", "y")
+
+    def channel_will_be_archived(self, ctx, channel):  # mmplugin: version-checked
+        return None
 """
 
 
@@ -57,7 +60,7 @@ def test_scan_finds_api_calls_and_hooks(tmp_path: Path) -> None:
         ("API method", "get_property_field", "10.10", "demo/plugin.py:12"),
         ("API method", "get_plugin_id", "10.1", "demo/plugin.py:16"),
     }
-    assert report.guarded == ["demo/plugin.py:15"]
+    assert report.guarded == ["demo/plugin.py:15", "demo/plugin.py:21"]
     assert report.needed_version == "10.10"
     assert [u.name for u in report.lacking("10.7")] == ["get_property_field"]
 
@@ -76,6 +79,7 @@ def test_check_lists_what_the_server_lacks(
         "  demo/plugin.py:16: API method get_plugin_id needs Mattermost 10.1 "
         "(returns an empty value there: the method has no error result)",
         "  demo/plugin.py:15: marked '# mmplugin: version-checked': not counted",
+        "  demo/plugin.py:21: marked '# mmplugin: version-checked': not counted",
         "The code needs Mattermost 10.10; plugin.json's min_server_version is 9.11.0: "
         'set "min_server_version": "10.10.0".',
     ]

@@ -15,6 +15,8 @@
   user row and a committed/rolled-back write to the plugin's own table, through DB-API),
   ``GET /versions`` (the server's version and what calls of API methods newer than some
   servers do: a result, an error, or ``ServerVersionError`` on a server older than the method).
+- ChannelWillBeArchived (Mattermost 11.7, newer than every server of the e2e matrix): rejects
+  archiving a channel named ``pykeep-*``; servers older than the hook never call it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from mmplugin.commands import (
     Text,
 )
 from mmplugin.errors import AppError, PluginAPIError
-from mmplugin.models import Post
+from mmplugin.models import Channel, Post
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -46,6 +48,7 @@ REWRITTEN = "rewritten-by-python"
 FORBIDDEN_MARKER = "pyforbidden"
 REJECT_REASON = "the e2e Python plugin rejects posts containing pyforbidden"
 TRIGGER = "pytrigger"
+KEEP_PREFIX = "pykeep-"
 COUNTER_KEY = "counter"
 
 
@@ -224,6 +227,14 @@ class PyPlugin(Plugin):
                 message=f"pybot heard {post.user_id}",
             )
         )
+
+    # 11.7: servers older than the hook never call it (mmplugin check leaves it out).
+    def channel_will_be_archived(  # mmplugin: version-checked
+        self, ctx: Context, channel: Channel
+    ) -> Reject | None:
+        if channel.name.startswith(KEEP_PREFIX):
+            return Reject("the e2e Python plugin keeps pykeep channels")
+        return None
 
     @command("pyecho", description="Echo the text back", hint="<text>")
     def pyecho(self, call: CommandCall) -> str:

@@ -7,8 +7,8 @@ is a method defined in a class whose name is a hook's (``on_saml_login``). Each 
 Mattermost version of the generated metadata (``mmplugin._serverversion``). A method the server
 lacks raises ``ServerVersionError`` there (or, without an error result, returns an empty value);
 a hook newer than the server is never called there. A call with the comment
-``# mmplugin: version-checked`` on one of its lines is left out of the needed version: the code
-handles older servers itself.
+``# mmplugin: version-checked`` on one of its lines, or a hook with it on its ``def`` line, is left
+out of the needed version: the code handles older servers itself (an optional hook).
 
 The suggested ``min_server_version`` is the newest of those versions, and never below 9.11.0,
 the oldest server mmplugin is tested on (the e2e matrix: 9.11, 10.10, 11.4).
@@ -27,8 +27,9 @@ from pathlib import Path
 from .. import _serverversion as sv
 
 GUARD_COMMENT = "# mmplugin: version-checked"
-"""On a line of a call: the code checks the server version itself (or handles ServerVersionError),
-so the call does not raise the version the plugin needs."""
+"""On a line of a call, or a hook's ``def`` line: the code handles older servers itself (checks
+the version, catches ServerVersionError, or the hook is optional), so it does not raise the
+version the plugin needs."""
 
 _API_NAMES = frozenset({"api", "async_api"})
 _SKIPPED_DIRS = frozenset(
@@ -105,7 +106,7 @@ def scan(plugin_dir: Path) -> Report:
             tree = ast.parse(source, filename=str(path))
         except SyntaxError as exc:
             raise ValueError(f"{rel}:{exc.lineno}: cannot parse the file: {exc.msg}") from None
-        first = len(report.uses)
+        first, first_guarded = len(report.uses), len(report.guarded)
         lines = source.splitlines()
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
@@ -126,13 +127,17 @@ def scan(plugin_dir: Path) -> Report:
                     if not isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
                         continue
                     hook = hooks.get(item.name)
-                    if hook is not None:
-                        where = f"{rel}:{item.lineno}"
-                        report.uses.append(
-                            Use("hook", hook.py_name, hook.go_name, hook.min_version, where)
-                        )
+                    if hook is None:
+                        continue
+                    where = f"{rel}:{item.lineno}"
+                    if GUARD_COMMENT in lines[item.lineno - 1]:
+                        report.guarded.append(where)
+                    else:
+                        use = Use("hook", hook.py_name, hook.go_name, hook.min_version, where)
+                        report.uses.append(use)
         # ast.walk is breadth-first: keep each file's uses in line order.
         report.uses[first:] = sorted(report.uses[first:], key=lambda u: _line(u.where))
+        report.guarded[first_guarded:] = sorted(report.guarded[first_guarded:], key=_line)
     return report
 
 
