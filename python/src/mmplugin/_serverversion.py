@@ -195,7 +195,8 @@ def hook_versions() -> dict[str, MethodVersion]:
 # -- the clients' error path ---------------------------------------------------------------------
 
 _ERROR_FIELD: dict[type, str | None] = {}
-_server_version: str | None = None
+_server_version: str | None = None  # what GetServerVersion answered, once per process
+_UNKNOWN = "an unknown version"
 
 
 def _error_field(response: Any) -> str | None:
@@ -222,15 +223,27 @@ def not_on_server(response: Any) -> str | None:
     return None
 
 
-def known_server_version() -> str | None:
-    """The server version this process already asked for (None until the first such error)."""
-    return _server_version
-
-
-def remember_server_version(version: str) -> str:
+def error_for(client: Any, go_method: str, detail: str) -> ServerVersionError:
+    """The error for a sync API client's call of ``go_method`` the server lacks; asks the
+    server's version (``client.get_server_version()``) the first time in the process."""
     global _server_version
-    _server_version = version or "an unknown version"
-    return _server_version
+    if _server_version is None:
+        try:
+            _server_version = str(client.get_server_version()) or _UNKNOWN
+        except Exception:  # the version only completes the message; ask again next time
+            return error(go_method, _UNKNOWN, detail)
+    return error(go_method, _server_version, detail)
+
+
+async def async_error_for(client: Any, go_method: str, detail: str) -> ServerVersionError:
+    """``error_for`` for an asyncio API client."""
+    global _server_version
+    if _server_version is None:
+        try:
+            _server_version = str(await client.get_server_version()) or _UNKNOWN
+        except Exception:
+            return error(go_method, _UNKNOWN, detail)
+    return error(go_method, _server_version, detail)
 
 
 def error(go_method: str, server_version: str, detail: str) -> ServerVersionError:

@@ -11,7 +11,7 @@ streamed: read them with ``iter_body``/``read`` (sync) or ``aiter_body``/``read`
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 import grpc
@@ -204,22 +204,9 @@ class SyncClient(_Client[CallsClient]):
                 response = rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise _errors.rpc_error(self._service, name, exc) from None
-        if self._service == _API_SERVICE:
-            detail = _serverversion.not_on_server(response)
-            if detail is not None:
-                raise self._server_version_error(name, detail)
+        if self._service == _API_SERVICE and (detail := _serverversion.not_on_server(response)):
+            raise _serverversion.error_for(self, name, detail)
         return response
-
-    def _server_version_error(self, name: str, detail: str) -> Exception:
-        """ServerVersionError for ``name``, with the server's version (asked once a process)."""
-        version = _serverversion.known_server_version()
-        if version is None:
-            get_server_version: Callable[[], str] = getattr(self, "get_server_version")  # noqa: B009
-            try:
-                version = _serverversion.remember_server_version(get_server_version())
-            except Exception:  # the version only completes the message
-                version = "an unknown version"
-        return _serverversion.error(name, version, detail)
 
     def _framed_call(self, calls: CallsClient, name: str, request: Any) -> Any:
         path, parse = framed_method(self._service, name)
@@ -304,24 +291,9 @@ class AsyncClient(_Client[AsyncCallsClient]):
                 response = await rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise _errors.rpc_error(self._service, name, exc) from None
-        if self._service == _API_SERVICE:
-            detail = _serverversion.not_on_server(response)
-            if detail is not None:
-                raise await self._server_version_error(name, detail)
+        if self._service == _API_SERVICE and (detail := _serverversion.not_on_server(response)):
+            raise await _serverversion.async_error_for(self, name, detail)
         return response
-
-    async def _server_version_error(self, name: str, detail: str) -> Exception:
-        """ServerVersionError for ``name``, with the server's version (asked once a process)."""
-        version = _serverversion.known_server_version()
-        if version is None:
-            get_server_version: Callable[[], Awaitable[str]] = getattr(  # noqa: B009
-                self, "get_server_version"
-            )
-            try:
-                version = _serverversion.remember_server_version(await get_server_version())
-            except Exception:  # the version only completes the message
-                version = "an unknown version"
-        return _serverversion.error(name, version, detail)
 
     async def _upload(
         self,
