@@ -147,7 +147,9 @@ def _probe(call: Callable[[], object]) -> dict[str, Any]:
             "server_version": exc.server_version,
             "detailed_error": exc.detailed_error,
         }
-    except (AppError, PluginAPIError) as exc:
+    except AppError as exc:
+        return {"outcome": type(exc).__name__, "id": exc.id, "message": str(exc)}
+    except PluginAPIError as exc:
         return {"outcome": type(exc).__name__, "message": str(exc)}
     return {"outcome": "ok", "result": result if isinstance(result, str) else repr(result)}
 
