@@ -1,8 +1,8 @@
 // Build-only module for the real Mattermost server used by the end-to-end tests.
 // It is separate from the main module so that the server's dependencies never
-// enter github.com/mmplugin/mmplugin's go.mod. See ../../README.md for why this
+// enter github.com/mmplugin/mmplugin's go.mod. See ../README.md for why this
 // server/v8 pseudo-version was chosen.
-module github.com/mmplugin/mmplugin/e2e/mmserver/v11.4
+module github.com/mmplugin/mmplugin/e2e/mmserver
 
 go 1.24.11
 
@@ -182,7 +182,7 @@ require (
 // repeated here, with two substitutions forced by the module proxy available
 // to this project, which refuses to serve the zips of
 // github.com/mattermost/msgpack/v5 v5.0.0-20260120151306-2f9c67d7e57f and
-// github.com/richardlehane/msoleps v1.0.5 (see ../../README.md):
+// github.com/richardlehane/msoleps v1.0.5 (see ../README.md):
 //   - msgpack: upstream v5.4.1, which is what server/v8 used until 2026-01-20
 //     and what server/public v0.4.4 requires again;
 //   - msoleps (OLE metadata, used only by document text extraction): v1.0.4,
