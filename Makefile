@@ -71,7 +71,7 @@ bench: venv ## Python plugin against its Go twin (latency, throughput, activatio
 	go test ./bench -run '^$$' -bench '^BenchmarkTwins$$' -benchtime 1x -timeout 15m -args -out $(CURDIR)/docs/benchmarks.md
 	go test ./bench -run '^$$' -bench '^BenchmarkFootprint$$' -benchtime 1x -timeout 15m
 
-e2e: setup ## end-to-end tests on a real Mattermost server built from its Go module (PostgreSQL via apt)
+e2e: setup ## end-to-end matrix: the suite on real Mattermost 9.11, 10.10 and 11.4 servers built from their Go modules (PostgreSQL via apt)
 	cd e2e && ../$(PY) -m mmtest test
 
 conformance: setup ## the same plugin.API calls from a Go and a Python plugin on a real server, compared (report: build/conformance.json)

@@ -1,7 +1,11 @@
 """pytest fixtures for the end-to-end suite: one real Mattermost server per session.
 
+The server is the build ``$MMTEST_SERVER`` selects (``e2e/mmserver/v<major>.<minor>``; default:
+the newest); ``python -m mmtest test`` runs the suite once per server of the matrix.
+
 Fixtures other suites can reuse:
     mm_server       the running MattermostServer (session)
+    server_version  the version it reports, as a ServerVersion ("9.11.0", compares with "10.10")
     admin_api       MattermostAPI as the system admin (session)
     new_user        factory: new_user() -> (Credentials, MattermostAPI), closed after the test
     team, channel   a new open team and a public channel in it, created by the admin
@@ -13,17 +17,22 @@ mmtest.bundle.pack_directory(dir, out), mmtest.ws.EventStream(url, token).
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 
 from mmtest.api import JSON, MattermostAPI
-from mmtest.build import ensure_server
+from mmtest.build import ensure_server, selected_build
 from mmtest.bundle import build_go_plugin
 from mmtest.errors import MMTestError
+from mmtest.matrix import RESULTS_ENV
 from mmtest.net import tail
 from mmtest.server import Credentials, MattermostServer, NewUser
+from mmtest.versions import ServerVersion
 
 _running: list[MattermostServer] = []
 
@@ -35,6 +44,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             ensure_server()
         except MMTestError as exc:
             pytest.exit(f"mmtest: {exc}", returncode=pytest.ExitCode.INTERNAL_ERROR)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    server = selected_build()
+    return f"Mattermost server build: e2e/mmserver/v{server.name} ({server.pinned_version()})"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # The counts `python -m mmtest test` puts into its matrix line (errors count as failed).
+    results = os.environ.get(RESULTS_ENV)
+    if results:
+        stats = terminalreporter.stats
+        counts = {
+            "passed": len(stats.get("passed", [])),
+            "failed": len(stats.get("failed", [])) + len(stats.get("error", [])),
+        }
+        Path(results).write_text(json.dumps(counts) + "\n")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -58,6 +84,13 @@ def mm_server() -> Iterator[MattermostServer]:
             yield server
         finally:
             _running.remove(server)
+
+
+@pytest.fixture(scope="session")
+def server_version(mm_server: MattermostServer) -> ServerVersion:
+    """What the running server reports (``model.CurrentVersion`` of its build)."""
+    assert mm_server.install is not None
+    return ServerVersion.parse(str(mm_server.install.info["mattermost_version"]))
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -55,8 +56,13 @@ func (p *Plugin) MessageWillBePosted(_ *plugin.Context, post *model.Post) (*mode
 
 // ServeHTTP answers GET /ping with "pong" and echoes the user id that the
 // server authenticated (the server sets Mattermost-User-Id; it is empty for
-// anonymous requests).
+// anonymous requests), and GET /versions with what a Go plugin's call of an
+// API method newer than the server returns.
 func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/versions" {
+		p.serveVersions(w)
+		return
+	}
 	if r.URL.Path != "/ping" {
 		http.NotFound(w, r)
 		return
@@ -69,6 +75,23 @@ func (p *Plugin) ServeHTTP(_ *plugin.Context, w http.ResponseWriter, r *http.Req
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Mattermost-User-Id", r.Header.Get("Mattermost-User-Id"))
 	fmt.Fprintf(w, `{"pong":true,"user_id":%q}`, r.Header.Get("Mattermost-User-Id"))
+}
+
+// serveVersions calls GetGroupByRemoteID (Minimum server version: 10.7): on an
+// older server Mattermost's own API client logs the failed RPC and returns
+// (nil, nil), which a Go plugin cannot tell from "no such group".
+func (p *Plugin) serveVersions(w http.ResponseWriter) {
+	group, appErr := p.API.GetGroupByRemoteID("e2e-nothing", model.GroupSourceCustom)
+	report := map[string]any{
+		"server_version": p.API.GetServerVersion(),
+		"group_is_nil":   group == nil,
+		"app_error":      nil,
+	}
+	if appErr != nil {
+		report["app_error"] = appErr.Id
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(report)
 }
 
 // ExecuteCommand answers /gopong [text] with an ephemeral "pong" naming the caller.

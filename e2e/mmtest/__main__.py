@@ -1,12 +1,16 @@
 """Command line: ``python -m mmtest build|up|down|test`` (run from ``e2e/``).
 
-build  build and cache the Mattermost server (no-op when cached; --force rebuilds)
-up     start PostgreSQL + the server, print URL, admin credentials and the local-mode
+build  build and cache the Mattermost servers (no-op when cached; --force rebuilds)
+up     start PostgreSQL + a server, print URL, admin credentials and the local-mode
        socket, and keep it running until Ctrl-C or ``python -m mmtest down``
 down   stop the server started by ``up``
 test   install what is missing (PostgreSQL, patchelf and binutils via apt-get,
-       e2e/requirements.txt via pip), build/cache the server, run the end-to-end pytest
-       suite (extra args go to pytest)
+       e2e/requirements.txt via pip), build/cache the servers, run the end-to-end pytest
+       suite once per server (the matrix; extra args go to pytest) and print one line with
+       each server's counts
+
+``--server 9.11`` (repeatable) picks servers of the matrix (``e2e/mmserver/v9.11``); ``up``
+and a plain ``pytest`` use ``$MMTEST_SERVER``, else the newest.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from mmtest import build
+from mmtest import build, matrix
 from mmtest.errors import MMTestError, SetupError
 
 if TYPE_CHECKING:
@@ -37,35 +41,53 @@ STATE_FILE_NAME = "up.json"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mmtest", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    build_cmd = commands.add_parser("build", help="build and cache the Mattermost server")
+    build_cmd = commands.add_parser("build", help="build and cache the Mattermost servers")
     build_cmd.add_argument("--force", action="store_true", help="rebuild even if cached")
     up_cmd = commands.add_parser("up", help="start a server and keep it running")
     up_cmd.add_argument("--keep", action="store_true", help="keep its files after it stops")
     commands.add_parser("down", help="stop the server started by `up`")
-    test_cmd = commands.add_parser("test", help="install, build and run the e2e suite")
+    test_cmd = commands.add_parser("test", help="install, build and run the e2e matrix")
     test_cmd.add_argument("--no-install", action="store_true", help="skip apt-get/pip")
+    for each in (build_cmd, up_cmd, test_cmd):
+        each.add_argument(
+            "--server",
+            action="append",
+            metavar="X.Y",
+            help="a server of the matrix (e2e/mmserver/vX.Y); repeatable; "
+            + ("default: $MMTEST_SERVER, else the newest" if each is up_cmd else "default: all"),
+        )
     # Anything test does not know (e.g. `-k websocket -x`) goes to pytest.
     args, pytest_args = parser.parse_known_args(argv)
     if pytest_args and args.command != "test":
         parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
     try:
         if args.command == "build":
-            return _build(force=args.force)
+            return _build(_builds(args.server), force=args.force)
         if args.command == "up":
-            return _up(keep=args.keep)
+            if args.server and len(args.server) > 1:
+                parser.error("`up` starts one server: give --server once")
+            chosen = build.selected_build(args.server[0] if args.server else None)
+            return _up(chosen, keep=args.keep)
         if args.command == "down":
             return _down()
-        return _test(install=not args.no_install, pytest_args=pytest_args)
+        return _test(_builds(args.server), install=not args.no_install, pytest_args=pytest_args)
     except MMTestError as exc:
         print(f"mmtest: error: {exc}", file=sys.stderr)
         return 1
 
 
-def _build(*, force: bool) -> int:
-    install = build.ensure_server(force=force)
-    print(f"server:  {install.binary}")
-    for key, value in install.info.items():
-        print(f"{key}: {value}")
+def _builds(names: list[str] | None) -> list[build.ServerBuild]:
+    if not names:
+        return build.server_builds()
+    return [build.selected_build(name) for name in names]
+
+
+def _build(builds: list[build.ServerBuild], *, force: bool) -> int:
+    for each in builds:
+        install = build.ensure_server(each, force=force)
+        print(f"server:  {install.binary}")
+        for key, value in install.info.items():
+            print(f"{key}: {value}")
     return 0
 
 
@@ -73,7 +95,7 @@ def _state_file() -> Path:
     return build.cache_root() / STATE_FILE_NAME
 
 
-def _up(*, keep: bool) -> int:
+def _up(server_build: build.ServerBuild, *, keep: bool) -> int:
     from mmtest.server import MattermostServer  # needs httpx: imported only when used
 
     state_file = _state_file()
@@ -86,7 +108,8 @@ def _up(*, keep: bool) -> int:
             )
     _interrupt_once_on(signal.SIGINT, signal.SIGTERM)
     with contextlib.suppress(KeyboardInterrupt):
-        _serve(MattermostServer(keep_files=keep), state_file, keep=keep)
+        install = build.ensure_server(server_build)
+        _serve(MattermostServer(install, keep_files=keep), state_file, keep=keep)
     return 0
 
 
@@ -151,12 +174,11 @@ def _down() -> int:
     return 0
 
 
-def _test(*, install: bool, pytest_args: list[str]) -> int:
+def _test(builds: list[build.ServerBuild], *, install: bool, pytest_args: list[str]) -> int:
     if install:
         install_requirements()
-    build.ensure_server()
     args = pytest_args[1:] if pytest_args[:1] == ["--"] else pytest_args
-    return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=build.E2E_DIR)
+    return matrix.run(builds, args)
 
 
 def install_requirements() -> None:

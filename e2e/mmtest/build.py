@@ -1,7 +1,9 @@
-"""Build the real Mattermost server once and cache it, keyed by its version.
+"""Build the real Mattermost servers once and cache them, keyed by their version.
 
-The server is compiled from the ``server/v8`` Go module pinned in ``e2e/mmserver/go.mod``
-(a module of its own, so the server's dependencies never reach the main module). The binary
+Each server of the e2e matrix is compiled from the ``server/v8`` Go module pinned in its own
+build module, ``e2e/mmserver/v<major>.<minor>/go.mod`` (modules of their own, so the servers'
+dependencies never reach the main module or each other). ``MMTEST_SERVER=<major>.<minor>``
+selects one (default: the newest); ``python -m mmtest test`` runs the suite on each. The binary
 and the runtime assets the server looks up next to its executable (``i18n``, ``templates``,
 ``fonts``) are copied out of the Go module cache into::
 
@@ -31,7 +33,8 @@ from pathlib import Path
 from mmtest.errors import SetupError
 
 E2E_DIR = Path(__file__).resolve().parent.parent
-MMSERVER_MODULE_DIR = E2E_DIR / "mmserver"
+MMSERVER_DIR = E2E_DIR / "mmserver"
+SERVER_ENV = "MMTEST_SERVER"
 SERVER_MODULE = "github.com/mattermost/mattermost/server/v8"
 PUBLIC_MODULE = "github.com/mattermost/mattermost/server/public"
 SERVER_PACKAGE = SERVER_MODULE + "/cmd/mattermost"
@@ -58,60 +61,100 @@ class ServerInstall:
         return info
 
 
+@dataclass(frozen=True)
+class ServerBuild:
+    """One build module of the matrix: ``e2e/mmserver/v<name>/`` (``name`` like ``"9.11"``)."""
+
+    name: str
+
+    @property
+    def module_dir(self) -> Path:
+        return MMSERVER_DIR / f"v{self.name}"
+
+    @property
+    def sort_key(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.name.split("."))
+
+    def pinned_version(self, module: str = SERVER_MODULE) -> str:
+        """The version of ``module`` this build module requires."""
+        go_mod = (self.module_dir / "go.mod").read_text()
+        match = re.search(rf"^\s*{re.escape(module)}\s+(v\S+)", go_mod, re.MULTILINE)
+        if match is None:
+            raise SetupError(f"{module} is not required in {self.module_dir / 'go.mod'}")
+        return match.group(1)
+
+    def inputs_sha256(self) -> str:
+        digest = hashlib.sha256()
+        for name in ("go.mod", "go.sum"):
+            digest.update((self.module_dir / name).read_bytes())
+        return digest.hexdigest()
+
+
+def server_builds() -> list[ServerBuild]:
+    """Every build module under ``e2e/mmserver``, oldest server first."""
+    builds = [
+        ServerBuild(path.parent.name[1:])
+        for path in MMSERVER_DIR.glob("v*/go.mod")
+        if re.fullmatch(r"v\d+\.\d+", path.parent.name)
+    ]
+    if not builds:
+        raise SetupError(f"no server build module (v<major>.<minor>/go.mod) in {MMSERVER_DIR}")
+    return sorted(builds, key=lambda b: b.sort_key)
+
+
+def selected_build(name: str | None = None) -> ServerBuild:
+    """The build ``name`` (else ``$MMTEST_SERVER``, else the newest), checked to exist."""
+    builds = server_builds()
+    name = name or os.environ.get(SERVER_ENV) or builds[-1].name
+    for each in builds:
+        if each.name == name.removeprefix("v"):
+            return each
+    known = ", ".join(b.name for b in builds)
+    raise SetupError(f"no server build {name!r} in {MMSERVER_DIR} (there are: {known})")
+
+
 def cache_root() -> Path:
     """``$MMPLUGIN_CACHE``, else ``~/.cache/mmplugin``."""
     configured = os.environ.get("MMPLUGIN_CACHE")
     return Path(configured) if configured else Path.home() / ".cache" / "mmplugin"
 
 
-def pinned_version(module: str = SERVER_MODULE) -> str:
-    """The version of ``module`` required by ``e2e/mmserver/go.mod``."""
-    go_mod = (MMSERVER_MODULE_DIR / "go.mod").read_text()
-    match = re.search(rf"^\s*{re.escape(module)}\s+(v\S+)", go_mod, re.MULTILINE)
-    if match is None:
-        raise SetupError(f"{module} is not required in {MMSERVER_MODULE_DIR / 'go.mod'}")
-    return match.group(1)
+def install_dir(version: str) -> Path:
+    return cache_root() / "mattermost-server" / version
 
 
-def install_dir(version: str | None = None) -> Path:
-    return cache_root() / "mattermost-server" / (version or pinned_version())
+def cached_server(build: ServerBuild | None = None) -> ServerInstall | None:
+    """The cached server of ``build`` (default: the selected one), or None if there is none.
 
-
-def cached_server(version: str | None = None) -> ServerInstall | None:
-    """The cached build of ``version`` (default: the pinned one), or None if there is none.
-
-    A build of the pinned version made from a different ``mmserver/go.mod``/``go.sum`` (say,
-    another dependency substitution) does not count.
+    A build made from a different ``go.mod``/``go.sum`` (say, another dependency substitution)
+    does not count.
     """
-    pinned = pinned_version()
-    version = version or pinned
+    build = build or selected_build()
+    version = build.pinned_version()
     install = ServerInstall(install_dir(version), version)
     if not (install.root / BUILD_INFO).is_file() or not os.access(install.binary, os.X_OK):
         return None
-    if version == pinned and install.info.get("inputs_sha256") != _inputs_sha256():
+    if install.info.get("inputs_sha256") != build.inputs_sha256():
         return None
     return install
 
 
-def _inputs_sha256() -> str:
-    digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum"):
-        digest.update((MMSERVER_MODULE_DIR / name).read_bytes())
-    return digest.hexdigest()
-
-
-def ensure_server(*, force: bool = False, log: bool = True) -> ServerInstall:
-    """Return the cached server build, building it first if it is missing (or ``force``)."""
-    version = pinned_version()
-    if not force and (install := cached_server(version)) is not None:
+def ensure_server(
+    build: ServerBuild | None = None, *, force: bool = False, log: bool = True
+) -> ServerInstall:
+    """The cached server of ``build`` (default: the selected one), built first if it is
+    missing (or ``force``). Each version has its own cache entry and lock."""
+    build = build or selected_build()
+    if not force and (install := cached_server(build)) is not None:
         return install
+    version = build.pinned_version()
     root = install_dir(version)
     root.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive_lock(root.parent / f".{version}.lock"):
         # Another process may have finished the build while this one waited for the lock.
-        if not force and (install := cached_server(version)) is not None:
+        if not force and (install := cached_server(build)) is not None:
             return install
-        return _build(root, version, log=log)
+        return _build(root, build, log=log)
 
 
 def go_binary() -> str:
@@ -119,15 +162,16 @@ def go_binary() -> str:
     if go is None:
         raise SetupError(
             "the Go toolchain is needed to build the Mattermost server: install Go "
-            "(the version in e2e/mmserver/go.mod or newer) and put `go` on PATH"
+            "(the newest `go` line of e2e/mmserver/v*/go.mod or newer) and put `go` on PATH"
         )
     return go
 
 
-def _build(root: Path, version: str, *, log: bool) -> ServerInstall:
+def _build(root: Path, build: ServerBuild, *, log: bool) -> ServerInstall:
     if platform.system() != "Linux":
         raise SetupError("the end-to-end server build is only supported on Linux")
     go = go_binary()
+    version = build.pinned_version()
     staging = root.with_name(f".{root.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "bin").mkdir(parents=True)
@@ -154,11 +198,11 @@ def _build(root: Path, version: str, *, log: bool) -> ServerInstall:
         _run(
             [go, "build", "-buildvcs=false", "-trimpath", "-ldflags", ldflags,
              "-o", str(staging / "bin" / "mattermost"), SERVER_PACKAGE],
-            cwd=MMSERVER_MODULE_DIR, env=env, timeout=BUILD_TIMEOUT_SECONDS,
+            cwd=build.module_dir, env=env, timeout=BUILD_TIMEOUT_SECONDS,
         )  # fmt: skip
         module_dir = Path(
             _run([go, "list", "-m", "-f", "{{.Dir}}", SERVER_MODULE],
-                 cwd=MMSERVER_MODULE_DIR, env=env, timeout=300).strip()
+                 cwd=build.module_dir, env=env, timeout=300).strip()
         )  # fmt: skip
         for asset in RUNTIME_ASSETS:
             shutil.copytree(module_dir / asset, staging / asset)
@@ -167,16 +211,17 @@ def _build(root: Path, version: str, *, log: bool) -> ServerInstall:
                 path.chmod(0o755 if path.is_dir() else 0o644)
         public_dir = Path(
             _run([go, "list", "-m", "-f", "{{.Dir}}", PUBLIC_MODULE],
-                 cwd=MMSERVER_MODULE_DIR, env=env, timeout=300).strip()
+                 cwd=build.module_dir, env=env, timeout=300).strip()
         )  # fmt: skip
-        go_version = _run([go, "env", "GOVERSION"], cwd=MMSERVER_MODULE_DIR, env=env, timeout=60)
+        go_version = _run([go, "env", "GOVERSION"], cwd=build.module_dir, env=env, timeout=60)
         seconds = round(time.monotonic() - started, 1)
         info = {
             "mattermost_version": _current_version(public_dir / "model" / "version.go"),
             "server_v8_version": version,
-            "server_public_version": pinned_version(PUBLIC_MODULE),
+            "build_module": f"e2e/mmserver/v{build.name}",
+            "server_public_version": build.pinned_version(PUBLIC_MODULE),
             "commit": commit,
-            "inputs_sha256": _inputs_sha256(),
+            "inputs_sha256": build.inputs_sha256(),
             "go": go_version.strip(),
             "build_seconds": seconds,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

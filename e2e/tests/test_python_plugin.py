@@ -25,6 +25,7 @@ from mmtest.api import JSON, APIError, MattermostAPI, PluginState
 from mmtest.bundle import GOPLUGIN_ID
 from mmtest.pyplugin import PYPLUGIN_DIR, PYPLUGIN_ID
 from mmtest.server import MattermostServer, NewUser
+from mmtest.versions import ServerVersion
 from mmtest.ws import EventStream
 
 _T = TypeVar("_T")
@@ -195,6 +196,84 @@ def test_dbapi_queries_the_servers_database(py_plugin: JSON, new_user: NewUser) 
     assert isinstance(report["active_users"], int) and report["active_users"] >= 2
     # The committed insert is there, the rolled-back one is not.
     assert report["notes"] == [[user.user_id, "kept"]]
+
+
+# API methods newer than some servers of the matrix, by the Python name the plugin calls, with
+# the Go name and the version the generated metadata gives (Minimum server version).
+NEWER_METHODS = {
+    "get_group_by_remote_id": ("GetGroupByRemoteID", "10.7"),
+    "get_property_field": ("GetPropertyField", "10.10"),
+    "restore_channel": ("RestoreChannel", "11.10"),
+}
+
+
+def test_api_methods_newer_than_the_server_raise_server_version_error(
+    py_plugin: JSON, go_plugin: JSON, admin_api: MattermostAPI, server_version: ServerVersion
+) -> None:
+    """On a server older than a method, the real server's net/rpc has no Plugin.<Method>; the
+    plugin gets ServerVersionError naming the method, the version it needs and the server's
+    version. On a server that has the method, the call reaches it (a result or its own error).
+    The Go plugin beside it makes the same GetGroupByRemoteID call."""
+    response = _ask(admin_api, "GET", "/versions")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["server_version"] == str(server_version)
+    for method, (go_name, needs) in NEWER_METHODS.items():
+        probe = report["probes"][method]
+        if server_version < needs:
+            # Expected on this server: it predates the method.
+            assert probe == {
+                "outcome": "ServerVersionError",
+                "message": f"{method} needs Mattermost {needs}; this server is {server_version}",
+                "method": method,
+                "required_version": needs,
+                "server_version": str(server_version),
+                "detailed_error": f"rpc: can't find method Plugin.{go_name}",
+            }, method
+        else:
+            assert probe["outcome"] != "ServerVersionError", (method, probe)
+    # GetPluginID (10.1) has no error result: an older server's missing method reads as "".
+    expected_id = PYPLUGIN_ID if server_version >= "10.1" else ""
+    assert report["probes"]["get_plugin_id"] == {"outcome": "ok", "result": expected_id}
+
+    go = admin_api.plugin_http(GOPLUGIN_ID, "GET", "/versions")
+    assert go.status_code == 200, go.text
+    if server_version < "10.7":
+        # Mattermost's Go client logs the failed RPC and returns (nil, nil): a Go plugin cannot
+        # tell a server without the method from "no such group".
+        assert go.json() == {
+            "server_version": str(server_version),
+            "group_is_nil": True,
+            "app_error": None,
+        }
+    else:
+        # Both reach the server's GetGroupByRemoteID and get the same AppError for an unknown
+        # group (on 10.10 a 403 ForbiddenError, the same id as the Go twin sees).
+        assert go.json()["group_is_nil"] is True and go.json()["app_error"], go.json()
+        probe = report["probes"]["get_group_by_remote_id"]
+        assert probe["id"] == go.json()["app_error"], (probe, go.json())
+
+
+def test_a_hook_newer_than_the_server_is_never_called(
+    py_plugin: JSON,
+    admin_api: MattermostAPI,
+    team: JSON,
+    unique: str,
+    server_version: ServerVersion,
+) -> None:
+    """The plugin implements ChannelWillBeArchived (11.7), which rejects archiving pykeep-*
+    channels. A server older than the hook still runs the plugin and never calls it."""
+    channel = admin_api.create_channel(team["id"], f"pykeep-{unique}", f"Keep {unique}")
+    response = admin_api.http.delete(f"/api/v4/channels/{channel['id']}")
+    if server_version < "11.7":
+        # Expected on this server: it predates the hook, so the archive goes ahead.
+        assert response.status_code == 200, response.text
+        assert admin_api.get(f"/channels/{channel['id']}")["delete_at"] > 0
+    else:
+        assert response.status_code >= 400, response.text
+        assert "keeps pykeep channels" in response.text
+    status = admin_api.plugin_status(PYPLUGIN_ID)
+    assert status is not None and status["state"] == PluginState.RUNNING
 
 
 def test_kv_survives_disable_and_enable(

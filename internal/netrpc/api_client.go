@@ -23,7 +23,8 @@ import (
 // Two deliberate differences from Mattermost's client, both invisible to the server:
 //   - a failed call (broken stream, method unknown to an older server) is returned as an
 //     error (*model.AppError or error, whichever the method returns) instead of zero values
-//     that read as success; methods without an error result log it;
+//     that read as success; a method the server does not have is a 501 AppError with
+//     MethodNotOnServerErrorID (errors.go); methods without an error result log it;
 //   - plain errors from the server are decoded to their sentinel (io.EOF, sql.ErrNoRows, …),
 //     as Mattermost only does for the Driver.
 type apiClient struct {

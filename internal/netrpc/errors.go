@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/lib/pq"
 	"github.com/mattermost/mattermost/server/public/model"
@@ -77,10 +78,37 @@ func decodeError(err error) error {
 	return err
 }
 
+// MethodNotOnServerErrorID is the AppError id of a call to an API method the connected server
+// does not have (it predates the method). The Python SDK turns it into ServerVersionError, which
+// names the version the method needs; Go callers can compare the id.
+const MethodNotOnServerErrorID = "mmplugin.netrpc.method_not_on_server.app_error"
+
+// methodNotOnServerPrefix starts the message of the plain error returned for such a call by
+// methods without an AppError result; the SDK recognises it too.
+const methodNotOnServerPrefix = "mmplugin: the Mattermost server has no API method "
+
+// isMethodNotOnServer reports whether err is net/rpc's answer from a server whose API RPC server
+// has no Plugin.<method>: `rpc: can't find method Plugin.<method>` (net/rpc's server sends the
+// text; its client returns it as rpc.ServerError). That is what a server older than the method
+// answers; verified on Mattermost 9.11.0 by the e2e matrix.
+func isMethodNotOnServer(method string, err error) bool {
+	return err != nil && strings.HasSuffix(err.Error(), "rpc: can't find method Plugin."+method)
+}
+
 // callFailedAppError reports a failed RPC (broken connection, server without the method)
 // to a caller expecting *model.AppError. Mattermost's own client returns zero values in that
-// case, which reads as success; an explicit error lets the plugin see what happened.
+// case, which reads as success; an explicit error lets the plugin see what happened. A server
+// without the method gets its own 501 AppError (MethodNotOnServerErrorID).
 func callFailedAppError(method string, err error) *model.AppError {
+	if isMethodNotOnServer(method, err) {
+		return &model.AppError{
+			Id:            MethodNotOnServerErrorID,
+			Message:       fmt.Sprintf("The Mattermost server has no API method %s: it is older than the method.", method),
+			DetailedError: err.Error(),
+			Where:         "netrpc.API." + method,
+			StatusCode:    http.StatusNotImplemented,
+		}
+	}
 	return &model.AppError{
 		Id:            "mmplugin.netrpc.call_failed.app_error",
 		Message:       fmt.Sprintf("The call to the Mattermost server API %s failed: %v.", method, err),
@@ -90,8 +118,12 @@ func callFailedAppError(method string, err error) *model.AppError {
 	}
 }
 
-// callFailedError is callFailedAppError for methods returning a plain error.
+// callFailedError is callFailedAppError for methods returning a plain error. A server without
+// the method gets a message starting with methodNotOnServerPrefix and the method's name.
 func callFailedError(method string, err error) error {
+	if isMethodNotOnServer(method, err) {
+		return fmt.Errorf("%s%s (it is older than the method): %w", methodNotOnServerPrefix, method, err)
+	}
 	return fmt.Errorf("netrpc: the call to the Mattermost server API %s failed: %w", method, err)
 }
 

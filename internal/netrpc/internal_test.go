@@ -243,14 +243,32 @@ func TestAgainstAnOlderServer(t *testing.T) {
 		t.Errorf("buffered PluginHTTP: %d %v %q", resp.StatusCode, resp.Header, body)
 	}
 
-	// A method the server lacks is an error, not a silent zero value.
+	// A method the server lacks is an error, not a silent zero value: a 501 AppError with its
+	// own id, or a plain error whose message names the method, for the SDK to recognise.
 	user, appErr := api.GetUser("u1")
-	if user != nil || appErr == nil || appErr.Id != "mmplugin.netrpc.call_failed.app_error" ||
-		appErr.StatusCode != http.StatusInternalServerError || !strings.Contains(appErr.DetailedError, "can't find method Plugin.GetUser") {
+	if user != nil || appErr == nil || appErr.Id != MethodNotOnServerErrorID ||
+		appErr.StatusCode != http.StatusNotImplemented || appErr.Where != "netrpc.API.GetUser" ||
+		!strings.Contains(appErr.DetailedError, "can't find method Plugin.GetUser") {
 		t.Errorf("GetUser on a server without it = %v, %+v", user, appErr)
 	}
-	if _, err := api.GetBundlePath(); err == nil || !strings.Contains(err.Error(), "GetBundlePath failed") {
+	_, err := api.GetBundlePath()
+	if err == nil || !strings.HasPrefix(err.Error(), methodNotOnServerPrefix+"GetBundlePath ") {
 		t.Errorf("GetBundlePath on a server without it: %v", err)
+	}
+}
+
+func TestOnlyAMissingMethodIsNotOnServer(t *testing.T) {
+	// Any other failure (a broken stream, another method's name) stays a failed call (500).
+	broken := callFailedAppError("GetUser", errors.New("connection is shut down"))
+	if broken.Id != "mmplugin.netrpc.call_failed.app_error" || broken.StatusCode != http.StatusInternalServerError {
+		t.Errorf("broken connection: %+v", broken)
+	}
+	other := callFailedAppError("GetUser", errors.New("rpc: can't find method Plugin.GetUsers"))
+	if other.Id == MethodNotOnServerErrorID {
+		t.Errorf("another method's absence was taken for GetUser's: %+v", other)
+	}
+	if err := callFailedError("KVGet", errors.New("unexpected EOF")); strings.HasPrefix(err.Error(), methodNotOnServerPrefix) {
+		t.Errorf("KVGet failure: %v", err)
 	}
 }
 

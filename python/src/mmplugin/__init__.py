@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mmplugin.cluster import ClusterEvent, on_cluster_event
     from mmplugin.commands import CommandCall, command, ephemeral, in_channel
     from mmplugin.config import ConfigurationError, Settings, setting
-    from mmplugin.errors import AppError, PluginAPIError
+    from mmplugin.errors import AppError, PluginAPIError, ServerVersionError
     from mmplugin.messages import on_message
     from mmplugin.models import CommandResponse, Context, Post
     from mmplugin.plugin import Plugin
@@ -47,6 +47,7 @@ _LAZY = {
     "setting": "mmplugin.config",
     "AppError": "mmplugin.errors",
     "PluginAPIError": "mmplugin.errors",
+    "ServerVersionError": "mmplugin.errors",
     "on_message": "mmplugin.messages",
     "CommandResponse": "mmplugin.models",
     "Context": "mmplugin.models",
@@ -81,6 +82,7 @@ __all__ = [
     "PluginAPIError",
     "Post",
     "Reject",
+    "ServerVersionError",
     "Settings",
     "__version__",
     "command",

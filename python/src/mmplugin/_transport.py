@@ -18,7 +18,7 @@ import grpc
 from google.protobuf import descriptor_pool, message_factory
 from grpc import aio
 
-from mmplugin import _streams
+from mmplugin import _serverversion, _streams
 from mmplugin import errors as _errors
 from mmplugin._runtime.calls import AsyncCallsClient, CallsClient, release_hook_reader
 from mmplugin.v1 import models_pb2 as _m
@@ -176,6 +176,7 @@ class _Client(Generic[_Calls]):
 
 
 _PACKAGE = "mmplugin.v1"
+_API_SERVICE = "PluginAPIService"
 
 
 @functools.cache
@@ -198,11 +199,14 @@ class SyncClient(_Client[CallsClient]):
         try:
             if self._calls is not None:
                 response: _Resp = self._framed_call(self._calls, name, request)
-                return response
-            release_hook_reader()  # a blocking call: a hook's thread lets another read hooks
-            return rpc(request, metadata=self._metadata, timeout=self._timeout)
+            else:
+                release_hook_reader()  # a blocking call: a hook's thread lets another read hooks
+                response = rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise _errors.rpc_error(self._service, name, exc) from None
+        if self._service == _API_SERVICE and (detail := _serverversion.not_on_server(response)):
+            raise _serverversion.error_for(self, name, detail)
+        return response
 
     def _framed_call(self, calls: CallsClient, name: str, request: Any) -> Any:
         path, parse = framed_method(self._service, name)
@@ -283,10 +287,13 @@ class AsyncClient(_Client[AsyncCallsClient]):
                     self._timeout,
                 )
                 response: _Resp = parse(data)
-                return response
-            return await rpc(request, metadata=self._metadata, timeout=self._timeout)
+            else:
+                response = await rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.RpcError as exc:
             raise _errors.rpc_error(self._service, name, exc) from None
+        if self._service == _API_SERVICE and (detail := _serverversion.not_on_server(response)):
+            raise await _serverversion.async_error_for(self, name, detail)
+        return response
 
     async def _upload(
         self,

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, cast
 import grpc
 
 from mmplugin import _values
+from mmplugin._serverversion import ServerVersionError
 from mmplugin.v1 import models_pb2 as _m
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "PluginAPIError",
     "ProtocolError",
     "RemoveArgumentError",
+    "ServerVersionError",
     "TooLargeError",
     "TooManyRequestsError",
     "TxDoneError",

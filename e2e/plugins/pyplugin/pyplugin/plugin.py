@@ -12,17 +12,22 @@
 - An ASGI (Starlette) app below ``/plugins/com.mmplugin.e2e.pyplugin``: ``GET /whoami`` (the
   ``Mattermost-User-Id``; 401 for anonymous requests), ``GET|POST /counter`` (a KV counter),
   ``GET /setting`` (the current value of the ``Greeting`` setting), ``GET /db`` (the caller's
-  user row and a committed/rolled-back write to the plugin's own table, through DB-API).
+  user row and a committed/rolled-back write to the plugin's own table, through DB-API),
+  ``GET /versions`` (the server's version and what calls of API methods newer than some
+  servers do: a result, an error, or ``ServerVersionError`` on a server older than the method).
+- ChannelWillBeArchived (Mattermost 11.7, newer than every server of the e2e matrix): rejects
+  archiving a channel named ``pykeep-*``; servers older than the hook never call it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import mmplugin.http
-from mmplugin import CommandCall, Context, Plugin, Reject, Settings, command
+from mmplugin import CommandCall, Context, Plugin, Reject, ServerVersionError, Settings, command
 from mmplugin.commands import (
     SYSTEM_ADMIN,
     AutocompleteQuery,
@@ -31,7 +36,8 @@ from mmplugin.commands import (
     StaticList,
     Text,
 )
-from mmplugin.models import Post
+from mmplugin.errors import AppError, PluginAPIError
+from mmplugin.models import Channel, Post
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -42,6 +48,7 @@ REWRITTEN = "rewritten-by-python"
 FORBIDDEN_MARKER = "pyforbidden"
 REJECT_REASON = "the e2e Python plugin rejects posts containing pyforbidden"
 TRIGGER = "pytrigger"
+KEEP_PREFIX = "pykeep-"
 COUNTER_KEY = "counter"
 
 
@@ -127,6 +134,56 @@ async def job(request: Request) -> JSONResponse:
     )
 
 
+def _probe(call: Callable[[], object]) -> dict[str, Any]:
+    """What one API call did, as JSON."""
+    try:
+        result = call()
+    except ServerVersionError as exc:
+        return {
+            "outcome": "ServerVersionError",
+            "message": str(exc),
+            "method": exc.method,
+            "required_version": exc.required_version,
+            "server_version": exc.server_version,
+            "detailed_error": exc.detailed_error,
+        }
+    except AppError as exc:
+        return {"outcome": type(exc).__name__, "id": exc.id, "message": str(exc)}
+    except PluginAPIError as exc:
+        return {"outcome": type(exc).__name__, "message": str(exc)}
+    return {"outcome": "ok", "result": result if isinstance(result, str) else repr(result)}
+
+
+def versions(request: Request) -> JSONResponse:
+    """Calls of API methods that Mattermost added after some servers of the e2e matrix (a def
+    endpoint: Starlette runs it on a worker thread, where the sync API may block)."""
+    api = _plugin(request).api
+    # Each call is meant for servers with and without the method (mmplugin check leaves the
+    # marked lines out of the version the plugin needs).
+    probes = {
+        # 10.1, no error result: an older server's answer cannot be told from "".
+        "get_plugin_id": lambda: api.get_plugin_id(),  # mmplugin: version-checked
+        # 10.7, *model.AppError result.
+        "get_group_by_remote_id": lambda: api.get_group_by_remote_id(
+            "e2e-nothing", "custom"
+        ),  # mmplugin: version-checked
+        # 10.10, plain error result.
+        "get_property_field": lambda: api.get_property_field(
+            "e2e-nothing", "e2e-nothing"
+        ),  # mmplugin: version-checked
+        # 11.10: newer than every server of the matrix.
+        "restore_channel": lambda: api.restore_channel(
+            "e2enothing0000000000000000"
+        ),  # mmplugin: version-checked
+    }
+    return JSONResponse(
+        {
+            "server_version": api.get_server_version(),
+            "probes": {name: _probe(call) for name, call in probes.items()},
+        }
+    )
+
+
 app = Starlette(
     routes=[
         Route("/job", job),
@@ -134,6 +191,7 @@ app = Starlette(
         Route("/counter", counter, methods=["GET", "POST"]),
         Route("/setting", setting),
         Route("/db", db),
+        Route("/versions", versions),
     ]
 )
 
@@ -171,6 +229,14 @@ class PyPlugin(Plugin):
                 message=f"pybot heard {post.user_id}",
             )
         )
+
+    # 11.7: servers older than the hook never call it (mmplugin check leaves it out).
+    def channel_will_be_archived(  # mmplugin: version-checked
+        self, ctx: Context, channel: Channel
+    ) -> Reject | None:
+        if channel.name.startswith(KEEP_PREFIX):
+            return Reject("the e2e Python plugin keeps pykeep channels")
+        return None
 
     @command("pyecho", description="Echo the text back", hint="<text>")
     def pyecho(self, call: CommandCall) -> str:

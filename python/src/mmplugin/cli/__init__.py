@@ -1,4 +1,4 @@
-"""The ``mmplugin`` command: ``new``, ``bundle``, ``deploy`` and ``logs``.
+"""The ``mmplugin`` command: ``new``, ``bundle``, ``check``, ``deploy`` and ``logs``.
 
 Needs the ``cli`` extra (``pip install "mmplugin[cli]"``) for ``httpx`` and ``packaging``.
 """
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_new(sub)
     commands.add_bundle(sub)
+    commands.add_check(sub)
     commands.add_deploy(sub)
     commands.add_logs(sub)
     return ap

@@ -11,11 +11,13 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._serverversion import lacks, parse_version
 from ..bundle import BundleError, BundleOptions, PythonVersion, build_bundle, get_platform
 from ..bundle.host import HOST_BINARY_DIR_ENV, parse_host_binary_args
 from ..bundle.manifest import load_manifest, parse_manifest
 from ..bundle.platforms import DEFAULT_GLIBC, current_platform
 from ..bundle.runtime import parse_runtime_args
+from . import check
 from .scaffold import scaffold
 
 if TYPE_CHECKING:
@@ -139,6 +141,9 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         )
     if not args.pythons and not runtimes:
         _say(f"no --python given: bundling for this Python, {pythons[0]}")
+    version_warning = check.min_version_warning(args.dir)
+    if version_warning:
+        _say(version_warning)
     result = build_bundle(
         BundleOptions(
             plugin_dir=args.dir,
@@ -165,6 +170,61 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         _say(warning)
     print(result.path)
     return 0
+
+
+# --- check ----------------------------------------------------------------------------------------
+
+
+def add_check(sub: Any) -> None:
+    p = sub.add_parser(
+        "check",
+        help="list the API methods and hooks the plugin's code uses that a server version lacks",
+        description="Read the plugin's Python code (statically) and list the API methods and "
+        "hooks it uses that Mattermost X.Y does not have, with the min_server_version it needs.",
+    )
+    p.add_argument("dir", nargs="?", type=Path, default=Path("."), help="plugin directory")
+    p.add_argument(
+        "--server-version",
+        metavar="X.Y",
+        help="the server version to check against (default: plugin.json's min_server_version)",
+    )
+    p.set_defaults(func=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Exit 0 when the server has everything the code uses, 1 when it lacks something."""
+    report = check.scan(args.dir)
+    declared = check.manifest_min_version(args.dir)
+    server = args.server_version or declared
+    if not server:
+        raise ValueError(
+            "give --server-version X.Y (plugin.json has no min_server_version to check against)"
+        )
+    parse_version(server)  # a clear error for a malformed version
+    lacking = report.lacking(server)
+    needed = report.needed_version
+    print(
+        f"{args.dir}: {report.files} files, {len(report.uses)} uses of API methods and hooks; "
+        f"checked against Mattermost {server}"
+    )
+    for use in lacking:
+        needs = f"needs Mattermost {use.min_version}"
+        print(f"  {use.where}: {use.kind} {use.name} {needs} ({use.effect})")
+    for where in report.guarded:
+        print(f"  {where}: marked {check.GUARD_COMMENT!r}: not counted")
+    if not lacking:
+        print(f"Mattermost {server} has every API method and hook the code uses.")
+    if needed:
+        verdict = (
+            "covers it"
+            if declared and not lacks(needed, declared)
+            else f'set "min_server_version": "{check.suggested(needed)}"'
+        )
+        print(
+            f"The code needs Mattermost {needed}; plugin.json's min_server_version is "
+            f"{declared or 'not set'}: {verdict}."
+        )
+    return 1 if lacking else 0
 
 
 # --- deploy and logs ---------------------------------------------------------------------------
