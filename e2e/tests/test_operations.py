@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,22 +19,12 @@ import pytest
 
 from mmtest import pyplugin
 from mmtest.api import JSON, MattermostAPI, PluginState
+from mmtest.net import wait_for
 from mmtest.pyplugin import PYPLUGIN_DIR, PYPLUGIN_ID
 from mmtest.server import MattermostServer, NewUser
 
 _T = TypeVar("_T")
 MISSING_MODULE = "mmplugin_e2e_missing_module"
-
-
-def _poll(what: str, check: Callable[[], _T | None], timeout: float = 60.0) -> _T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value is not None:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f}s")
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
@@ -140,9 +129,9 @@ def test_a_job_interval_follows_the_settings_without_rescheduling(
     before = job()
     _set_tick_seconds(admin_api, 1)
     try:
-        after = _poll(
-            "two runs of e2e-tick at the new 1 s interval",
-            lambda: state if (state := job())["runs"] >= before["runs"] + 2 else None,
+        after = wait_for(
+            what="two runs of e2e-tick at the new 1 s interval",
+            probe=lambda: state if (state := job())["runs"] >= before["runs"] + 2 else None,
             timeout=30,
         )
     finally:
@@ -164,7 +153,9 @@ def test_deploy_upgrade_disable_enable_leave_no_error_in_the_server_log(
         started = [e for e in new if e.get("msg") == "Python process started"]
         return new if len(started) >= 2 else None
 
-    new = _poll("two 'Python process started' lines (upgrade, enable)", started_twice)
+    new = wait_for(
+        what="two 'Python process started' lines (upgrade, enable)", probe=started_twice, timeout=60
+    )
     errors = [e for e in new if e.get("level") == "error"]
     assert not errors, "\n".join(json.dumps(e) for e in errors)
     started = next(e for e in new if e.get("msg") == "Python process started")

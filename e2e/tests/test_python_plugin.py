@@ -13,7 +13,7 @@ import os
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,6 +23,7 @@ import pytest
 from mmtest import pyplugin
 from mmtest.api import JSON, APIError, MattermostAPI, PluginState
 from mmtest.bundle import GOPLUGIN_ID
+from mmtest.net import wait_for
 from mmtest.pyplugin import PYPLUGIN_DIR, PYPLUGIN_ID
 from mmtest.server import MattermostServer, NewUser
 from mmtest.versions import ServerVersion
@@ -31,17 +32,6 @@ from mmtest.ws import EventStream
 _T = TypeVar("_T")
 
 RESTART_BOUND_SECONDS = 60.0
-
-
-def _poll(what: str, check: Callable[[], _T | None], timeout: float = 30.0) -> _T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value is not None:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f}s")
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +300,9 @@ def test_settings_change_reaches_the_plugin(
         value = _ask(admin_api, "GET", "/setting").json()["greeting"]
         return value if value == greeting else None
 
-    assert _poll("the new Greeting reaching the plugin", changed, timeout=15) == greeting
+    assert (
+        wait_for(what="the new Greeting reaching the plugin", probe=changed, timeout=15) == greeting
+    )
 
 
 def test_killed_python_process_is_restarted(
@@ -327,7 +319,11 @@ def test_killed_python_process_is_restarted(
     before = _ask(admin_api, "GET", "/counter").json()["count"]
 
     os.kill(pids[0], signal.SIGKILL)
-    _poll("the killed process to go", lambda: None if Path(f"/proc/{pids[0]}").exists() else True)
+    wait_for(
+        what="the killed process to go",
+        probe=lambda: None if Path(f"/proc/{pids[0]}").exists() else True,
+        timeout=30,
+    )
 
     ping = admin_api.http.get("/api/v4/system/ping")
     assert ping.status_code == 200 and ping.json()["status"] == "OK"
@@ -338,7 +334,9 @@ def test_killed_python_process_is_restarted(
         return response if response.status_code == 200 else None
 
     started = time.monotonic()
-    response = _poll("the plugin serving again", serving, timeout=RESTART_BOUND_SECONDS)
+    response = wait_for(
+        what="the plugin serving again", probe=serving, timeout=RESTART_BOUND_SECONDS
+    )
     print(f"\npyplugin: serving again {time.monotonic() - started:.1f}s after SIGKILL")
     assert response.json() == {"count": before}
     new_pids = pyplugin.python_processes(plugin_dir)
