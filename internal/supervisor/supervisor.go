@@ -298,8 +298,9 @@ func (s *Supervisor) launchOne(ctx context.Context) (*process, error) {
 }
 
 // ClientConn is the connection for the generated hooks client. It stays valid across restarts:
-// each call goes to the current process, and fails at once with codes.Unavailable while there
-// is none.
+// each call goes to the current process; while the process restarts a call waits for the new
+// one (RestartWait), a notification is queued (Queued), and with no process to come (stopped,
+// failed) a call fails at once with codes.Unavailable.
 func (s *Supervisor) ClientConn() grpc.ClientConnInterface { return clientConn{s} }
 
 // CurrentConn is the current process's connection, or nil. It is closed when that process
