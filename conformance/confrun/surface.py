@@ -1,6 +1,7 @@
 """Which plugin.API methods and hooks exist: those mmplugin pins (python/src/mmplugin/_gen/
 surface.json) and those of the server under test, read from the Go source of its
-``server/public`` module (the version e2e/mmserver/go.mod requires) in the Go module cache."""
+``server/public`` module (the version the selected e2e server build module requires:
+``$MMTEST_SERVER``, else the newest) in the Go module cache."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import re
 import subprocess
 from pathlib import Path
 
+from mmtest.build import selected_build
+
 REPO = Path(__file__).resolve().parents[2]
 SURFACE = REPO / "python" / "src" / "mmplugin" / "_gen" / "surface.json"
-SERVER_GO_MOD = REPO / "e2e" / "mmserver" / "go.mod"
 PUBLIC = "github.com/mattermost/mattermost/server/public"
 
 
@@ -24,13 +26,11 @@ def pinned_hooks() -> list[str]:
 
 
 def server_public_dir() -> Path:
-    match = re.search(rf"^\s*{re.escape(PUBLIC)} (v\S+)", SERVER_GO_MOD.read_text(), re.M)
-    if match is None:
-        raise RuntimeError(f"{SERVER_GO_MOD} does not require {PUBLIC}")
+    version = selected_build().pinned_version(PUBLIC)
     cache = subprocess.run(
         ["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    path = Path(cache) / f"{PUBLIC}@{match.group(1)}"
+    path = Path(cache) / f"{PUBLIC}@{version}"
     if not path.is_dir():
         raise RuntimeError(
             f"{path} is missing: build the server first (cd e2e && python -m mmtest build)"
