@@ -2,7 +2,6 @@ package hooksclient
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
@@ -43,7 +42,10 @@ func (h *Client) unavailable() string {
 // server unredacted.
 func (h *Client) hideConsumed(posts []*model.Post) []*model.Post {
 	out := make([]*model.Post, 0, len(posts))
-	for _, p := range slices.DeleteFunc(slices.Clone(posts), func(p *model.Post) bool { return p == nil }) {
+	for _, p := range posts {
+		if p == nil {
+			continue
+		}
 		hidden := p.Clone()
 		hidden.Message = fmt.Sprintf("(hidden: the %s plugin is unavailable; reload to try again)", h.pluginID)
 		hidden.DelProp(model.PostPropsAttachments)

@@ -67,15 +67,24 @@ func (s *Supervisor) notify(ctx context.Context, method string, args, reply any,
 		if wait == nil {
 			return err // stopped or given up: nothing will take it
 		}
-		s.queue.push(method, args, s.cfg.Logger)
+		s.queueForRestart(method, args)
 		return nil
 	}
 	err = s.invokeOn(ctx, p, method, args, reply, opts)
 	if err != nil && p.hasExited() && ctx.Err() == nil {
-		s.queue.push(method, args, s.cfg.Logger)
+		s.queueForRestart(method, args)
 		return nil
 	}
 	return err
+}
+
+// queueForRestart queues a notification for the restarted process. The restart drains the queue
+// once the new process runs; if that happened between the caller's look and this push, drain now.
+func (s *Supervisor) queueForRestart(method string, args any) {
+	s.queue.push(method, args, s.cfg.Logger)
+	if p, _, _ := s.current(s.ctx); p != nil {
+		go s.drainQueue()
+	}
 }
 
 // drainQueue gives the queued notification hooks to the current process, oldest first. It stops
@@ -84,20 +93,21 @@ func (s *Supervisor) drainQueue() {
 	if !s.queue.startDrain() {
 		return
 	}
-	defer s.queue.endDrain()
 	delivered := 0
 	for {
-		call, ok := s.queue.front()
+		call, ok := s.queue.next() // ends the drain when the queue is empty
 		if !ok {
 			break
 		}
 		p, _, _ := s.current(s.ctx)
 		if p == nil {
+			s.queue.endDrain()
 			return
 		}
 		reply := emptyReply(call.method)
 		err := s.invokeOn(s.ctx, p, call.method, call.req, reply, nil)
 		if err != nil && p.hasExited() {
+			s.queue.endDrain()
 			return
 		}
 		if err != nil {

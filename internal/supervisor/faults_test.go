@@ -476,3 +476,33 @@ func TestQueueBounds(t *testing.T) {
 		t.Errorf("after drop: %d, log:\n%s", q.len(), out.String())
 	}
 }
+
+// TestQueueDrainNeverStrandsACall: a call queued while a drain takes the last one is delivered by
+// that drain, and once a drain found the queue empty the next one can start at once.
+func TestQueueDrainNeverStrandsACall(t *testing.T) {
+	log := hclog.NewNullLogger()
+	q := newHookQueue(QueueLimits{})
+	q.push("/svc/Note", wrapperspb.String("a"), log)
+	if !q.startDrain() {
+		t.Fatal("no drain started")
+	}
+	first, _ := q.next()
+	if !q.pushIfPending("/svc/Note", wrapperspb.String("b"), log) {
+		t.Fatal("a call arriving while one is queued went around the queue")
+	}
+	q.popFront()
+	second, ok := q.next()
+	if !ok || first.req.(*wrapperspb.StringValue).Value != "a" || second.req.(*wrapperspb.StringValue).Value != "b" {
+		t.Fatalf("drained %v then %v", first.req, second.req)
+	}
+	q.popFront()
+	if _, ok := q.next(); ok {
+		t.Fatal("the queue is not empty")
+	}
+	if q.pushIfPending("/svc/Note", wrapperspb.String("c"), log) {
+		t.Error("an empty queue took a call that can go straight to the process")
+	}
+	if !q.startDrain() {
+		t.Error("the drain that found the queue empty did not end")
+	}
+}

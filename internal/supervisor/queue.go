@@ -58,13 +58,27 @@ func newHookQueue(l QueueLimits) *hookQueue {
 
 // push queues a call; a full queue drops it, with at most one log line per dropLogEvery.
 func (q *hookQueue) push(method string, req any, log hclog.Logger) {
+	q.pushIf(false, method, req, log)
+}
+
+// pushIfPending queues the call only when others are already queued (so it keeps its place
+// behind them) and reports whether it did. The check and the append are one step, so a drain
+// that is just taking the last call cannot leave this one behind.
+func (q *hookQueue) pushIfPending(method string, req any, log hclog.Logger) bool {
+	return q.pushIf(true, method, req, log)
+}
+
+func (q *hookQueue) pushIf(onlyIfPending bool, method string, req any, log hclog.Logger) bool {
 	m, ok := req.(proto.Message)
 	if !ok {
-		return
+		return false
 	}
-	c := queuedCall{method: method, req: proto.Clone(m), size: proto.Size(m)}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if onlyIfPending && len(q.calls) == 0 {
+		return false
+	}
+	c := queuedCall{method: method, req: proto.Clone(m), size: proto.Size(m)}
 	if len(q.calls)+1 > q.limits.MaxCalls || q.bytes+c.size > q.limits.MaxBytes {
 		q.dropped++
 		if time.Since(q.reported) >= dropLogEvery {
@@ -72,29 +86,20 @@ func (q *hookQueue) push(method string, req any, log hclog.Logger) {
 				"dropped", q.dropped, "hook", methodHook(method), "max_calls", q.limits.MaxCalls, "max_bytes", q.limits.MaxBytes)
 			q.dropped, q.reported = 0, time.Now()
 		}
-		return
+		return true
 	}
 	q.calls = append(q.calls, c)
 	q.bytes += c.size
+	return true
 }
 
-// pushIfPending queues the call only when others are already queued (so it keeps its place
-// behind them) and reports whether it did.
-func (q *hookQueue) pushIfPending(method string, req any, log hclog.Logger) bool {
-	q.mu.Lock()
-	pending := len(q.calls) > 0
-	q.mu.Unlock()
-	if pending {
-		q.push(method, req, log)
-	}
-	return pending
-}
-
-// front is the oldest queued call.
-func (q *hookQueue) front() (queuedCall, bool) {
+// next is the oldest queued call. When there is none it ends the drain in the same step, so a
+// call queued right after is found by the next drain, never stranded.
+func (q *hookQueue) next() (queuedCall, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.calls) == 0 {
+		q.draining = false
 		return queuedCall{}, false
 	}
 	return q.calls[0], true
@@ -122,6 +127,7 @@ func (q *hookQueue) startDrain() bool {
 	return true
 }
 
+// endDrain ends a drain that stops with calls left (the process died again).
 func (q *hookQueue) endDrain() {
 	q.mu.Lock()
 	q.draining = false
